@@ -1,0 +1,15 @@
+//! The vocabulary every part of lienthong shares: administrative units, state agencies and
+//! the identifiers that name them. Values here can only be built by parsing, so an invalid
+//! code never travels past the edge of the system. No I/O, no async.
+
+pub mod agency;
+pub mod catalog;
+pub mod invalid;
+pub mod province;
+pub mod reference;
+
+pub use agency::{Agency, AgencyCode, AgencyKind};
+pub use catalog::{Catalog, Period, Succession};
+pub use invalid::Invalid;
+pub use province::{Province, ProvinceCode, ProvinceKind};
+pub use reference::{Reference, ReferenceError};

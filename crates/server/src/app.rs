@@ -1,0 +1,177 @@
+//! The application: its state and its router with every cross-cutting layer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, State};
+use axum::http::header::{
+    CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use web::{Chrome, Problem, Site};
+
+use crate::config::Config;
+use crate::metrics::{self, Metrics};
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: store::Db,
+    pub site: Site,
+    pub metrics: Arc<Metrics>,
+}
+
+impl FromRef<AppState> for Site {
+    fn from_ref(state: &AppState) -> Self {
+        state.site.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "lienthong", description = "Digital-government platform: reference data, registries, identity, exchange."),
+    tags((name = "reference", description = "Administrative units and state agencies by period"),
+         (name = "operations", description = "Health, readiness and metrics"))
+)]
+struct ApiDoc;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP surface of one node.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .merge(web::reference::api_routes())
+        .split_for_parts();
+    let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
+
+    let pages = Router::new()
+        .route("/", get(web::home::page))
+        .route("/reference", get(web::reference::page))
+        .route("/lang", get(web::lang::switch))
+        .route("/static/{name}", get(web::assets::serve));
+
+    // The span names the route template, never the concrete path or query: those can hold
+    // personal data (an ID number in a lookup), which must not reach the logs.
+    let request_span = |request: &axum::http::Request<_>| {
+        let id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
+        tracing::info_span!("request", id, method = %request.method(), route)
+    };
+
+    api.merge(pages)
+        .route("/metrics", get(metrics::serve))
+        .route("/openapi.json", get(move || async move { ([("content-type", "application/json")], openapi_json.as_ref().clone()) }))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(config.request_timeout_secs)))
+        .layer(axum::middleware::from_fn(web::problem::normalize_errors))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::record))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                .layer(CompressionLayer::new())
+                .layer(security_header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(security_header(X_FRAME_OPTIONS, "DENY"))
+                .layer(security_header(REFERRER_POLICY, "same-origin"))
+                .layer(security_header(
+                    CONTENT_SECURITY_POLICY,
+                    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                ))
+                .layer(security_header(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()")),
+        )
+        .with_state(state)
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// The database answers and every migration of this version is applied.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Problem)))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.is_ready().await {
+        Ok(true) => axum::Json(Health {
+            status: "ready",
+            version: env!("CARGO_PKG_VERSION"),
+        })
+        .into_response(),
+        Ok(false) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-migrated",
+            "the database lacks migrations of this version; run `lienthong migrate`",
+        )
+        .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database-unreachable",
+                "the database does not answer",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// Pages get an HTML page; everything else a problem document.
+async fn not_found(chrome: Chrome, uri: Uri) -> Response {
+    let is_api = ["/api/", "/r1/", "/metrics", "/openapi"]
+        .iter()
+        .any(|prefix| uri.path().starts_with(prefix));
+    if is_api {
+        return Problem::not_found("not-found", format!("nothing exists at {}", uri.path()))
+            .into_response();
+    }
+    web::home::not_found(chrome).await
+}

@@ -1,0 +1,158 @@
+//! The `lienthong` command line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::config::{Config, LogFormat, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lienthong",
+    version,
+    about = "Digital-government platform: registries, e-ID, data exchange, public services"
+)]
+pub struct Cli {
+    /// TOML configuration file (settings: see README). Environment: LIENTHONG_<SETTING>.
+    #[arg(long, global = true, env = "LIENTHONG_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the platform over HTTP (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Start on a fresh data directory filled with demo data, and print where to look.
+    Demo(DemoArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DbArgs),
+}
+
+#[derive(Debug, Args)]
+struct DbArgs {
+    /// SQLite file path or postgres:// URL [default: <data-dir>/lienthong.db]
+    #[arg(long)]
+    db: Option<String>,
+    /// Directory for the embedded database and other files [default: data]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Directory for the demo; its previous demo database is replaced.
+    #[arg(long, default_value = "demo-data")]
+    data_dir: PathBuf,
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config_file = cli.config.as_deref();
+    match cli.command {
+        Command::Serve(args) => {
+            let overrides = Overrides {
+                db: args.db.db,
+                data_dir: args.db.data_dir,
+                listen: args.listen,
+                log_format: args.log_format,
+            };
+            let config = load(config_file, &overrides)?;
+            serve(&config).await
+        }
+        Command::Migrate(args) => {
+            let overrides = Overrides {
+                db: args.db,
+                data_dir: args.data_dir,
+                ..Overrides::default()
+            };
+            let config = load(config_file, &overrides)?;
+            let target = config.database();
+            crate::build_state(&config).await?.db.close().await;
+            println!("migrations applied to {target}");
+            Ok(())
+        }
+        Command::Demo(args) => {
+            let overrides = Overrides {
+                data_dir: Some(args.data_dir.clone()),
+                listen: args.listen,
+                ..Overrides::default()
+            };
+            let mut config = load(config_file, &overrides)?;
+            config.db = None; // the demo always runs on the embedded database
+            fresh_demo_directory(&args.data_dir)?;
+            serve_with_banner(&config, true).await
+        }
+    }
+}
+
+fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+    let config = Config::load(file, overrides).context("reading configuration")?;
+    crate::telemetry::init(config.log_format);
+    Ok(config)
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    serve_with_banner(config, false).await
+}
+
+async fn serve_with_banner(config: &Config, demo: bool) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "listening on {} (is another server using it? choose another with --listen)",
+            config.listen
+        )
+    })?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, database = %config.database(), backend = state.db.backend().name(), "serving");
+    if demo {
+        print_demo_banner(&format!("http://{address}"), config);
+    }
+    crate::serve(listener, state, config, crate::shutdown_signal()).await
+}
+
+/// Replaces the demo's own database files, and nothing else in the directory.
+fn fresh_demo_directory(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for name in ["lienthong.db", "lienthong.db-wal", "lienthong.db-shm"] {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("removing old demo file {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn print_demo_banner(base: &str, config: &Config) {
+    println!(
+        "\nlienthong demo is running (data in {dir})\n\n\
+         Open:\n  {base}/                   home page (Vietnamese; English via the switch)\n  \
+         {base}/reference          provinces before and after 1 July 2025, ministries\n  \
+         {base}/api/v1/provinces   the same as JSON\n  \
+         {base}/openapi.json       API description (OpenAPI 3.1)\n  \
+         {base}/metrics            Prometheus metrics\n  \
+         {base}/readyz             readiness\n\n\
+         Demo logins: none yet; accounts arrive with the identity part.\n\
+         Stop with Ctrl-C.\n",
+        dir = config.data_dir.display()
+    );
+}

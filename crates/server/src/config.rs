@@ -1,0 +1,207 @@
+//! Configuration: built-in defaults, then a TOML file, then `LIENTHONG_*` environment
+//! variables, then command-line flags; each later source overrides the earlier ones.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
+/// harness's) are not configuration.
+const ENV_KEYS: [&str; 8] = [
+    "db",
+    "listen",
+    "data_dir",
+    "log_format",
+    "request_timeout_secs",
+    "max_body_bytes",
+    "shutdown_grace_secs",
+    "db_max_connections",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A SQLite file path or a `postgres://` URL; `<data_dir>/lienthong.db` when absent.
+    pub db: Option<DatabaseTarget>,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub request_timeout_secs: u64,
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may take to finish after SIGTERM or SIGINT.
+    pub shutdown_grace_secs: u64,
+    pub db_max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            db: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            log_format: LogFormat::Human,
+            request_timeout_secs: 30,
+            max_body_bytes: 1024 * 1024,
+            shutdown_grace_secs: 30,
+            db_max_connections: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Values given on the command line; `None` leaves the configured value alone.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(figment::Error::from(format!(
+                    "configuration file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("LIENTHONG_").only(&ENV_KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+    }
+
+    /// The database to open: the configured one, or the SQLite file in the data directory.
+    pub fn database(&self) -> DatabaseTarget {
+        self.db.clone().unwrap_or_else(|| {
+            DatabaseTarget(self.data_dir.join("lienthong.db").display().to_string())
+        })
+    }
+
+    pub fn db_options(&self) -> store::DbOptions {
+        store::DbOptions {
+            max_connections: self.db_max_connections,
+            ..store::DbOptions::default()
+        }
+    }
+}
+
+/// A database path or URL. URLs may carry a password, so `Debug` and `Display` hide it.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseTarget(String);
+
+impl DatabaseTarget {
+    pub fn new(target: impl Into<String>) -> Self {
+        Self(target.into())
+    }
+
+    /// The full value, passwords included: only for opening the connection.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn redacted(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return self.0.clone();
+        };
+        match rest.split_once('@') {
+            Some((credentials, host)) => {
+                let user = credentials.split(':').next().unwrap_or_default();
+                if credentials.contains(':') {
+                    format!("{scheme}://{user}:***@{host}")
+                } else {
+                    format!("{scheme}://{user}@{host}")
+                }
+            }
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseTarget({})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        let target = DatabaseTarget::new("postgres://app:s3cret@db.example:5432/lienthong");
+        assert_eq!(
+            target.to_string(),
+            "postgres://app:***@db.example:5432/lienthong"
+        );
+        assert!(!format!("{target:?}").contains("s3cret"));
+        let config = Config {
+            db: Some(target),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("s3cret"));
+        assert_eq!(DatabaseTarget::new("data/x.db").to_string(), "data/x.db");
+    }
+
+    #[test]
+    fn file_then_environment_then_flags() -> Result<(), Box<dyn std::error::Error>> {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "lienthong.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\nlog_format = \"json\"",
+            )?;
+            jail.set_env("LIENTHONG_DATA_DIR", "/srv/b");
+            jail.set_env("LIENTHONG_TEST_DATABASE_URL", "postgres://ignored");
+            let overrides = Overrides {
+                listen: Some(SocketAddr::from(([0, 0, 0, 0], 80))),
+                ..Overrides::default()
+            };
+            let config = Config::load(Some(Path::new("lienthong.toml")), &overrides)?;
+            assert_eq!(config.listen, SocketAddr::from(([0, 0, 0, 0], 80)));
+            assert_eq!(config.data_dir, PathBuf::from("/srv/b"));
+            assert_eq!(config.log_format, LogFormat::Json);
+            assert_eq!(config.database().expose(), "/srv/b/lienthong.db");
+            Ok(())
+        });
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "listen_on = \"x\"")?;
+            let error = Config::load(Some(Path::new("bad.toml")), &Overrides::default()).err();
+            assert!(error.is_some_and(|e| e.to_string().contains("listen_on")));
+            let missing = Config::load(Some(Path::new("nope.toml")), &Overrides::default()).err();
+            assert!(missing.is_some_and(|e| e.to_string().contains("nope.toml does not exist")));
+            Ok(())
+        });
+    }
+}

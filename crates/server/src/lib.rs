@@ -1,0 +1,101 @@
+//! The composition root of lienthong: configuration, the command line, the router and the
+//! server's life cycle. It wires the contexts together and holds no business rules.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use kernel::Reference;
+use tokio::net::TcpListener;
+use web::{I18n, Site};
+
+pub use app::AppState;
+pub use config::Config;
+
+/// Opens (and migrates) the database and loads everything the router needs.
+pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    let reference = Reference::load().context("loading reference data")?;
+    let i18n = I18n::load().map_err(|e| anyhow::anyhow!("loading translations: {e}"))?;
+    let target = config.database();
+    if !target.expose().contains("://") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    }
+    let db = store::Db::connect(target.expose(), &config.db_options())
+        .await
+        .with_context(|| format!("opening database {target}"))?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(AppState {
+        db,
+        site: Site {
+            reference: Arc::new(reference),
+            i18n: Arc::new(i18n),
+        },
+        metrics: Arc::new(metrics::Metrics::new()),
+    })
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish for at most the
+/// configured grace period, and closes the database.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    let router = app::router(state, config);
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _receivers_gone = stopping_tx.send(true);
+    };
+    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    let grace_expired = async move {
+        if stopping_rx.wait_for(|stopping| *stopping).await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result.context("serving HTTP")?,
+        () = grace_expired => tracing::warn!(seconds = grace.as_secs(), "grace period over; dropping remaining connections"),
+    }
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

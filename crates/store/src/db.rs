@@ -1,0 +1,273 @@
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database URL must start with sqlite:// or postgres://, got scheme {0:?}")]
+    UnsupportedScheme(String),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATIONS,
+            Self::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// Pool sizes and timeouts.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The database handle every context uses. Cheap to clone.
+///
+/// On SQLite, writes go through a pool of one connection: SQLite allows one writer at a time,
+/// and a single writer connection never meets `SQLITE_BUSY` when a read transaction tries to
+/// upgrade. Reads use a separate pool and run concurrently under WAL. On PostgreSQL both are
+/// the same pool.
+#[derive(Clone)]
+pub struct Db {
+    backend: Backend,
+    reader: AnyPool,
+    writer: AnyPool,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may hold a password: never print it.
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// A SQLite file path (created if missing) or a `sqlite://` / `postgres://` URL.
+    pub async fn connect(target: &str, options: &DbOptions) -> Result<Self, Error> {
+        sqlx::any::install_default_drivers();
+        let url = if target.contains("://") {
+            target.to_owned()
+        } else {
+            sqlite_url(Path::new(target))
+        };
+        let scheme = url.split("://").next().unwrap_or_default();
+        let backend = match scheme {
+            "sqlite" => Backend::Sqlite,
+            "postgres" | "postgresql" => Backend::Postgres,
+            other => return Err(Error::UnsupportedScheme(other.to_owned())),
+        };
+        // Statement logging would print parameters, which may be personal data.
+        let connect_options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pool = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(options.acquire_timeout)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            tune_sqlite(conn).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect_with(connect_options.clone())
+        };
+        match backend {
+            Backend::Sqlite => {
+                let writer = pool(1).await?;
+                let reader = pool(options.max_connections.max(1)).await?;
+                Ok(Self {
+                    backend,
+                    reader,
+                    writer,
+                })
+            }
+            Backend::Postgres => {
+                let shared = pool(options.max_connections.max(2)).await?;
+                Ok(Self {
+                    backend,
+                    reader: shared.clone(),
+                    writer: shared,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// For queries that only read.
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// Starts a write transaction. Everything done through it, domain events included,
+    /// commits together or not at all.
+    pub async fn begin(&self) -> Result<Tx, Error> {
+        Ok(Tx {
+            inner: self.writer.begin().await?,
+            backend: self.backend,
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<(), Error> {
+        self.backend.migrator().run(&self.writer).await?;
+        Ok(())
+    }
+
+    /// True when the database answers and every migration this binary knows has been applied.
+    pub async fn is_ready(&self) -> Result<bool, Error> {
+        let table_exists: i64 = match self.backend {
+            Backend::Sqlite => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(&self.reader)
+                .await?
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+                )
+                .fetch_one(&self.reader)
+                .await?
+            }
+        };
+        if table_exists == 0 {
+            return Ok(false);
+        }
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = true")
+                .fetch_all(&self.reader)
+                .await?;
+        Ok(self
+            .backend
+            .migrator()
+            .iter()
+            .all(|migration| applied.contains(&migration.version)))
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+/// A write transaction that knows its backend, so helpers can use backend-specific locking.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+    backend: Backend,
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn commit(self) -> Result<(), Error> {
+        Ok(self.inner.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<(), Error> {
+        Ok(self.inner.rollback().await?)
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// WAL lets readers run beside the writer; `synchronous = FULL` makes a commit durable
+/// before it is acknowledged (the platform promises that no acknowledged write is lost).
+async fn tune_sqlite(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_folders_do_not_drift() -> Result<(), std::io::Error> {
+        let names = |backend: &str| -> Result<Vec<String>, std::io::Error> {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let mut names = std::fs::read_dir(dir)?
+                .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect::<Result<Vec<_>, _>>()?;
+            names.sort();
+            Ok(names)
+        };
+        let sqlite = names("sqlite")?;
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            sqlite,
+            names("postgres")?,
+            "migrations/sqlite and migrations/postgres must hold the same file names"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn unknown_scheme_is_named() {
+        let error = Db::connect("mysql://localhost/x", &DbOptions::default())
+            .await
+            .err();
+        assert_eq!(
+            error.map(|e| e.to_string()),
+            Some(
+                "database URL must start with sqlite:// or postgres://, got scheme \"mysql\""
+                    .to_owned()
+            )
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! The page chrome shared by every context: header, navigation, language switch, footer.
+//! A context renders its own body template and hands the HTML to [`Chrome::page`], so no
+//! template has to inherit across crates.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::lang::{I18n, Lang, Texts};
+use crate::{Problem, Site};
+
+/// The reader's language and the current path, taken from the request.
+pub struct Chrome {
+    pub lang: Lang,
+    pub path: String,
+    i18n: Arc<I18n>,
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "layout.html")]
+struct Layout<'a> {
+    lang: &'a str,
+    t: &'a Texts,
+    title: &'a str,
+    body: &'a str,
+    nav: Vec<NavItem>,
+    switch_href: String,
+}
+
+impl Chrome {
+    pub fn t(&self) -> &Texts {
+        self.i18n.texts(self.lang)
+    }
+
+    /// A complete HTML page around `body` (already rendered and escaped by its template).
+    pub fn page(&self, title: &str, body: &str) -> Response {
+        self.page_with_status(StatusCode::OK, title, body)
+    }
+
+    pub fn page_with_status(&self, status: StatusCode, title: &str, body: &str) -> Response {
+        let t = self.t();
+        let nav = [("/", "nav.home"), ("/reference", "nav.reference")]
+            .into_iter()
+            .map(|(href, key)| NavItem {
+                href,
+                label: t.get(key).to_owned(),
+                current: self.path == href,
+            })
+            .collect();
+        let layout = Layout {
+            lang: self.lang.code(),
+            t,
+            title,
+            body,
+            nav,
+            switch_href: format!(
+                "/lang?to={}&next={}",
+                self.lang.other().code(),
+                form_urlencoded::byte_serialize(self.path.as_bytes()).collect::<String>()
+            ),
+        };
+        match layout.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(error) => Problem::internal(&error).into_response(),
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for Chrome
+where
+    S: Send + Sync,
+    Site: FromRef<S>,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state).await?;
+        Ok(Self {
+            lang,
+            path: parts.uri.path().to_owned(),
+            i18n: Site::from_ref(state).i18n,
+        })
+    }
+}
+
+/// Renders a body template, or the internal-error response when the template fails.
+pub fn render(template: &impl Template) -> Result<String, Response> {
+    template
+        .render()
+        .map_err(|e| Problem::internal(&e).into_response())
+}

@@ -1,0 +1,25 @@
+//! What every context needs to speak HTTP and HTML the same way: the page layout, the
+//! language of the reader, problem-details errors, JSON and query extractors that name the
+//! offending field, the static assets, and the pages that present the platform itself.
+
+pub mod assets;
+pub mod home;
+pub mod lang;
+pub mod layout;
+pub mod problem;
+pub mod reference;
+
+use std::sync::Arc;
+
+use kernel::Reference;
+
+pub use lang::{I18n, Lang, Texts};
+pub use layout::Chrome;
+pub use problem::{ApiJson, ApiQuery, Problem};
+
+/// What the shared pages and extractors read from the application state.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub reference: Arc<Reference>,
+    pub i18n: Arc<I18n>,
+}

@@ -1,0 +1,307 @@
+//! Errors as `application/problem+json` (RFC 9457) with a stable machine-readable `code`
+//! and, where one input is at fault, the `field` that holds it. Every error response of the
+//! JSON API goes through [`Problem`], including those raised by middleware.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// `/problems/{code}`: a stable identifier of the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `unknown-province`.
+    pub code: String,
+    /// The input at fault: a JSON path (`codes[1]`), a query or path parameter name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_owned(),
+            field: None,
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The same problem reported with another status (a lookup that is a 404 on its own
+    /// path is a 422 when it is one value inside a request body).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status.as_u16();
+        self.title = status.canonical_reason().unwrap_or("Error").to_owned();
+        self
+    }
+
+    pub fn not_found(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+
+    /// For failures the caller cannot fix. The cause goes to the log (with the request id
+    /// the response also carries), never into the response.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server could not complete the request; quote the x-request-id header when reporting it",
+        )
+    }
+
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+/// A JSON request body. Unlike `axum::Json`, every rejection is a [`Problem`], and a body
+/// that does not fit the expected shape names the JSON path of the value at fault.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim();
+                mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
+            });
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "the request body must be JSON, sent with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    Problem::new(rejection.status(), "unreadable-body", rejection.body_text())
+                }
+            })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_data() {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-field",
+                    format!("{path}: {inner}"),
+                )
+                .field(path)
+            } else {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-json",
+                    format!("the body is not valid JSON: {inner}"),
+                )
+            }
+        })?;
+        deserializer.end().map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?;
+        Ok(Self(value))
+    }
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+        "the request body is larger than this server accepts",
+    )
+}
+
+/// Query parameters whose rejection is a [`Problem`] naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Self)
+            .map_err(|error| {
+                let field = error.path().to_string();
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-query",
+                    format!("{field}: {}", error.into_inner()),
+                )
+                .field(field)
+            })
+    }
+}
+
+/// Turns error responses that carry no body of their own (405 from routing, 408 from the
+/// timeout layer, 413 from the body limit, ...) into problem details, so API clients see
+/// one error format whatever produced the error. HTML error pages are left alone.
+pub async fn normalize_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let has_own_body = response.headers().get(CONTENT_TYPE).is_some_and(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("text/html"))
+    });
+    if has_own_body {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let problem = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        StatusCode::METHOD_NOT_ALLOWED => Problem::new(
+            status,
+            "method-not-allowed",
+            "this method is not allowed on this path",
+        ),
+        StatusCode::REQUEST_TIMEOUT => Problem::new(
+            status,
+            "timeout",
+            "the request took longer than the server allows",
+        ),
+        StatusCode::NOT_FOUND => Problem::new(status, "not-found", "nothing exists at this path"),
+        other => Problem::new(
+            other,
+            "http-error",
+            other.canonical_reason().unwrap_or("error"),
+        ),
+    };
+    let rebuilt = problem.into_response();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    Response::from_parts(parts, rebuilt.into_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::post;
+    use http_body_util::BodyExt;
+    use serde::Deserialize;
+    use tower::ServiceExt;
+
+    #[derive(Deserialize)]
+    struct Order {
+        items: Vec<Item>,
+    }
+
+    #[derive(Deserialize)]
+    struct Item {
+        quantity: u32,
+    }
+
+    async fn problem_of(
+        body: &'static str,
+        content_type: &str,
+    ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        let app = Router::new().route(
+            "/",
+            post(|ApiJson(order): ApiJson<Order>| async move {
+                order
+                    .items
+                    .iter()
+                    .map(|i| i.quantity)
+                    .sum::<u32>()
+                    .to_string()
+            }),
+        );
+        let request = Request::post("/")
+            .header(CONTENT_TYPE, content_type)
+            .body(Body::from(body))?;
+        let response = app.oneshot(request).await?;
+        assert_eq!(
+            response.headers().get(CONTENT_TYPE).map(|v| v.as_bytes()),
+            Some(PROBLEM_JSON.as_bytes())
+        );
+        Ok(serde_json::from_slice(
+            &response.into_body().collect().await?.to_bytes(),
+        )?)
+    }
+
+    #[tokio::test]
+    async fn a_wrong_value_is_named_by_its_json_path() -> Result<(), Box<dyn std::error::Error>> {
+        let problem = problem_of(
+            r#"{"items":[{"quantity":1},{"quantity":-2}]}"#,
+            "application/json",
+        )
+        .await?;
+        assert_eq!(problem["code"], "invalid-field");
+        assert_eq!(problem["field"], "items[1].quantity");
+        assert_eq!(problem["status"], 422);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn broken_json_and_wrong_media_type_are_told_apart()
+    -> Result<(), Box<dyn std::error::Error>> {
+        assert_eq!(
+            problem_of(r#"{"items": ["#, "application/json").await?["code"],
+            "malformed-json"
+        );
+        assert_eq!(
+            problem_of(r#"{"items": []} trailing"#, "application/json").await?["code"],
+            "malformed-json"
+        );
+        assert_eq!(
+            problem_of(r#"{"items": []}"#, "text/plain").await?["code"],
+            "unsupported-media-type"
+        );
+        Ok(())
+    }
+}
