@@ -73,14 +73,14 @@ pub struct Overrides {
 }
 
 impl Config {
-    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(figment::Error::from(format!(
+                return Err(Box::new(figment::Error::from(format!(
                     "configuration file {} does not exist",
                     file.display()
-                )));
+                ))));
             }
             figment = figment.merge(Toml::file_exact(file));
         }
@@ -88,6 +88,7 @@ impl Config {
             .merge(Env::prefixed("LIENTHONG_").only(&ENV_KEYS))
             .merge(Serialized::defaults(overrides))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The database to open: the configured one, or the SQLite file in the data directory.
@@ -151,6 +152,7 @@ impl fmt::Display for DatabaseTarget {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail fixes its closures' error type
 mod tests {
     use super::*;
 
@@ -183,7 +185,8 @@ mod tests {
                 listen: Some(SocketAddr::from(([0, 0, 0, 0], 80))),
                 ..Overrides::default()
             };
-            let config = Config::load(Some(Path::new("lienthong.toml")), &overrides)?;
+            let config =
+                Config::load(Some(Path::new("lienthong.toml")), &overrides).map_err(|e| *e)?;
             assert_eq!(config.listen, SocketAddr::from(([0, 0, 0, 0], 80)));
             assert_eq!(config.data_dir, PathBuf::from("/srv/b"));
             assert_eq!(config.log_format, LogFormat::Json);

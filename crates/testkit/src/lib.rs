@@ -1,1 +1,126 @@
+//! Starts the real lienthong server on a free loopback port over a fresh database and hands
+//! the test an HTTP client. Readiness is awaited by polling `/readyz`, never by sleeping a
+//! fixed time.
 
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use server::Config;
+use server::config::DatabaseTarget;
+use store::testing::{FreshDatabase, TestBackend};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use store::testing::TestResult;
+
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// Follows no redirects, so tests see them.
+    pub client: reqwest::Client,
+    pub backend: store::Backend,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+    _database: FreshDatabase,
+}
+
+impl TestApp {
+    /// A server over a fresh database of the given kind.
+    pub async fn spawn(backend: &TestBackend) -> anyhow::Result<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with settings adjusted first (a small body limit, say).
+    pub async fn spawn_with(
+        backend: &TestBackend,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let database = backend.fresh().await?;
+        let mut config = Config {
+            db: Some(DatabaseTarget::new(database.target.clone())),
+            listen: "127.0.0.1:0".parse()?,
+            ..Config::default()
+        };
+        if let Some(dir) = database.data_dir() {
+            config.data_dir = dir;
+        }
+        adjust(&mut config);
+        let state = server::build_state(&config).await?;
+        let listener = TcpListener::bind(config.listen).await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server::serve(listener, state, &config, async {
+                let _sender_dropped_also_stops = stopped.await;
+            })
+            .await
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let app = Self {
+            base,
+            client,
+            backend: backend.backend(),
+            stop: Some(stop),
+            task,
+            _database: database,
+        };
+        app.wait_until_ready().await?;
+        Ok(app)
+    }
+
+    async fn wait_until_ready(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = self.client.get(self.url("/readyz")).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("server at {} did not become ready within 20 s", self.base);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))
+    }
+
+    /// Stops the server the way SIGTERM would and waits for it to finish.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _already_stopped = stop.send(());
+        }
+        (&mut self.task).await?
+    }
+}
+
+/// Runs `test` against a fresh server on every backend the environment offers (SQLite
+/// always, PostgreSQL when `LIENTHONG_TEST_DATABASE_URL` is set); failures name the backend.
+pub async fn for_each_backend<F, Fut>(test: F) -> TestResult
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = TestResult>,
+{
+    for backend in TestBackend::all() {
+        let app = TestApp::spawn(&backend).await?;
+        test(app)
+            .await
+            .map_err(|e| format!("on {}: {e}", backend.backend().name()))?;
+    }
+    Ok(())
+}

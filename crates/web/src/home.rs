@@ -1,7 +1,7 @@
 //! The home page: what the platform holds, and which parts are already in service.
 
 use askama::Template;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::lang::Texts;
 use crate::layout::{Chrome, render};
@@ -68,7 +68,7 @@ pub async fn page(chrome: Chrome) -> Response {
     let t = chrome.t();
     match render(&Home { t, parts: &PARTS }) {
         Ok(body) => chrome.page(t.get("home.title"), &body),
-        Err(response) => response,
+        Err(problem) => problem.into_response(),
     }
 }
 
@@ -87,6 +87,6 @@ pub async fn not_found(chrome: Chrome) -> Response {
             t.get("not_found.title"),
             &body,
         ),
-        Err(response) => response,
+        Err(problem) => problem.into_response(),
     }
 }

@@ -94,9 +94,7 @@ where
     }
 }
 
-/// Renders a body template, or the internal-error response when the template fails.
-pub fn render(template: &impl Template) -> Result<String, Response> {
-    template
-        .render()
-        .map_err(|e| Problem::internal(&e).into_response())
+/// Renders a body template; a failure is an internal error.
+pub fn render(template: &impl Template) -> Result<String, Problem> {
+    template.render().map_err(|e| Problem::internal(&e))
 }

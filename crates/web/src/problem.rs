@@ -15,29 +15,51 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// An error to report to the client. Holds only what varies; the RFC 9457 `type` and
+/// `title` are derived from `code` and `status` when serialised.
+#[derive(Debug, Clone)]
 pub struct Problem {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    field: Option<String>,
+}
+
+/// The problem document as sent on the wire.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Problem)]
+struct ProblemDocument<'a> {
     /// `/problems/{code}`: a stable identifier of the kind of problem.
     #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
     /// Stable machine-readable code, e.g. `unknown-province`.
-    pub code: String,
+    code: &'a str,
     /// The input at fault: a JSON path (`codes[1]`), a query or path parameter name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    field: Option<&'a str>,
+}
+
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ProblemDocument::schema()
+    }
+}
+
+impl ToSchema for Problem {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Problem".into()
+    }
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self {
-            kind: format!("/problems/{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
+            status,
+            code,
             detail: detail.into(),
-            code: code.to_owned(),
             field: None,
         }
     }
@@ -50,12 +72,11 @@ impl Problem {
     /// The same problem reported with another status (a lookup that is a 404 on its own
     /// path is a 422 when it is one value inside a request body).
     pub fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = status.as_u16();
-        self.title = status.canonical_reason().unwrap_or("Error").to_owned();
+        self.status = status;
         self
     }
 
-    pub fn not_found(code: &str, detail: impl Into<String>) -> Self {
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, detail)
     }
 
@@ -70,16 +91,27 @@ impl Problem {
         )
     }
 
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = self.status_code();
-        let body = serde_json::to_vec(&self).unwrap_or_default();
-        let mut response = (status, body).into_response();
+        let document = ProblemDocument {
+            kind: format!("/problems/{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            code: self.code,
+            field: self.field.as_deref(),
+        };
+        let body = serde_json::to_vec(&document).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

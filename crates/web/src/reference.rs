@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kernel::catalog::{Catalog, Unit};
 use kernel::{Agency, AgencyCode, AgencyKind, Province, ProvinceCode, ProvinceKind};
 use serde::{Deserialize, Serialize};
@@ -512,6 +512,6 @@ pub async fn page(
         tables,
     }) {
         Ok(body) => chrome.page_with_status(status, t.get("reference.title"), &body),
-        Err(response) => response,
+        Err(problem) => problem.into_response(),
     }
 }

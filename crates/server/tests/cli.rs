@@ -1,0 +1,155 @@
+//! The `lienthong` binary as an operator runs it: version, migrate, serve, and a clean stop
+//! on SIGTERM that first finishes the requests in flight.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use store::testing::{TestBackend, TestResult};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_lienthong");
+
+#[test]
+fn prints_its_version() -> TestResult {
+    let output = Command::new(BINARY).arg("--version").output()?;
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout)?.trim(),
+        format!("lienthong {}", env!("CARGO_PKG_VERSION"))
+    );
+    Ok(())
+}
+
+#[test]
+fn a_bad_configuration_is_named_and_nothing_starts() -> TestResult {
+    let output = Command::new(BINARY)
+        .args(["serve", "--db", "mysql://x/y", "--listen", "127.0.0.1:0"])
+        .output()?;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr)?;
+    assert!(
+        stderr.contains("must start with sqlite:// or postgres://"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+/// Starts `lienthong serve` and returns it with the address it reports in its JSON log.
+fn start_server(
+    database: &str,
+) -> Result<(Child, String), Box<dyn std::error::Error + Send + Sync>> {
+    let mut child = Command::new(BINARY)
+        .args([
+            "serve",
+            "--db",
+            database,
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let Some(line) = lines.next() else { break };
+        let line = line?;
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if entry.get("message").and_then(|m| m.as_str()) == Some("serving") {
+            let address = entry
+                .get("address")
+                .unwrap_or_default()
+                .as_str()
+                .ok_or("no address in log")?
+                .to_owned();
+            // Keep draining the log so the server never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok((child, address));
+        }
+    }
+    let _ = child.kill();
+    Err("server did not report its address".into())
+}
+
+fn wait_for_exit(
+    child: &mut Child,
+    within: Duration,
+) -> Result<std::process::ExitStatus, Box<dyn std::error::Error + Send + Sync>> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err("server did not exit".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight_then_exits_cleanly() -> TestResult {
+    for backend in TestBackend::all() {
+        let database = backend.fresh().await?;
+        let migrate = Command::new(BINARY)
+            .args(["migrate", "--db", &database.target])
+            .output()?;
+        assert!(
+            migrate.status.success(),
+            "{}",
+            String::from_utf8_lossy(&migrate.stderr)
+        );
+
+        let (mut child, address) = start_server(&database.target)?;
+        let body = br#"{"recorded_on":"2020-01-01","codes":["74"]}"#;
+        let (first_half, second_half) = body.split_at(10);
+        let mut stream = TcpStream::connect(&address).await?;
+        let head = format!(
+            "POST /api/v1/provinces/carry-forward HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(first_half).await?;
+        stream.flush().await?;
+        tokio::time::sleep(Duration::from_millis(200)).await; // let the server start on it
+
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        assert!(killed.success());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            child.try_wait()?.is_none(),
+            "the server waits for the request in flight"
+        );
+
+        stream.write_all(second_half).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?; // the server closes the connection after answering
+        let text = String::from_utf8_lossy(&response);
+        assert!(
+            text.starts_with("HTTP/1.1 200"),
+            "the request in flight is answered: {text}"
+        );
+        assert!(text.contains("Hồ Chí Minh"));
+
+        let status = wait_for_exit(&mut child, Duration::from_secs(10))?;
+        assert!(
+            status.success(),
+            "clean exit on SIGTERM, got {status} on {:?}",
+            backend.backend()
+        );
+        assert!(
+            TcpStream::connect(&address).await.is_err(),
+            "no longer listening"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! End-to-end tests: a real server, a real database, a real HTTP client.
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+use testkit::{TestApp, TestResult, for_each_backend};
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+async fn problem(
+    response: reqwest::Response,
+) -> Result<(StatusCode, Value), Box<dyn std::error::Error + Send + Sync>> {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, PROBLEM_JSON, "errors are problem documents");
+    Ok((status, response.json().await?))
+}
+
+#[tokio::test]
+async fn health_readiness_and_operations_endpoints() -> TestResult {
+    for_each_backend(|app| async move {
+        assert_eq!(app.get("/healthz").await?.status(), StatusCode::OK);
+        let ready: Value = app.get("/readyz").await?.json().await?;
+        assert_eq!(ready["status"], "ready");
+
+        let openapi: Value = app.get("/openapi.json").await?.json().await?;
+        assert_eq!(openapi["openapi"], "3.1.0");
+        for path in ["/api/v1/provinces", "/api/v1/provinces/{code}", "/api/v1/provinces/carry-forward", "/api/v1/agencies", "/readyz"] {
+            assert!(openapi["paths"][path].is_object(), "OpenAPI documents {path}");
+        }
+
+        app.get("/api/v1/provinces/79").await?;
+        let metrics = app.get("/metrics").await?.text().await?;
+        assert!(
+            metrics.contains(r#"lienthong_http_requests_total{method="GET",route="/api/v1/provinces/{code}",status="200"} 1"#),
+            "metrics count requests per route template:\n{metrics}"
+        );
+        assert!(metrics.contains("lienthong_http_request_duration_seconds_bucket"));
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn responses_carry_request_ids_and_security_headers() -> TestResult {
+    for_each_backend(|app| async move {
+        let response = app
+            .client
+            .get(app.url("/"))
+            .header("x-request-id", "trace-me-42")
+            .send()
+            .await?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(header("x-request-id").as_deref(), Some("trace-me-42"));
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+        assert!(
+            header("content-security-policy").is_some_and(|csp| csp.contains("default-src 'self'"))
+        );
+        let generated = app.get("/healthz").await?;
+        assert!(
+            generated
+                .headers()
+                .get("x-request-id")
+                .is_some_and(|v| v.len() == 36),
+            "a UUID is generated when none is sent"
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn home_page_speaks_vietnamese_first_and_english_on_request() -> TestResult {
+    for_each_backend(|app| async move {
+        let home = app.get("/").await?;
+        assert_eq!(home.status(), StatusCode::OK);
+        let html = home.text().await?;
+        assert!(html.contains(r#"<html lang="vi">"#));
+        assert!(html.contains("Cơ sở dữ liệu quốc gia về dân cư"));
+        assert!(
+            html.contains(r#"<main id="main""#)
+                && html.contains("<nav")
+                && html.contains(r#"class="skip""#)
+        );
+        assert!(html.len() < 50 * 1024, "home page is {} bytes", html.len());
+
+        let switch = app.get("/lang?to=en&next=/reference").await?;
+        assert_eq!(switch.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            switch.headers().get(LOCATION).and_then(|v| v.to_str().ok()),
+            Some("/reference")
+        );
+        let cookie = switch
+            .headers()
+            .get(SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(cookie.starts_with("lang=en;"), "{cookie}");
+        let english = app
+            .client
+            .get(app.url("/"))
+            .header("cookie", "lang=en")
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            english.contains(r#"<html lang="en">"#)
+                && english.contains("National population database")
+        );
+
+        let elsewhere = app.get("/lang?to=en&next=//evil.example/").await?;
+        assert_eq!(
+            elsewhere
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok()),
+            Some("/"),
+            "no open redirect"
+        );
+
+        let missing = app.get("/no-such-page").await?;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert!(missing.text().await?.contains("Không tìm thấy trang"));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn reference_page_lists_34_current_and_63_former_provinces() -> TestResult {
+    for_each_backend(|app| async move {
+        let html = app.get("/reference?at=2026-01-01").await?.text().await?;
+        assert!(html.len() < 50 * 1024, "reference page is {} bytes", html.len());
+        let counts: Vec<&str> = html
+            .split("Số đơn vị: <strong>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</strong>").next())
+            .collect();
+        assert_eq!(counts, ["34", "63", "17", "22"], "current and former provinces, then ministries");
+        let binh_duong_row = html.split("<tr>").find(|row| row.contains(">Bình Dương<")).unwrap_or_default();
+        assert!(binh_duong_row.contains("<td>Hồ Chí Minh</td>"), "Bình Dương merged into Hồ Chí Minh: {binh_duong_row}");
+        assert!(html.contains("Bình Dương, Bà Rịa - Vũng Tàu, Hồ Chí Minh"));
+
+        let before = app.get("/reference?at=2024-01-01").await?.text().await?;
+        let counts: Vec<&str> = before
+            .split("Số đơn vị: <strong>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</strong>").next())
+            .collect();
+        assert_eq!(counts, ["63", "22"], "on 1 Jan 2024 the 63 provinces and 22 ministries were current, with no earlier period listed");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn province_api_by_date() -> TestResult {
+    for_each_backend(|app| async move {
+        let now: Value = app
+            .get("/api/v1/provinces?at=2025-07-01")
+            .await?
+            .json()
+            .await?;
+        assert_eq!(now["count"], 34);
+        let then: Value = app
+            .get("/api/v1/provinces?at=2025-06-30")
+            .await?
+            .json()
+            .await?;
+        assert_eq!(then["count"], 63);
+        assert_eq!(then["period"]["until"], "2025-06-30");
+
+        let long_an: Value = app
+            .get("/api/v1/provinces/080?at=2025-06-30")
+            .await?
+            .json()
+            .await?;
+        assert_eq!(
+            (long_an["name_vi"].as_str(), long_an["successor"].as_str()),
+            (Some("Long An"), Some("80"))
+        );
+        let tay_ninh: Value = app
+            .get("/api/v1/provinces/80?at=2025-07-01")
+            .await?
+            .json()
+            .await?;
+        assert_eq!(tay_ninh["name_vi"], "Tây Ninh");
+        assert_eq!(tay_ninh["predecessors"], json!(["72", "80"]));
+
+        let carried: Value = app
+            .client
+            .post(app.url("/api/v1/provinces/carry-forward"))
+            .json(
+                &json!({ "recorded_on": "2020-05-01", "at": "2026-01-01", "codes": ["074", "93"] }),
+            )
+            .send()
+            .await?
+            .json()
+            .await?;
+        let names: Vec<_> = carried
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["recorded"]["name_vi"].clone(),
+                    c["current"]["name_vi"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (json!("Bình Dương"), json!("Hồ Chí Minh")),
+                (json!("Hậu Giang"), json!("Cần Thơ"))
+            ]
+        );
+
+        let ministries: Value = app
+            .get("/api/v1/agencies?at=2022-06-01")
+            .await?
+            .json()
+            .await?;
+        assert_eq!(ministries["count"], 22);
+        let bca: Value = app.get("/api/v1/agencies/BCA").await?.json().await?;
+        assert_eq!(bca["name_vi"], "Bộ Công an");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn malformed_requests_get_problems_naming_the_fault() -> TestResult {
+    for_each_backend(|app| async move {
+        let carry = |body: String| {
+            app.client
+                .post(app.url("/api/v1/provinces/carry-forward"))
+                .header(CONTENT_TYPE, "application/json")
+                .body(body)
+                .send()
+        };
+
+        let (status, bad_json) =
+            problem(carry(r#"{"recorded_on": "2020-01-01", "codes": ["#.into()).await?).await?;
+        assert_eq!(
+            (status, bad_json["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed-json"))
+        );
+
+        let (status, unknown) =
+            problem(carry(r#"{"recorded_on": "2020-01-01", "codes": ["01", "13"]}"#.into()).await?)
+                .await?;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            (unknown["code"].as_str(), unknown["field"].as_str()),
+            (Some("unknown-province"), Some("codes[1]"))
+        );
+
+        let (status, malformed_code) =
+            problem(carry(r#"{"recorded_on": "2020-01-01", "codes": ["1x"]}"#.into()).await?)
+                .await?;
+        assert_eq!(
+            (status, malformed_code["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("codes[0]"))
+        );
+
+        let (_, wrong_key) =
+            problem(carry(r#"{"recorded": "2020-01-01", "codes": []}"#.into()).await?).await?;
+        assert_eq!(wrong_key["code"], "invalid-field");
+
+        let oversized = format!(
+            r#"{{"recorded_on": "2020-01-01", "codes": [{}"01"]}}"#,
+            "\"01\",".repeat(400_000)
+        );
+        let (status, too_large) = problem(carry(oversized).await?).await?;
+        assert_eq!(
+            (status, too_large["code"].as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("body-too-large"))
+        );
+
+        let (status, unknown_path) = problem(app.get("/api/v1/provinces/13").await?).await?;
+        assert_eq!(
+            (
+                status,
+                unknown_path["code"].as_str(),
+                unknown_path["field"].as_str()
+            ),
+            (
+                StatusCode::NOT_FOUND,
+                Some("unknown-province"),
+                Some("code")
+            )
+        );
+        let (status, bad_code) = problem(app.get("/api/v1/provinces/abc").await?).await?;
+        assert_eq!(
+            (status, bad_code["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid-province-code"))
+        );
+        let (status, bad_date) = problem(app.get("/api/v1/provinces?at=yesterday").await?).await?;
+        assert_eq!(
+            (status, bad_date["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("at"))
+        );
+        let (status, _) = problem(
+            app.client
+                .delete(app.url("/api/v1/provinces"))
+                .send()
+                .await?,
+        )
+        .await?;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        let (status, _) = problem(app.get("/api/v1/nothing-here").await?).await?;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_a_problem() -> TestResult {
+    let backend = store::testing::TestBackend::Sqlite;
+    let app = TestApp::spawn_with(&backend, |config| config.request_timeout_secs = 1).await?;
+    // A body announced but never finished keeps the handler waiting past the timeout.
+    let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await?;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"POST /api/v1/provinces/carry-forward HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
+        .await?;
+    let mut response = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    while !String::from_utf8_lossy(&response).contains("timeout\"") {
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut buffer))
+                .await??;
+        if read == 0 {
+            break;
+        }
+        response.extend_from_slice(buffer.get(..read).unwrap_or_default());
+    }
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        text.contains(PROBLEM_JSON) && text.contains(r#""code":"timeout""#),
+        "{text}"
+    );
+    Ok(())
+}
