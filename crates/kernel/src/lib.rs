@@ -5,11 +5,13 @@
 pub mod agency;
 pub mod catalog;
 pub mod invalid;
+pub mod personal_id;
 pub mod province;
 pub mod reference;
 
 pub use agency::{Agency, AgencyCode, AgencyKind};
 pub use catalog::{Catalog, Period, Succession};
 pub use invalid::Invalid;
+pub use personal_id::{PersonalId, Sex};
 pub use province::{Province, ProvinceCode, ProvinceKind};
 pub use reference::{Reference, ReferenceError};

@@ -30,15 +30,22 @@ enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(DbArgs),
+    /// The population registry: generate, import and export citizen records.
+    Registry {
+        #[command(subcommand)]
+        command: crate::registry_cli::RegistryCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Args)]
 struct DbArgs {
     /// SQLite file path or postgres:// URL [default: <data-dir>/lienthong.db]
-    #[arg(long)]
+    #[arg(long, global = true)]
     db: Option<String>,
     /// Directory for the embedded database and other files [default: data]
-    #[arg(long)]
+    #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
 }
 
@@ -58,6 +65,9 @@ struct DemoArgs {
     /// Directory for the demo; its previous demo database is replaced.
     #[arg(long, default_value = "demo-data")]
     data_dir: PathBuf,
+    /// How many synthetic citizens to load.
+    #[arg(long, default_value_t = 100_000)]
+    citizens: usize,
     /// Address and port to listen on [default: 127.0.0.1:8080]
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
@@ -89,6 +99,15 @@ pub async fn run() -> anyhow::Result<()> {
             println!("migrations applied to {target}");
             Ok(())
         }
+        Command::Registry { command, db } => {
+            let overrides = Overrides {
+                db: db.db,
+                data_dir: db.data_dir,
+                ..Overrides::default()
+            };
+            let config = load(config_file, &overrides)?;
+            crate::registry_cli::run(command, &config).await
+        }
         Command::Demo(args) => {
             let overrides = Overrides {
                 data_dir: Some(args.data_dir.clone()),
@@ -98,6 +117,7 @@ pub async fn run() -> anyhow::Result<()> {
             let mut config = load(config_file, &overrides)?;
             config.db = None; // the demo always runs on the embedded database
             fresh_demo_directory(&args.data_dir)?;
+            load_demo_population(&config, args.citizens).await?;
             serve_with_banner(&config, true).await
         }
     }
@@ -129,10 +149,45 @@ async fn serve_with_banner(config: &Config, demo: bool) -> anyhow::Result<()> {
     crate::serve(listener, state, config, crate::shutdown_signal()).await
 }
 
+/// Generates the demo population into the data directory and imports it, the same way an
+/// operator would with `lienthong registry generate` and `import`.
+async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Result<()> {
+    let reference = kernel::Reference::load()?;
+    let tables = registry::generate::Tables::load()?;
+    let file = config.data_dir.join("population.csv");
+    println!(
+        "generating {citizens} synthetic citizens into {}",
+        file.display()
+    );
+    let out =
+        std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
+    registry::generate::write_population(
+        &tables,
+        &reference,
+        citizens,
+        2026,
+        out,
+        registry::import::Format::Csv,
+    )?;
+    let state = crate::build_state(config).await?;
+    let registry = registry::Registry::new(
+        state.db.clone(),
+        std::sync::Arc::new(registry::Lists::load(&reference)?),
+    );
+    crate::registry_cli::import_file(&registry, &file, 5_000, false, "Dữ liệu mẫu (demo)").await?;
+    state.db.close().await;
+    Ok(())
+}
+
 /// Replaces the demo's own database files, and nothing else in the directory.
 fn fresh_demo_directory(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for name in ["lienthong.db", "lienthong.db-wal", "lienthong.db-shm"] {
+    for name in [
+        "lienthong.db",
+        "lienthong.db-wal",
+        "lienthong.db-shm",
+        "population.csv",
+    ] {
         let path = dir.join(name);
         if path.exists() {
             std::fs::remove_file(&path)

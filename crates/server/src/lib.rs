@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod metrics;
+pub mod registry_cli;
 pub mod telemetry;
 
 use std::future::Future;

@@ -119,3 +119,49 @@ async fn concurrent_writers_all_land() -> TestResult {
     })
     .await
 }
+
+#[tokio::test]
+async fn bulk_inserts_report_the_rows_they_inserted() -> TestResult {
+    use store::bulk::{Value, insert_rows};
+    for_each_backend(|db| async move {
+        let mut tx = db.begin().await?;
+        let rows = |ids: &[i64]| {
+            ids.iter()
+                .map(|&id| {
+                    vec![
+                        Value::Text(format!("c{id}")),
+                        Value::Int(id),
+                        Value::Text("t".into()),
+                    ]
+                })
+                .collect::<Vec<_>>()
+        };
+        let suffix = "ON CONFLICT (consumer) DO NOTHING RETURNING consumer";
+        // 5,000 rows span two statements at three columns each.
+        let first = insert_rows(
+            &mut tx,
+            "event_cursors",
+            &["consumer", "position", "updated_at"],
+            rows(&(0..5_000).collect::<Vec<_>>()),
+            suffix,
+        )
+        .await?;
+        assert_eq!(first.len(), 5_000);
+        let second = insert_rows(
+            &mut tx,
+            "event_cursors",
+            &["consumer", "position", "updated_at"],
+            rows(&[4_999, 5_000, 1]),
+            suffix,
+        )
+        .await?;
+        assert_eq!(second, ["c5000"], "only the new row is returned");
+        tx.commit().await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_cursors")
+            .fetch_one(db.reader())
+            .await?;
+        assert_eq!(count, 5_001);
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,392 @@
+//! Bulk import and export of citizen records as CSV or NDJSON, streamed.
+//!
+//! Rows are read a batch at a time and each batch is written in one transaction, so a
+//! batch lands whole or not at all. A row that cannot be read or breaks a rule is rejected
+//! and reported with its line and every reason; the rest of its batch still lands. An
+//! unreadable file (I/O error, invalid UTF-8) stops the import before the current batch is
+//! written. With `atomic`, the whole file is one transaction and any rejection undoes it.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Read, Write};
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row;
+use store::events::{self, NewEvent};
+use time::Date;
+
+use crate::flat::FlatCitizen;
+use crate::record::{CitizenRecord, FieldIssue};
+use crate::service::{Change, Registry, RegistryError, claim_numbers, write_new_records};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ndjson,
+}
+
+impl Format {
+    /// By file extension: `.csv`, or `.ndjson` / `.jsonl`.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("csv") => Some(Self::Csv),
+            Some("ndjson" | "jsonl") => Some(Self::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub batch_size: usize,
+    pub atomic: bool,
+    pub actor: String,
+    pub basis: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// Line in the file (CSV: counting the header as line 1).
+    pub line: u64,
+    /// Masked: the report may travel further than the registry.
+    pub personal_id: Option<String>,
+    pub reasons: Vec<FieldIssue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub rows: u64,
+    pub imported: u64,
+    pub batches_committed: u64,
+    pub rejected: Vec<Rejection>,
+    /// Set when the file could not be read to the end; nothing after the last committed
+    /// batch was written.
+    pub stopped: Option<String>,
+    /// Set in atomic mode when rejections undid the whole import.
+    pub rolled_back: bool,
+}
+
+type ReadRow = (u64, Result<FlatCitizen, String>);
+
+/// Row source over either format, yielding the line and the row or why it is unreadable.
+/// `Err` from `next_row` means the file itself cannot be read further.
+enum Rows<R: Read> {
+    Csv {
+        reader: csv::Reader<R>,
+        headers: csv::StringRecord,
+        record: csv::StringRecord,
+    },
+    Ndjson {
+        lines: std::io::Lines<std::io::BufReader<R>>,
+        line: u64,
+    },
+}
+
+impl<R: Read> Rows<R> {
+    /// Fails when a CSV header names a column the format does not have.
+    fn new(reader: R, format: Format) -> Result<Self, String> {
+        match format {
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .flexible(false)
+                    .from_reader(reader);
+                let headers = reader
+                    .headers()
+                    .map_err(|e| format!("reading the header: {e}"))?
+                    .clone();
+                let known = FlatCitizen::columns();
+                let unknown: Vec<&str> = headers.iter().filter(|h| !known.contains(h)).collect();
+                if !unknown.is_empty() {
+                    return Err(format!(
+                        "unknown columns {unknown:?}; the columns are {}",
+                        known.join(",")
+                    ));
+                }
+                Ok(Self::Csv {
+                    reader,
+                    headers,
+                    record: csv::StringRecord::new(),
+                })
+            }
+            Format::Ndjson => Ok(Self::Ndjson {
+                lines: std::io::BufReader::new(reader).lines(),
+                line: 0,
+            }),
+        }
+    }
+
+    fn next_row(&mut self) -> Result<Option<ReadRow>, String> {
+        match self {
+            Self::Csv {
+                reader,
+                headers,
+                record,
+            } => match reader.read_record(record) {
+                Ok(false) => Ok(None),
+                Ok(true) => {
+                    let line = record.position().map_or(0, csv::Position::line);
+                    Ok(Some((
+                        line,
+                        record
+                            .deserialize(Some(headers))
+                            .map_err(|e| csv_reason(&e)),
+                    )))
+                }
+                Err(error) => {
+                    let line = error.position().map_or(0, csv::Position::line);
+                    match error.kind() {
+                        csv::ErrorKind::Io(e) => Err(format!("reading line {line}: {e}")),
+                        csv::ErrorKind::Utf8 { .. } => {
+                            Err(format!("line {line} is not valid UTF-8"))
+                        }
+                        _ => Ok(Some((line, Err(csv_reason(&error))))),
+                    }
+                }
+            },
+            Self::Ndjson { lines, line } => loop {
+                *line += 1;
+                match lines.next() {
+                    None => return Ok(None),
+                    Some(Err(e)) => return Err(format!("reading line {line}: {e}")),
+                    Some(Ok(text)) if text.trim().is_empty() => continue,
+                    Some(Ok(text)) => {
+                        return Ok(Some((
+                            *line,
+                            serde_json::from_str(&text).map_err(|e| {
+                                format!("not a JSON object of the expected shape: {e}")
+                            }),
+                        )));
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn csv_reason(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("has {len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// Imports every row of `reader`. Errors only for database failures; everything wrong with
+/// the file is in the report.
+pub async fn import<R: Read>(
+    registry: &Registry,
+    reader: R,
+    format: Format,
+    options: &ImportOptions,
+    today: Date,
+) -> Result<ImportReport, RegistryError> {
+    let mut report = ImportReport::default();
+    let mut rows = match Rows::new(reader, format) {
+        Ok(rows) => rows,
+        Err(stop) => {
+            report.stopped = Some(stop);
+            return Ok(report);
+        }
+    };
+    let change = Change {
+        actor: &options.actor,
+        basis: &options.basis,
+    };
+    let mut seen = HashSet::new();
+    let mut atomic_tx = if options.atomic {
+        Some(registry.db().begin().await?)
+    } else {
+        None
+    };
+    loop {
+        let mut batch: Vec<(u64, CitizenRecord)> = Vec::with_capacity(options.batch_size);
+        let mut finished = false;
+        while batch.len() < options.batch_size.max(1) {
+            match rows.next_row() {
+                Ok(None) => {
+                    finished = true;
+                    break;
+                }
+                Err(stop) => {
+                    report.stopped = Some(stop);
+                    finished = true;
+                    batch.clear(); // the half-read batch is not written
+                    break;
+                }
+                Ok(Some((line, row))) => {
+                    report.rows += 1;
+                    match row
+                        .map_err(|reason| {
+                            vec![FieldIssue {
+                                field: "row".into(),
+                                reason,
+                            }]
+                        })
+                        .and_then(|flat| {
+                            let record = flat.to_record()?;
+                            let issues = record.check(registry.lists(), today);
+                            if issues.is_empty() {
+                                Ok(record)
+                            } else {
+                                Err(issues)
+                            }
+                        }) {
+                        Ok(record) if !seen.insert(record.personal_id) => {
+                            report.rejected.push(Rejection {
+                                line,
+                                personal_id: Some(record.personal_id.masked()),
+                                reasons: vec![FieldIssue {
+                                    field: "personal_id".into(),
+                                    reason: "appears earlier in this file".into(),
+                                }],
+                            })
+                        }
+                        Ok(record) => batch.push((line, record)),
+                        Err(reasons) => report.rejected.push(Rejection {
+                            line,
+                            personal_id: None,
+                            reasons,
+                        }),
+                    }
+                }
+            }
+        }
+        if report.stopped.is_some() && options.atomic {
+            break;
+        }
+        if !batch.is_empty() {
+            let mut batch_tx = match atomic_tx.take() {
+                Some(tx) => tx,
+                None => registry.db().begin().await?,
+            };
+            let ids: Vec<_> = batch.iter().map(|(_, record)| record.personal_id).collect();
+            let claimed = claim_numbers(&mut batch_tx, &ids).await?;
+            let mut fresh = Vec::with_capacity(batch.len());
+            for (line, record) in &batch {
+                if claimed.contains(&record.personal_id.to_string()) {
+                    fresh.push(record);
+                } else {
+                    report.rejected.push(Rejection {
+                        line: *line,
+                        personal_id: Some(record.personal_id.masked()),
+                        reasons: vec![FieldIssue {
+                            field: "personal_id".into(),
+                            reason: "is already registered".into(),
+                        }],
+                    });
+                }
+            }
+            write_new_records(&mut batch_tx, &fresh, change, "imported").await?;
+            let imported = fresh.len() as u64;
+            if options.atomic {
+                atomic_tx = Some(batch_tx);
+            } else {
+                events::append(
+                    &mut batch_tx,
+                    NewEvent {
+                        stream: "registry",
+                        stream_id: "import",
+                        kind: "registry.imported",
+                        payload: json!({ "citizens": imported }),
+                    },
+                )
+                .await?;
+                batch_tx.commit().await?;
+                report.batches_committed += 1;
+            }
+            report.imported += imported;
+        }
+        if finished {
+            break;
+        }
+    }
+    if let Some(mut tx) = atomic_tx {
+        if report.rejected.is_empty() && report.stopped.is_none() {
+            events::append(
+                &mut tx,
+                NewEvent {
+                    stream: "registry",
+                    stream_id: "import",
+                    kind: "registry.imported",
+                    payload: json!({ "citizens": report.imported }),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            report.batches_committed = 1;
+        } else {
+            tx.rollback().await?;
+            report.rolled_back = true;
+            report.imported = 0;
+        }
+    }
+    Ok(report)
+}
+
+/// Where exported rows go: a CSV writer, or buffered lines of JSON.
+enum Sink<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    Ndjson(std::io::BufWriter<W>),
+}
+
+impl<W: Write> Sink<W> {
+    fn write(&mut self, row: &FlatCitizen) -> Result<(), RegistryError> {
+        match self {
+            Self::Csv(csv) => csv.serialize(row).map_err(io_error),
+            Self::Ndjson(lines) => {
+                serde_json::to_writer(&mut *lines, row)?;
+                lines.write_all(b"\n").map_err(io_error)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), RegistryError> {
+        match self {
+            Self::Csv(csv) => csv.flush(),
+            Self::Ndjson(lines) => lines.flush(),
+        }
+        .map_err(io_error)
+    }
+}
+
+/// Writes every current record in personal-ID order, a page at a time.
+pub async fn export<W: Write>(
+    registry: &Registry,
+    writer: W,
+    format: Format,
+) -> Result<u64, RegistryError> {
+    const PAGE: i64 = 5_000;
+    let mut sink = match format {
+        Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(writer))),
+        Format::Ndjson => Sink::Ndjson(std::io::BufWriter::new(writer)),
+    };
+    let mut after = String::new();
+    let mut written = 0;
+    loop {
+        let rows = sqlx::query("SELECT c.personal_id, v.record FROM registry_citizens c \
+             JOIN registry_citizen_versions v ON v.personal_id = c.personal_id AND v.version = c.version \
+             WHERE c.personal_id > $1 ORDER BY c.personal_id LIMIT $2")
+            .bind(&after)
+            .bind(PAGE)
+            .fetch_all(registry.db().reader())
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("personal_id")?;
+        for row in &rows {
+            let record: CitizenRecord = serde_json::from_str(&row.try_get::<String, _>("record")?)?;
+            sink.write(&FlatCitizen::from_record(&record))?;
+            written += 1;
+        }
+    }
+    sink.flush()?;
+    Ok(written)
+}
+
+fn io_error(error: impl std::fmt::Display) -> RegistryError {
+    RegistryError::Store(store::Error::Sql(sqlx::Error::Io(std::io::Error::other(
+        error.to_string(),
+    ))))
+}

@@ -1,0 +1,477 @@
+//! A citizen's record in the population database: the fields of the Law on Identification
+//! 2023, art. 9(1), that a civil registry keeps (biometrics and card images excluded), and
+//! the residence facts of the Law on Residence 2020.
+
+use kernel::{PersonalId, ProvinceCode, Sex};
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::lists::Lists;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CitizenRecord {
+    pub personal_id: PersonalId,
+    /// Family name, middle names and given name as on the birth certificate.
+    pub full_name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_names: Vec<String>,
+    pub birth_date: Date,
+    pub sex: Sex,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_of_birth: Option<String>,
+    /// Province where the birth was registered: the first digits of the ID number.
+    pub birth_registration_province: ProvinceCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hometown: Option<String>,
+    /// Code from the list of 54 ethnic groups.
+    pub ethnicity: String,
+    /// Code from the list of religions; `00` for none.
+    pub religion: String,
+    /// ISO 3166-1 alpha-2.
+    pub nationality: String,
+    pub marital_status: MaritalStatus,
+    /// Recorded only on the citizen's request with a test result (Law 2023 art. 9(1)(i)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blood_group: Option<BloodGroup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_id_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permanent_residence: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary_residence: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_residence: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary_absence: Option<Absence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household: Option<Membership>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub father: Option<Relative>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mother: Option<Relative>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spouse: Option<Relative>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Relative>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_representative: Option<Relative>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub death_date: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_declared_on: Option<Date>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaritalStatus {
+    Single,
+    Married,
+    Divorced,
+    Widowed,
+}
+
+impl MaritalStatus {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        match input {
+            "single" => Ok(Self::Single),
+            "married" => Ok(Self::Married),
+            "divorced" => Ok(Self::Divorced),
+            "widowed" => Ok(Self::Widowed),
+            _ => Err(format!(
+                "must be single, married, divorced or widowed, got {input:?}"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Single => "single",
+            Self::Married => "married",
+            Self::Divorced => "divorced",
+            Self::Widowed => "widowed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BloodGroup {
+    #[serde(rename = "A+")]
+    APos,
+    #[serde(rename = "A-")]
+    ANeg,
+    #[serde(rename = "B+")]
+    BPos,
+    #[serde(rename = "B-")]
+    BNeg,
+    #[serde(rename = "AB+")]
+    AbPos,
+    #[serde(rename = "AB-")]
+    AbNeg,
+    #[serde(rename = "O+")]
+    OPos,
+    #[serde(rename = "O-")]
+    ONeg,
+}
+
+impl BloodGroup {
+    const ALL: [(Self, &'static str); 8] = [
+        (Self::APos, "A+"),
+        (Self::ANeg, "A-"),
+        (Self::BPos, "B+"),
+        (Self::BNeg, "B-"),
+        (Self::AbPos, "AB+"),
+        (Self::AbNeg, "AB-"),
+        (Self::OPos, "O+"),
+        (Self::ONeg, "O-"),
+    ];
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(_, text)| *text == input)
+            .map(|(group, _)| *group)
+            .ok_or_else(|| {
+                format!("must be one of A+, A-, B+, B-, AB+, AB-, O+, O-, got {input:?}")
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(g, _)| *g == self)
+            .map_or("", |(_, text)| text)
+    }
+}
+
+/// An address in the current two-level structure: province and commune-level detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub province: ProvinceCode,
+    /// Commune, street and house, as written.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Absence {
+    pub since: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
+    pub destination: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    pub household_id: String,
+    pub relationship_to_head: Relationship,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relationship {
+    Head,
+    Spouse,
+    Child,
+    Parent,
+    Grandchild,
+    Sibling,
+    Other,
+}
+
+impl Relationship {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        match input {
+            "head" => Ok(Self::Head),
+            "spouse" => Ok(Self::Spouse),
+            "child" => Ok(Self::Child),
+            "parent" => Ok(Self::Parent),
+            "grandchild" => Ok(Self::Grandchild),
+            "sibling" => Ok(Self::Sibling),
+            "other" => Ok(Self::Other),
+            _ => Err(format!(
+                "must be head, spouse, child, parent, grandchild, sibling or other, got {input:?}"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Head => "head",
+            Self::Spouse => "spouse",
+            Self::Child => "child",
+            Self::Parent => "parent",
+            Self::Grandchild => "grandchild",
+            Self::Sibling => "sibling",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// A relative named in the record: name, personal ID and nationality (Law 2023 art. 9(1)(m)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Relative {
+    pub full_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_id: Option<PersonalId>,
+    #[serde(default = "vietnam")]
+    pub nationality: String,
+}
+
+fn vietnam() -> String {
+    "VN".to_owned()
+}
+
+/// One reason a record is not acceptable, with the field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldIssue {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldIssue {
+    fn new(field: &str, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FieldIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+impl CitizenRecord {
+    /// Every rule the record breaks; empty when it is acceptable. `today` bounds dates.
+    pub fn check(&self, lists: &Lists, today: Date) -> Vec<FieldIssue> {
+        let mut issues = Vec::new();
+        let id = self.personal_id;
+        if id.sex() != self.sex {
+            issues.push(FieldIssue::new(
+                "personal_id",
+                format!(
+                    "the century-and-sex digit says {}, the record says {}",
+                    id.sex().as_str(),
+                    self.sex.as_str()
+                ),
+            ));
+        }
+        if id.birth_year() != self.birth_date.year() {
+            issues.push(FieldIssue::new(
+                "personal_id",
+                format!(
+                    "the number encodes birth year {}, the record says {}",
+                    id.birth_year(),
+                    self.birth_date.year()
+                ),
+            ));
+        }
+        if id.province().ok() != Some(self.birth_registration_province) {
+            issues.push(FieldIssue::new(
+                "personal_id",
+                format!(
+                    "the number's province code does not match the birth-registration province {}",
+                    self.birth_registration_province
+                ),
+            ));
+        }
+        if !lists.is_id_province(self.birth_registration_province) {
+            issues.push(FieldIssue::new(
+                "birth_registration_province",
+                format!(
+                    "{} is not a province code of Circular 07/2016",
+                    self.birth_registration_province
+                ),
+            ));
+        }
+        let name = self.full_name.trim();
+        if name.is_empty() || name.len() > 150 || name.split_whitespace().count() < 2 {
+            issues.push(FieldIssue::new(
+                "full_name",
+                "must hold a family name and a given name, at most 150 bytes",
+            ));
+        } else if name.chars().any(|c| c.is_ascii_digit() || c.is_control()) {
+            issues.push(FieldIssue::new(
+                "full_name",
+                "must not contain digits or control characters",
+            ));
+        }
+        if self.birth_date > today {
+            issues.push(FieldIssue::new("birth_date", "is in the future"));
+        }
+        if self.birth_date.year() < 1900 {
+            issues.push(FieldIssue::new("birth_date", "is before 1900"));
+        }
+        if !lists.is_ethnicity(&self.ethnicity) {
+            issues.push(FieldIssue::new(
+                "ethnicity",
+                format!("{:?} is not a code of the 54 ethnic groups", self.ethnicity),
+            ));
+        }
+        if !lists.is_religion(&self.religion) {
+            issues.push(FieldIssue::new(
+                "religion",
+                format!("{:?} is not a religion code", self.religion),
+            ));
+        }
+        if self.nationality.len() != 2 || !self.nationality.bytes().all(|b| b.is_ascii_uppercase())
+        {
+            issues.push(FieldIssue::new(
+                "nationality",
+                "must be an ISO 3166-1 alpha-2 code such as VN",
+            ));
+        }
+        for (field, address) in [
+            ("permanent_residence", &self.permanent_residence),
+            ("temporary_residence", &self.temporary_residence),
+            ("current_residence", &self.current_residence),
+        ] {
+            if let Some(address) = address {
+                if !lists.is_current_province(address.province) {
+                    issues.push(FieldIssue::new(
+                        field,
+                        format!(
+                            "province {} is not a provincial unit in force",
+                            address.province
+                        ),
+                    ));
+                }
+                if address.detail.trim().is_empty() {
+                    issues.push(FieldIssue::new(field, "the address detail is empty"));
+                }
+            }
+        }
+        for (field, date) in [
+            ("death_date", self.death_date),
+            ("missing_declared_on", self.missing_declared_on),
+        ] {
+            if let Some(date) = date
+                && (date < self.birth_date || date > today)
+            {
+                issues.push(FieldIssue::new(
+                    field,
+                    "must fall between the birth date and today",
+                ));
+            }
+        }
+        if self.spouse.is_some() && self.marital_status != MaritalStatus::Married {
+            issues.push(FieldIssue::new(
+                "spouse",
+                "a spouse is recorded but the marital status is not married",
+            ));
+        }
+        for (field, relative) in [
+            ("father", &self.father),
+            ("mother", &self.mother),
+            ("spouse", &self.spouse),
+        ] {
+            if relative.as_ref().and_then(|r| r.personal_id) == Some(id) {
+                issues.push(FieldIssue::new(field, "names the citizen themself"));
+            }
+        }
+        if let Some(phone) = &self.phone
+            && !is_phone(phone)
+        {
+            issues.push(FieldIssue::new(
+                "phone",
+                "must be 10 digits starting with 0, or +84 and 9 digits",
+            ));
+        }
+        if let Some(email) = &self.email
+            && !is_email(email)
+        {
+            issues.push(FieldIssue::new("email", "is not an e-mail address"));
+        }
+        issues
+    }
+
+    /// The name folded for search: lower case, no diacritics, single spaces.
+    pub fn name_key(&self) -> String {
+        fold_name(&self.full_name)
+    }
+}
+
+fn is_phone(phone: &str) -> bool {
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    (phone.len() == 10 && phone.starts_with('0') && digits_only(phone))
+        || (phone.len() == 12
+            && phone.starts_with("+84")
+            && phone.get(3..).is_some_and(digits_only))
+}
+
+fn is_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Lower case without Vietnamese diacritics (đ → d), so "Nguyễn Văn An" and "nguyen van an"
+/// find the same people.
+pub fn fold_name(name: &str) -> String {
+    let mut folded = String::with_capacity(name.len());
+    for word in name.split_whitespace() {
+        if !folded.is_empty() {
+            folded.push(' ');
+        }
+        folded.extend(word.chars().flat_map(char::to_lowercase).map(base_letter));
+    }
+    folded
+}
+
+fn base_letter(c: char) -> char {
+    const GROUPS: [(&str, char); 7] = [
+        ("àáảãạăằắẳẵặâầấẩẫậ", 'a'),
+        ("èéẻẽẹêềếểễệ", 'e'),
+        ("ìíỉĩị", 'i'),
+        ("òóỏõọôồốổỗộơờớởỡợ", 'o'),
+        ("ùúủũụưừứửữự", 'u'),
+        ("ỳýỷỹỵ", 'y'),
+        ("đ", 'd'),
+    ];
+    GROUPS
+        .iter()
+        .find(|(set, _)| set.contains(c))
+        .map_or(c, |(_, base)| *base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_removes_diacritics_and_case() {
+        assert_eq!(fold_name("  Nguyễn   Thị Ánh  Đào "), "nguyen thi anh dao");
+        assert_eq!(fold_name("ĐẶNG Hữu Phước"), "dang huu phuoc");
+    }
+
+    #[test]
+    fn phone_and_email_shapes() {
+        assert!(is_phone("0912345678") && is_phone("+84912345678"));
+        assert!(!is_phone("912345678") && !is_phone("09123456789") && !is_phone("+8491234567a"));
+        assert!(
+            is_email("an@example.vn")
+                && !is_email("an@")
+                && !is_email("a n@x.vn")
+                && !is_email("an.example.vn")
+        );
+    }
+}
