@@ -6,12 +6,13 @@ pub mod flat;
 pub mod generate;
 pub mod import;
 pub mod lists;
+pub mod pages;
 pub mod record;
 mod service;
 
 pub use lists::Lists;
 pub use record::{CitizenRecord, FieldIssue};
 pub use service::{
-    BirthRegistration, Change, Registry, RegistryError, ResidenceChange, ResidenceEvent,
-    ResidenceKind, Summary, VersionEntry, Versioned, ViewEntry,
+    BirthRegistration, Change, IdentityMatch, Registry, RegistryError, ResidenceChange,
+    ResidenceEvent, ResidenceKind, Summary, VersionEntry, Versioned, ViewEntry,
 };

@@ -138,6 +138,23 @@ pub struct ResidenceEvent {
     pub basis: String,
 }
 
+/// Whether submitted identity facts agree with the registry, field by field. It never
+/// carries the recorded values themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IdentityMatch {
+    pub personal_id: bool,
+    pub full_name: bool,
+    pub birth_date: bool,
+    /// False when the record shows a death or a declaration of missing.
+    pub living: bool,
+}
+
+impl IdentityMatch {
+    pub fn all(&self) -> bool {
+        self.personal_id && self.full_name && self.birth_date && self.living
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ViewEntry {
     pub viewer: String,
@@ -540,6 +557,31 @@ impl Registry {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(RegistryError::from)
+    }
+
+    /// Compares submitted facts with the record; names compare without case or diacritics
+    /// (banks often hold "NGUYEN VAN AN").
+    pub async fn match_identity(
+        &self,
+        personal_id: PersonalId,
+        full_name: &str,
+        birth_date: Date,
+    ) -> Result<IdentityMatch, RegistryError> {
+        Ok(match self.get(personal_id).await? {
+            None => IdentityMatch {
+                personal_id: false,
+                full_name: false,
+                birth_date: false,
+                living: false,
+            },
+            Some(current) => IdentityMatch {
+                personal_id: true,
+                full_name: crate::record::fold_name(full_name) == current.record.name_key(),
+                birth_date: current.record.birth_date == birth_date,
+                living: current.record.death_date.is_none()
+                    && current.record.missing_declared_on.is_none(),
+            },
+        })
     }
 
     pub async fn count(&self) -> Result<i64, RegistryError> {

@@ -32,6 +32,20 @@ pub struct AppState {
     pub db: store::Db,
     pub site: Site,
     pub metrics: Arc<Metrics>,
+    pub registry: registry::Registry,
+    pub identity: identity::Identity,
+}
+
+impl FromRef<AppState> for identity::Identity {
+    fn from_ref(state: &AppState) -> Self {
+        state.identity.clone()
+    }
+}
+
+impl FromRef<AppState> for registry::Registry {
+    fn from_ref(state: &AppState) -> Self {
+        state.registry.clone()
+    }
 }
 
 impl FromRef<AppState> for Site {
@@ -69,7 +83,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/", get(web::home::page))
         .route("/reference", get(web::reference::page))
         .route("/lang", get(web::lang::switch))
-        .route("/static/{name}", get(web::assets::serve));
+        .route("/static/{name}", get(web::assets::serve))
+        .merge(identity::pages::routes())
+        .merge(registry::pages::routes());
 
     // The span names the route template, never the concrete path or query: those can hold
     // personal data (an ID number in a lookup), which must not reach the logs.
@@ -93,6 +109,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(config.request_timeout_secs)))
         .layer(axum::middleware::from_fn(web::problem::normalize_errors))
+        .layer(axum::middleware::from_fn_with_state(state.identity.clone(), identity::resolve_session))
+        .layer(axum::middleware::from_fn(web::auth::reject_cross_site))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::record))
         .layer(
             ServiceBuilder::new()

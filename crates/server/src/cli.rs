@@ -117,8 +117,8 @@ pub async fn run() -> anyhow::Result<()> {
             let mut config = load(config_file, &overrides)?;
             config.db = None; // the demo always runs on the embedded database
             fresh_demo_directory(&args.data_dir)?;
-            load_demo_population(&config, args.citizens).await?;
-            serve_with_banner(&config, true).await
+            let logins = load_demo_population(&config, args.citizens).await?;
+            serve_with_banner(&config, Some(&logins)).await
         }
     }
 }
@@ -130,10 +130,10 @@ fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
 }
 
 async fn serve(config: &Config) -> anyhow::Result<()> {
-    serve_with_banner(config, false).await
+    serve_with_banner(config, None).await
 }
 
-async fn serve_with_banner(config: &Config, demo: bool) -> anyhow::Result<()> {
+async fn serve_with_banner(config: &Config, demo_logins: Option<&str>) -> anyhow::Result<()> {
     let state = crate::build_state(config).await?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
@@ -143,15 +143,17 @@ async fn serve_with_banner(config: &Config, demo: bool) -> anyhow::Result<()> {
     })?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %config.database(), backend = state.db.backend().name(), "serving");
-    if demo {
-        print_demo_banner(&format!("http://{address}"), config);
+    if let Some(logins) = demo_logins {
+        print_demo_banner(&format!("http://{address}"), config, logins);
     }
     crate::serve(listener, state, config, crate::shutdown_signal()).await
 }
 
 /// Generates the demo population into the data directory and imports it, the same way an
-/// operator would with `lienthong registry generate` and `import`.
-async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Result<()> {
+/// operator would with `lienthong registry generate` and `import`; then registers two of
+/// those people as e-ID account holders, one an official of the registry. Returns the
+/// logins to print.
+async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Result<String> {
     let reference = kernel::Reference::load()?;
     let tables = registry::generate::Tables::load()?;
     let file = config.data_dir.join("population.csv");
@@ -170,13 +172,51 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
         registry::import::Format::Csv,
     )?;
     let state = crate::build_state(config).await?;
-    let registry = registry::Registry::new(
-        state.db.clone(),
-        std::sync::Arc::new(registry::Lists::load(&reference)?),
-    );
-    crate::registry_cli::import_file(&registry, &file, 5_000, false, "Dữ liệu mẫu (demo)").await?;
+    crate::registry_cli::import_file(&state.registry, &file, 5_000, false, "Dữ liệu mẫu (demo)")
+        .await?;
+    let adults: Vec<_> = registry::generate::Generator::new(&tables, &reference, citizens, 2026)
+        .filter(|r| r.birth_date.year() <= 1995)
+        .take(2)
+        .collect();
+    let accounts: [(&str, &[&str]); 2] = [
+        (
+            "demo-canbo-2026",
+            &["registry.officer", "identity.verifier"],
+        ),
+        ("demo-congdan-2026", &[]),
+    ];
+    let bca = kernel::AgencyCode::parse("BCA").map_err(|e| anyhow::anyhow!(e))?;
+    let mut logins = String::new();
+    for (record, (password, roles)) in adults.iter().zip(accounts) {
+        state
+            .identity
+            .register(identity::Registration {
+                personal_id: record.personal_id,
+                full_name: record.full_name.clone(),
+                birth_date: record.birth_date,
+                phone: Some(record.phone.clone().unwrap_or_else(|| "0900000000".into())),
+                email: None,
+                password: password.to_owned(),
+            })
+            .await?;
+        for role in roles {
+            state
+                .identity
+                .grant_role(record.personal_id, &bca, role, "demo")
+                .await?;
+        }
+        let who = if roles.is_empty() {
+            "citizen"
+        } else {
+            "registry official (BCA)"
+        };
+        logins.push_str(&format!(
+            "  {who:<25} ID {}  password {password}  ({})\n",
+            record.personal_id, record.full_name
+        ));
+    }
     state.db.close().await;
-    Ok(())
+    Ok(logins)
 }
 
 /// Replaces the demo's own database files, and nothing else in the directory.
@@ -197,7 +237,7 @@ fn fresh_demo_directory(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_demo_banner(base: &str, config: &Config) {
+fn print_demo_banner(base: &str, config: &Config, logins: &str) {
     println!(
         "\nlienthong demo is running (data in {dir})\n\n\
          Open:\n  {base}/                   home page (Vietnamese; English via the switch)\n  \
@@ -205,8 +245,10 @@ fn print_demo_banner(base: &str, config: &Config) {
          {base}/api/v1/provinces   the same as JSON\n  \
          {base}/openapi.json       API description (OpenAPI 3.1)\n  \
          {base}/metrics            Prometheus metrics\n  \
-         {base}/readyz             readiness\n\n\
-         Demo logins: none yet; accounts arrive with the identity part.\n\
+         {base}/readyz             readiness\n  \
+         {base}/login              sign in with a demo login below\n  \
+         {base}/registry           population registry (officials)\n\n\
+         Demo logins:\n{logins}\n\
          Stop with Ctrl-C.\n",
         dir = config.data_dir.display()
     );

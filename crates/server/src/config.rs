@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 8] = [
+const ENV_KEYS: [&str; 9] = [
+    "cookie_secure",
     "db",
     "listen",
     "data_dir",
@@ -35,6 +36,8 @@ pub struct Config {
     /// How long in-flight requests may take to finish after SIGTERM or SIGINT.
     pub shutdown_grace_secs: u64,
     pub db_max_connections: u32,
+    /// Send the session cookie only over HTTPS (browsers treat http://localhost as secure).
+    pub cookie_secure: bool,
 }
 
 impl Default for Config {
@@ -48,6 +51,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             shutdown_grace_secs: 30,
             db_max_connections: 16,
+            cookie_secure: true,
         }
     }
 }

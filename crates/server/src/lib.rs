@@ -33,6 +33,9 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         .await
         .with_context(|| format!("opening database {target}"))?;
     db.migrate().await.context("applying migrations")?;
+    let lists = registry::Lists::load(&reference).context("loading registry lists")?;
+    let registry = registry::Registry::new(db.clone(), Arc::new(lists));
+    let identity = identity::Identity::new(db.clone(), registry.clone(), config.cookie_secure);
     Ok(AppState {
         db,
         site: Site {
@@ -40,6 +43,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             i18n: Arc::new(i18n),
         },
         metrics: Arc::new(metrics::Metrics::new()),
+        registry,
+        identity,
     })
 }
 

@@ -2,15 +2,14 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use kernel::Reference;
+use registry::Registry;
 use registry::generate::{Tables, write_population};
 use registry::import::{Format, ImportOptions, ImportReport, export, import};
-use registry::{Lists, Registry};
 
 use crate::config::Config;
 
@@ -85,7 +84,7 @@ pub async fn run(command: RegistryCommand, config: &Config) -> anyhow::Result<()
             basis,
             report,
         } => {
-            let registry = open(config, &reference).await?;
+            let registry = open(config).await?;
             let outcome = import_file(&registry, &file, batch_size, atomic, &basis).await?;
             if let Some(path) = report {
                 std::fs::write(&path, serde_json::to_vec_pretty(&outcome)?)
@@ -99,7 +98,7 @@ pub async fn run(command: RegistryCommand, config: &Config) -> anyhow::Result<()
         }
         RegistryCommand::Export { out } => {
             let format = format_of(&out)?;
-            let registry = open(config, &reference).await?;
+            let registry = open(config).await?;
             let file = File::create(&out).with_context(|| format!("creating {}", out.display()))?;
             let written = export(&registry, file, format).await?;
             registry.db().close().await;
@@ -109,9 +108,8 @@ pub async fn run(command: RegistryCommand, config: &Config) -> anyhow::Result<()
     }
 }
 
-async fn open(config: &Config, reference: &Reference) -> anyhow::Result<Registry> {
-    let state = crate::build_state(config).await?;
-    Ok(Registry::new(state.db, Arc::new(Lists::load(reference)?)))
+async fn open(config: &Config) -> anyhow::Result<Registry> {
+    Ok(crate::build_state(config).await?.registry)
 }
 
 /// Imports a file and prints a summary with the first rejected rows.

@@ -18,6 +18,8 @@ use crate::{Problem, Site};
 pub struct Chrome {
     pub lang: Lang,
     pub path: String,
+    /// The signed-in person's name, shown in the header.
+    pub signed_in: Option<String>,
     i18n: Arc<I18n>,
 }
 
@@ -50,7 +52,12 @@ impl Chrome {
 
     pub fn page_with_status(&self, status: StatusCode, title: &str, body: &str) -> Response {
         let t = self.t();
-        let nav = [("/", "nav.home"), ("/reference", "nav.reference")]
+        let account = if self.signed_in.is_some() {
+            ("/account", "nav.account")
+        } else {
+            ("/login", "nav.login")
+        };
+        let nav = [("/", "nav.home"), ("/reference", "nav.reference"), account]
             .into_iter()
             .map(|(href, key)| NavItem {
                 href,
@@ -89,6 +96,10 @@ where
         Ok(Self {
             lang,
             path: parts.uri.path().to_owned(),
+            signed_in: parts
+                .extensions
+                .get::<crate::Principal>()
+                .map(|p| p.full_name.clone()),
             i18n: Site::from_ref(state).i18n,
         })
     }

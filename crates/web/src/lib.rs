@@ -3,6 +3,7 @@
 //! offending field, the static assets, and the pages that present the platform itself.
 
 pub mod assets;
+pub mod auth;
 pub mod home;
 pub mod lang;
 pub mod layout;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use kernel::Reference;
 
+pub use auth::{Authenticated, MaybePrincipal, Principal};
 pub use lang::{I18n, Lang, Texts};
 pub use layout::Chrome;
 pub use problem::{ApiJson, ApiQuery, Problem};

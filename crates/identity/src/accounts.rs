@@ -1,0 +1,274 @@
+use kernel::{AgencyCode, PersonalId};
+use registry::{Registry, RegistryError};
+use sqlx::Row;
+use store::{Db, timestamp};
+use time::{Date, Duration, OffsetDateTime};
+use web::Principal;
+
+use crate::password;
+
+/// Failed attempts before an account locks, and for how long (NIST SP 800-63B §5.2.2 asks
+/// to limit failed attempts; 5 per 15 minutes is far inside its bound of 100).
+const MAX_FAILURES: i64 = 5;
+const LOCK_MINUTES: i64 = 15;
+
+/// The role an official needs to confirm accounts at level 2.
+pub const VERIFIER_ROLE: &str = "identity.verifier";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error(
+        "the personal ID number, full name and date of birth do not match the population registry"
+    )]
+    NoMatch,
+    #[error("an account already exists for this personal ID number")]
+    AccountExists,
+    #[error("wrong personal ID number or password")]
+    BadCredentials,
+    #[error("too many failed attempts: sign-in is blocked until {until} (UTC)")]
+    Locked { until: String },
+    #[error("this needs the role {0}")]
+    Forbidden(&'static str),
+    #[error("no account for this personal ID number")]
+    NoAccount,
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for IdentityError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(store::Error::Sql(error))
+    }
+}
+
+/// Self-registration at level 1: facts checked against the registry, plus a contact channel.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub personal_id: PersonalId,
+    pub full_name: String,
+    pub birth_date: Date,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub password: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub(crate) db: Db,
+    pub(crate) registry: Registry,
+    /// Mark the session cookie `Secure` (browsers also accept it on http://localhost).
+    pub cookie_secure: bool,
+}
+
+impl Identity {
+    pub fn new(db: Db, registry: Registry, cookie_secure: bool) -> Self {
+        Self {
+            db,
+            registry,
+            cookie_secure,
+        }
+    }
+
+    pub async fn register(&self, registration: Registration) -> Result<String, IdentityError> {
+        let id_text = registration.personal_id.to_string();
+        password::check_strength(&registration.password, &id_text).map_err(|reason| {
+            IdentityError::Invalid {
+                field: "password",
+                reason: reason.into(),
+            }
+        })?;
+        let phone = registration.phone.filter(|p| !p.trim().is_empty());
+        let email = registration.email.filter(|e| !e.trim().is_empty());
+        if phone.is_none() && email.is_none() {
+            return Err(IdentityError::Invalid {
+                field: "phone",
+                reason: "give a phone number or an e-mail address to receive codes".into(),
+            });
+        }
+        if let Some(phone) = &phone
+            && !(phone.len() == 10
+                && phone.starts_with('0')
+                && phone.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(IdentityError::Invalid {
+                field: "phone",
+                reason: "must be 10 digits starting with 0".into(),
+            });
+        }
+        let matched = self
+            .registry
+            .match_identity(
+                registration.personal_id,
+                &registration.full_name,
+                registration.birth_date,
+            )
+            .await?;
+        if !matched.all() {
+            return Err(IdentityError::NoMatch);
+        }
+        let hash = password::hash(registration.password)
+            .await
+            .map_err(IdentityError::Internal)?;
+        let account_id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.db.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO identity_accounts (id, personal_id, password_hash, assurance_level, phone, email, failed_logins, created_at) \
+             VALUES ($1, $2, $3, 1, $4, $5, 0, $6) ON CONFLICT (personal_id) DO NOTHING",
+        )
+        .bind(&account_id)
+        .bind(&id_text)
+        .bind(hash)
+        .bind(phone)
+        .bind(email)
+        .bind(timestamp::now())
+        .execute(tx.conn())
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(IdentityError::AccountExists);
+        }
+        store::events::append(
+            &mut tx,
+            store::events::NewEvent {
+                stream: "account",
+                stream_id: &account_id,
+                kind: "account.registered",
+                payload: serde_json::json!({ "level": 1 }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(account_id)
+    }
+
+    /// Level 2: an authorised official confirms the person in person; who and when is kept.
+    pub async fn confirm_level2(
+        &self,
+        personal_id: PersonalId,
+        official: &Principal,
+    ) -> Result<(), IdentityError> {
+        let agency = official
+            .agency_with(VERIFIER_ROLE)
+            .ok_or(IdentityError::Forbidden(VERIFIER_ROLE))?;
+        let mut tx = self.db.begin().await?;
+        let updated = sqlx::query("UPDATE identity_accounts SET assurance_level = 2, level2_by = $1, level2_at = $2 WHERE personal_id = $3")
+            .bind(format!("{}@{agency}", official.actor()))
+            .bind(timestamp::now())
+            .bind(personal_id.to_string())
+            .execute(tx.conn())
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(IdentityError::NoAccount);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives the account of `personal_id` a role in an agency (an operator's act).
+    pub async fn grant_role(
+        &self,
+        personal_id: PersonalId,
+        agency: &AgencyCode,
+        role: &str,
+        granted_by: &str,
+    ) -> Result<(), IdentityError> {
+        if role.is_empty()
+            || !role
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+        {
+            return Err(IdentityError::Invalid {
+                field: "role",
+                reason: "lower-case letters, dots and underscores, e.g. registry.officer".into(),
+            });
+        }
+        let mut tx = self.db.begin().await?;
+        let account: Option<String> =
+            sqlx::query_scalar("SELECT id FROM identity_accounts WHERE personal_id = $1")
+                .bind(personal_id.to_string())
+                .fetch_optional(tx.conn())
+                .await?;
+        let account = account.ok_or(IdentityError::NoAccount)?;
+        sqlx::query(
+            "INSERT INTO identity_roles (account_id, agency, role, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (account_id, agency, role) DO NOTHING",
+        )
+        .bind(account)
+        .bind(agency.as_str())
+        .bind(role)
+        .bind(granted_by)
+        .bind(timestamp::now())
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks the password and opens a session; returns the session token for the cookie.
+    pub async fn login(
+        &self,
+        personal_id: &str,
+        password: &str,
+        user_agent: &str,
+    ) -> Result<String, IdentityError> {
+        let now = OffsetDateTime::now_utc();
+        let row = sqlx::query("SELECT id, password_hash, failed_logins, locked_until FROM identity_accounts WHERE personal_id = $1")
+            .bind(personal_id)
+            .fetch_optional(self.db.reader())
+            .await?;
+        let account = match &row {
+            Some(row) => Some((
+                row.try_get::<String, _>("id")?,
+                row.try_get::<String, _>("password_hash")?,
+                row.try_get::<i64, _>("failed_logins")?,
+                row.try_get::<Option<String>, _>("locked_until")?,
+            )),
+            None => None,
+        };
+        if let Some((_, _, _, Some(until))) = &account
+            && timestamp::parse(until).is_ok_and(|until| until > now)
+        {
+            return Err(IdentityError::Locked {
+                until: until.clone(),
+            });
+        }
+        let verified =
+            password::verify(password.to_owned(), account.as_ref().map(|a| a.1.clone())).await;
+        let Some((account_id, _, failures, _)) = account else {
+            return Err(IdentityError::BadCredentials);
+        };
+        let mut tx = self.db.begin().await?;
+        if !verified {
+            let failures = failures + 1;
+            let locked_until = (failures >= MAX_FAILURES)
+                .then(|| timestamp::format(now + Duration::minutes(LOCK_MINUTES)));
+            sqlx::query(
+                "UPDATE identity_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3",
+            )
+            .bind(if locked_until.is_some() { 0 } else { failures })
+            .bind(&locked_until)
+            .bind(&account_id)
+            .execute(tx.conn())
+            .await?;
+            tx.commit().await?;
+            return Err(match locked_until {
+                Some(until) => IdentityError::Locked { until },
+                None => IdentityError::BadCredentials,
+            });
+        }
+        sqlx::query(
+            "UPDATE identity_accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+        )
+        .bind(&account_id)
+        .execute(tx.conn())
+        .await?;
+        let token = crate::sessions::open(&mut tx, &account_id, user_agent).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+}

@@ -1,0 +1,13 @@
+//! Electronic identification and authentication (MISSION.md S2, Project 06): accounts bound
+//! to a population-registry record at assurance level 1 (registered online, checked against
+//! the registry) or 2 (confirmed in person by an official), password login with lockout,
+//! server-side sessions that can be listed and revoked, and the roles officials hold in
+//! their agencies.
+
+mod accounts;
+pub mod pages;
+mod password;
+mod sessions;
+
+pub use accounts::{Identity, IdentityError, Registration};
+pub use sessions::{SESSION_COOKIE, SessionInfo, resolve_session};

@@ -1,0 +1,286 @@
+//! Sign-in, registration and account pages. Plain HTML forms: they work without JavaScript
+//! on the smallest phone.
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kernel::PersonalId;
+use serde::Deserialize;
+use time::Date;
+use time::macros::format_description;
+use web::layout::render;
+use web::{Authenticated, Chrome, Site, Texts};
+
+use crate::accounts::{Identity, IdentityError, Registration};
+use crate::sessions::{SESSION_COOKIE, SessionInfo, session_token};
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Identity: FromRef<S>,
+    Site: FromRef<S>,
+{
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/register", get(register_form).post(register))
+        .route("/account", get(account))
+        .route("/account/sessions/{id}/revoke", post(revoke))
+}
+
+/// Only local paths, so a crafted link cannot send people elsewhere after signing in.
+fn local(next: Option<&str>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/account")
+        .to_owned()
+}
+
+fn see_other(location: &str, cookie: Option<String>) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn session_cookie(identity: &Identity, token: &str, max_age: i64) -> String {
+    let secure = if identity.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    t: &'a Texts,
+    next: &'a str,
+    personal_id: &'a str,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response {
+    let next = local(query.next.as_deref());
+    page(
+        &chrome,
+        StatusCode::OK,
+        "identity.login_title",
+        &LoginPage {
+            t: chrome.t(),
+            next: &next,
+            personal_id: "",
+            error: None,
+        },
+    )
+}
+
+fn page(chrome: &Chrome, status: StatusCode, title: &str, template: &impl Template) -> Response {
+    match render(template) {
+        Ok(body) => chrome.page_with_status(status, chrome.t().get(title), &body),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    personal_id: Option<String>,
+    password: Option<String>,
+    next: Option<String>,
+}
+
+async fn login(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let personal_id = form.personal_id.unwrap_or_default().trim().to_owned();
+    let next = local(form.next.as_deref());
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let t = chrome.t();
+    let (status, error) = match identity
+        .login(&personal_id, &form.password.unwrap_or_default(), user_agent)
+        .await
+    {
+        Ok(token) => return see_other(&next, Some(session_cookie(&identity, &token, 12 * 3600))),
+        Err(IdentityError::BadCredentials) => (
+            StatusCode::UNAUTHORIZED,
+            t.get("identity.bad_credentials").to_owned(),
+        ),
+        Err(IdentityError::Locked { until }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("{} {until} UTC", t.get("identity.locked")),
+        ),
+        Err(other) => return web::Problem::internal(&other).into_response(),
+    };
+    page(
+        &chrome,
+        status,
+        "identity.login_title",
+        &LoginPage {
+            t,
+            next: &next,
+            personal_id: &personal_id,
+            error: Some(error),
+        },
+    )
+}
+
+async fn logout(State(identity): State<Identity>, headers: HeaderMap) -> Response {
+    if let Some(token) = session_token(&headers)
+        && let Err(error) = identity.logout(&token).await
+    {
+        return web::Problem::internal(&error).into_response();
+    }
+    see_other("/", Some(session_cookie(&identity, "", 0)))
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage<'a> {
+    t: &'a Texts,
+    form: RegisterForm,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct RegisterForm {
+    personal_id: Option<String>,
+    full_name: Option<String>,
+    birth_date: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+impl RegisterForm {
+    fn value(field: &Option<String>) -> &str {
+        field.as_deref().unwrap_or("")
+    }
+}
+
+async fn register_form(chrome: Chrome) -> Response {
+    page(
+        &chrome,
+        StatusCode::OK,
+        "identity.register_title",
+        &RegisterPage {
+            t: chrome.t(),
+            form: RegisterForm::default(),
+            error: None,
+        },
+    )
+}
+
+async fn register(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    let t = chrome.t();
+    let parsed = (|| {
+        let personal_id = PersonalId::parse(form.personal_id.as_deref().unwrap_or("").trim())
+            .map_err(|e| format!("{}: {}", t.get("identity.personal_id"), e.reason))?;
+        let birth_date = Date::parse(
+            form.birth_date.as_deref().unwrap_or("").trim(),
+            format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| format!("{}: YYYY-MM-DD", t.get("identity.birth_date")))?;
+        Ok::<_, String>(Registration {
+            personal_id,
+            full_name: form.full_name.clone().unwrap_or_default(),
+            birth_date,
+            phone: form.phone.clone(),
+            email: form.email.clone(),
+            password: form.password.clone().unwrap_or_default(),
+        })
+    })();
+    let message = match parsed {
+        Err(message) => message,
+        Ok(registration) => match identity.register(registration).await {
+            Ok(_) => return see_other("/login?registered=1", None),
+            Err(
+                error @ (IdentityError::Invalid { .. }
+                | IdentityError::NoMatch
+                | IdentityError::AccountExists),
+            ) => error.to_string(),
+            Err(other) => return web::Problem::internal(&other).into_response(),
+        },
+    };
+    // The password is never sent back into the page.
+    let form = RegisterForm {
+        password: None,
+        ..form
+    };
+    page(
+        &chrome,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "identity.register_title",
+        &RegisterPage {
+            t,
+            form,
+            error: Some(message),
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    t: &'a Texts,
+    principal: &'a web::Principal,
+    sessions: Vec<SessionInfo>,
+}
+
+async fn account(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+) -> Response {
+    match identity
+        .sessions(&principal.account_id, session_token(&headers).as_deref())
+        .await
+    {
+        Ok(sessions) => page(
+            &chrome,
+            StatusCode::OK,
+            "identity.account_title",
+            &AccountPage {
+                t: chrome.t(),
+                principal: &principal,
+                sessions,
+            },
+        ),
+        Err(error) => web::Problem::internal(&error).into_response(),
+    }
+}
+
+async fn revoke(
+    Authenticated(principal): Authenticated,
+    State(identity): State<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    match identity.revoke(&principal.account_id, &id).await {
+        Ok(_) => see_other("/account", None),
+        Err(error) => web::Problem::internal(&error).into_response(),
+    }
+}

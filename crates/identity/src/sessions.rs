@@ -1,0 +1,192 @@
+//! Server-side sessions. The browser holds a random 256-bit token; the database keeps only
+//! its SHA-256, so a copy of the database cannot be used to sign in.
+
+use axum::extract::{Request, State};
+use axum::http::header::COOKIE;
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use kernel::PersonalId;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use store::{Tx, timestamp};
+use time::{Duration, OffsetDateTime};
+use web::Principal;
+use web::auth::AgencyRole;
+
+use crate::accounts::{Identity, IdentityError};
+
+pub const SESSION_COOKIE: &str = "lt_session";
+const SESSION_HOURS: i64 = 12;
+
+fn digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub(crate) async fn open(
+    tx: &mut Tx,
+    account_id: &str,
+    user_agent: &str,
+) -> Result<String, IdentityError> {
+    let mut bytes = [0_u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let now = OffsetDateTime::now_utc();
+    sqlx::query("INSERT INTO identity_sessions (token_hash, account_id, created_at, expires_at, user_agent) VALUES ($1, $2, $3, $4, $5)")
+        .bind(digest(&token))
+        .bind(account_id)
+        .bind(timestamp::format(now))
+        .bind(timestamp::format(now + Duration::hours(SESSION_HOURS)))
+        .bind(user_agent.chars().take(200).collect::<String>())
+        .execute(tx.conn())
+        .await?;
+    Ok(token)
+}
+
+/// A session as its owner sees it in the list; `id` is a prefix of the token's hash, enough
+/// to revoke it, useless to sign in with.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub user_agent: String,
+    pub current: bool,
+}
+
+impl Identity {
+    /// The person behind a live session token.
+    pub async fn principal(&self, token: &str) -> Result<Option<Principal>, IdentityError> {
+        let row = sqlx::query(
+            "SELECT a.id, a.personal_id, a.assurance_level FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+        )
+        .bind(digest(token))
+        .bind(timestamp::now())
+        .fetch_optional(self.db.reader())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let account_id: String = row.try_get("id")?;
+        let personal_id = PersonalId::parse(&row.try_get::<String, _>("personal_id")?)
+            .map_err(|e| IdentityError::Internal(e.reason))?;
+        let roles = sqlx::query(
+            "SELECT agency, role FROM identity_roles WHERE account_id = $1 ORDER BY agency, role",
+        )
+        .bind(&account_id)
+        .fetch_all(self.db.reader())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AgencyRole {
+                agency: r.try_get("agency")?,
+                role: r.try_get("role")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let full_name = self
+            .registry
+            .get(personal_id)
+            .await?
+            .map(|v| v.record.full_name)
+            .unwrap_or_default();
+        Ok(Some(Principal {
+            account_id,
+            personal_id,
+            full_name,
+            assurance_level: u8::try_from(row.try_get::<i64, _>("assurance_level")?).unwrap_or(1),
+            roles,
+        }))
+    }
+
+    pub async fn sessions(
+        &self,
+        account_id: &str,
+        current_token: Option<&str>,
+    ) -> Result<Vec<SessionInfo>, IdentityError> {
+        let current = current_token.map(digest);
+        let rows = sqlx::query(
+            "SELECT token_hash, created_at, expires_at, user_agent FROM identity_sessions \
+             WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC",
+        )
+        .bind(account_id)
+        .bind(timestamp::now())
+        .fetch_all(self.db.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let hash: String = row.try_get("token_hash")?;
+                Ok(SessionInfo {
+                    id: hash.chars().take(16).collect(),
+                    current: current.as_deref() == Some(hash.as_str()),
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    user_agent: row.try_get("user_agent")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(IdentityError::from)
+    }
+
+    /// Ends one of the account's sessions, named by its listed id.
+    pub async fn revoke(&self, account_id: &str, session_id: &str) -> Result<bool, IdentityError> {
+        if session_id.len() != 16 || !session_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(false);
+        }
+        let mut tx = self.db.begin().await?;
+        let revoked = sqlx::query("UPDATE identity_sessions SET revoked_at = $1 WHERE account_id = $2 AND token_hash LIKE $3 AND revoked_at IS NULL")
+            .bind(timestamp::now())
+            .bind(account_id)
+            .bind(format!("{session_id}%"))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(revoked.rows_affected() > 0)
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("UPDATE identity_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+            .bind(timestamp::now())
+            .bind(digest(token))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The session token from the request's cookies.
+pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Middleware: puts the [`Principal`] of a live session into the request's extensions.
+pub async fn resolve_session(
+    State(identity): State<Identity>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(token) = session_token(request.headers()) {
+        match identity.principal(&token).await {
+            Ok(Some(principal)) => {
+                request.extensions_mut().insert(principal);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "session lookup failed"),
+        }
+    }
+    next.run(request).await
+}

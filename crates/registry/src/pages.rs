@@ -1,0 +1,511 @@
+//! Officials' pages and API over the registry. Only officials holding `registry.officer` in
+//! the Ministry of Public Security (which manages the national population database, Law on
+//! Identification 2023 art. 10) get in; every view of a record is logged with the purpose
+//! the official gave, for the citizen's data tracker.
+
+use askama::Template;
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use kernel::PersonalId;
+use serde::{Deserialize, Serialize};
+use time::Date;
+use time::macros::format_description;
+use web::layout::render;
+use web::{ApiJson, Authenticated, Chrome, Principal, Problem, Site, Texts};
+
+use crate::record::CitizenRecord;
+use crate::service::{
+    Change, Registry, RegistryError, ResidenceEvent, Summary, VersionEntry, Versioned,
+};
+
+pub const OFFICER_ROLE: &str = "registry.officer";
+pub const REGISTRY_AGENCY: &str = "BCA";
+
+/// An official allowed to use the registry, with the agency they act for.
+struct Officer {
+    actor: String,
+    agency: String,
+}
+
+fn officer(principal: &Principal) -> Result<Officer, Problem> {
+    match principal
+        .roles
+        .iter()
+        .find(|r| r.role == OFFICER_ROLE && r.agency == REGISTRY_AGENCY)
+    {
+        Some(role) => Ok(Officer {
+            actor: principal.actor(),
+            agency: role.agency.clone(),
+        }),
+        None => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "the registry is open only to officials holding {OFFICER_ROLE} at {REGISTRY_AGENCY}"
+            ),
+        )),
+    }
+}
+
+fn problem(error: RegistryError) -> Problem {
+    match error {
+        RegistryError::NotFound => {
+            Problem::not_found("unknown-citizen", "no citizen has this personal ID number")
+        }
+        RegistryError::VersionConflict { .. } => {
+            Problem::new(StatusCode::CONFLICT, "version-conflict", error.to_string())
+                .field("expected_version")
+        }
+        RegistryError::Invalid(ref issues) => {
+            let field = issues.first().map(|i| i.field.clone()).unwrap_or_default();
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-record",
+                error.to_string(),
+            )
+            .field(field)
+        }
+        RegistryError::AlreadyRegistered(_) => Problem::new(
+            StatusCode::CONFLICT,
+            "already-registered",
+            error.to_string(),
+        ),
+        other => Problem::internal(&other),
+    }
+}
+
+fn parse_id(text: &str, field: &str) -> Result<PersonalId, Problem> {
+    PersonalId::parse(text.trim()).map_err(|e| {
+        Problem::new(StatusCode::BAD_REQUEST, "invalid-personal-id", e.reason).field(field)
+    })
+}
+
+fn purpose_of(purpose: Option<String>) -> Result<String, Problem> {
+    purpose
+        .map(|p| p.trim().to_owned())
+        .filter(|p| p.chars().count() >= 5)
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "purpose-required",
+                "state the purpose of this access (at least 5 characters); the citizen will see it",
+            )
+            .field("purpose")
+        })
+}
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Registry: FromRef<S>,
+    Site: FromRef<S>,
+{
+    Router::new()
+        .route("/registry", get(search_page))
+        .route("/registry/citizens/{id}", get(citizen_page))
+        .route("/registry/citizens/{id}/changes", post(change_form))
+        .route("/api/v1/registry/citizens/{id}", get(citizen_api))
+        .route("/api/v1/registry/citizens/{id}/history", get(history_api))
+        .route("/api/v1/registry/citizens/{id}/amendments", post(amend_api))
+        .route("/api/v1/registry/search", get(search_api))
+        .route("/api/v1/registry/households/{id}", get(household_api))
+}
+
+// ---- pages ----
+
+#[derive(Deserialize, Default)]
+struct SearchQuery {
+    personal_id: Option<String>,
+    name: Option<String>,
+    birth_date: Option<String>,
+    household: Option<String>,
+    purpose: Option<String>,
+}
+
+fn filled(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage<'a> {
+    t: &'a Texts,
+    query: &'a SearchQuery,
+    results: Vec<Summary>,
+    searched: bool,
+    error: Option<String>,
+}
+
+impl SearchPage<'_> {
+    fn value<'b>(&self, field: &'b Option<String>) -> &'b str {
+        field.as_deref().unwrap_or("")
+    }
+
+    fn purpose_param(&self) -> String {
+        form_urlencoded::byte_serialize(self.query.purpose.as_deref().unwrap_or("").as_bytes())
+            .collect()
+    }
+}
+
+async fn search_page(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    Query(query): Query<SearchQuery>,
+) -> Response {
+    if let Err(problem) = officer(&principal) {
+        return problem.into_response();
+    }
+    let mut error = None;
+    let mut results = Vec::new();
+    let searched = filled(&query.personal_id).is_some()
+        || filled(&query.name).is_some()
+        || filled(&query.household).is_some();
+    if searched {
+        let outcome = if let Some(id) = filled(&query.personal_id) {
+            match PersonalId::parse(id) {
+                Ok(id) => registry.get(id).await.map(|found| {
+                    found
+                        .into_iter()
+                        .map(|v| Summary {
+                            personal_id: v.record.personal_id.to_string(),
+                            full_name: v.record.full_name.clone(),
+                            birth_date: v.record.birth_date.to_string(),
+                            household_id: v.record.household.map(|h| h.household_id),
+                        })
+                        .collect()
+                }),
+                Err(e) => {
+                    error = Some(e.reason);
+                    Ok(Vec::new())
+                }
+            }
+        } else if let Some(name) = filled(&query.name) {
+            let date = filled(&query.birth_date)
+                .map(|d| Date::parse(d, format_description!("[year]-[month]-[day]")));
+            match date.transpose() {
+                Ok(date) => registry.search_by_name(name, date, 50).await,
+                Err(_) => {
+                    error = Some("birth_date: YYYY-MM-DD".into());
+                    Ok(Vec::new())
+                }
+            }
+        } else {
+            registry
+                .household_members(filled(&query.household).unwrap_or_default())
+                .await
+        };
+        match outcome {
+            Ok(found) => results = found,
+            Err(e) => return problem(e).into_response(),
+        }
+    }
+    let t = chrome.t();
+    match render(&SearchPage {
+        t,
+        query: &query,
+        results,
+        searched,
+        error,
+    }) {
+        Ok(body) => chrome.page(t.get("registry.title"), &body),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct PurposeQuery {
+    purpose: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "citizen.html")]
+struct CitizenPage<'a> {
+    t: &'a Texts,
+    current: Versioned,
+    history: Vec<VersionEntry>,
+    residence: Vec<ResidenceEvent>,
+    household: Vec<Summary>,
+    purpose: String,
+    ethnicity: &'a str,
+    religion: &'a str,
+}
+
+impl CitizenPage<'_> {
+    fn record(&self) -> &CitizenRecord {
+        &self.current.record
+    }
+
+    fn opt<'b>(&self, value: &'b Option<String>) -> &'b str {
+        value.as_deref().unwrap_or("—")
+    }
+
+    fn address(&self, address: &Option<crate::record::Address>) -> String {
+        address.as_ref().map_or_else(
+            || "—".to_owned(),
+            |a| format!("{} ({})", a.detail, a.province),
+        )
+    }
+
+    fn relative(&self, relative: &Option<crate::record::Relative>) -> String {
+        relative.as_ref().map_or_else(
+            || "—".to_owned(),
+            |r| match r.personal_id {
+                Some(id) => format!("{} ({id})", r.full_name),
+                None => r.full_name.clone(),
+            },
+        )
+    }
+}
+
+/// Loads a record for an officer, logging the view with its purpose first.
+async fn view(
+    registry: &Registry,
+    officer: &Officer,
+    id: PersonalId,
+    purpose: &str,
+) -> Result<Versioned, Problem> {
+    let current = registry
+        .get(id)
+        .await
+        .map_err(problem)?
+        .ok_or_else(|| problem(RegistryError::NotFound))?;
+    registry
+        .log_view(id, &officer.actor, &officer.agency, purpose)
+        .await
+        .map_err(problem)?;
+    Ok(current)
+}
+
+async fn citizen_page(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    Path(id): Path<String>,
+    Query(query): Query<PurposeQuery>,
+) -> Response {
+    let result = async {
+        let officer = officer(&principal)?;
+        let id = parse_id(&id, "id")?;
+        let purpose = purpose_of(query.purpose)?;
+        let current = view(&registry, &officer, id, &purpose).await?;
+        let history = registry.history(id).await.map_err(problem)?;
+        let residence = registry.residence_history(id).await.map_err(problem)?;
+        let household = match &current.record.household {
+            Some(h) => registry
+                .household_members(&h.household_id)
+                .await
+                .map_err(problem)?,
+            None => Vec::new(),
+        };
+        Ok::<_, Problem>((current, history, residence, household, purpose))
+    }
+    .await;
+    let (current, history, residence, household, purpose) = match result {
+        Ok(parts) => parts,
+        Err(problem) => return problem.into_response(),
+    };
+    let t = chrome.t();
+    let lists = registry.lists();
+    let ethnicity = lists
+        .ethnicity_name(&current.record.ethnicity)
+        .unwrap_or("—");
+    let religion = lists.religion_name(&current.record.religion).unwrap_or("—");
+    let title = current.record.full_name.clone();
+    match render(&CitizenPage {
+        t,
+        current,
+        history,
+        residence,
+        household,
+        purpose,
+        ethnicity,
+        religion,
+    }) {
+        Ok(body) => chrome.page(&title, &body),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChangeForm {
+    expected_version: i64,
+    phone: Option<String>,
+    email: Option<String>,
+    occupation: Option<String>,
+    basis: Option<String>,
+    purpose: Option<String>,
+}
+
+/// Records a change of contact details or occupation from the citizen page.
+async fn change_form(
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    Path(id): Path<String>,
+    Form(form): Form<ChangeForm>,
+) -> Response {
+    let result = async {
+        let officer = officer(&principal)?;
+        let id = parse_id(&id, "id")?;
+        let basis = form
+            .basis
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| b.len() >= 5)
+            .ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "basis-required",
+                    "name the legal basis or the request behind the change",
+                )
+                .field("basis")
+            })?;
+        let current = registry
+            .get(id)
+            .await
+            .map_err(problem)?
+            .ok_or_else(|| problem(RegistryError::NotFound))?;
+        let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let record = CitizenRecord {
+            phone: clean(form.phone),
+            email: clean(form.email),
+            occupation: clean(form.occupation),
+            ..current.record
+        };
+        registry
+            .amend(
+                id,
+                form.expected_version,
+                &record,
+                Change {
+                    actor: &officer.actor,
+                    basis,
+                },
+                web::reference::today_in_vietnam(),
+            )
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>(id)
+    }
+    .await;
+    match result {
+        Ok(id) => {
+            let purpose: String =
+                form_urlencoded::byte_serialize(form.purpose.unwrap_or_default().as_bytes())
+                    .collect();
+            Redirect::to(&format!("/registry/citizens/{id}?purpose={purpose}")).into_response()
+        }
+        Err(problem) => problem.into_response(),
+    }
+}
+
+// ---- API ----
+
+async fn citizen_api(
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    Path(id): Path<String>,
+    Query(query): Query<PurposeQuery>,
+) -> Result<Json<Versioned>, Problem> {
+    let officer = officer(&principal)?;
+    let id = parse_id(&id, "id")?;
+    let purpose = purpose_of(query.purpose)?;
+    Ok(Json(view(&registry, &officer, id, &purpose).await?))
+}
+
+async fn history_api(
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<VersionEntry>>, Problem> {
+    officer(&principal)?;
+    let id = parse_id(&id, "id")?;
+    let history = registry.history(id).await.map_err(problem)?;
+    if history.is_empty() {
+        return Err(problem(RegistryError::NotFound));
+    }
+    Ok(Json(history))
+}
+
+#[derive(Deserialize)]
+struct NameQuery {
+    name: String,
+    birth_date: Option<Date>,
+}
+
+async fn search_api(
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    web::ApiQuery(query): web::ApiQuery<NameQuery>,
+) -> Result<Json<Vec<Summary>>, Problem> {
+    officer(&principal)?;
+    Ok(Json(
+        registry
+            .search_by_name(&query.name, query.birth_date, 50)
+            .await
+            .map_err(problem)?,
+    ))
+}
+
+async fn household_api(
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Summary>>, Problem> {
+    officer(&principal)?;
+    let members = registry.household_members(&id).await.map_err(problem)?;
+    if members.is_empty() {
+        return Err(
+            Problem::not_found("unknown-household", "no household has this id").field("id"),
+        );
+    }
+    Ok(Json(members))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Amendment {
+    expected_version: i64,
+    basis: String,
+    record: CitizenRecord,
+}
+
+#[derive(Serialize)]
+struct Amended {
+    version: i64,
+}
+
+async fn amend_api(
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    Path(id): Path<String>,
+    ApiJson(amendment): ApiJson<Amendment>,
+) -> Result<(StatusCode, Json<Amended>), Problem> {
+    let officer = officer(&principal)?;
+    let id = parse_id(&id, "id")?;
+    if amendment.basis.trim().len() < 5 {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "basis-required",
+            "name the legal basis or the request behind the change",
+        )
+        .field("basis"));
+    }
+    let version = registry
+        .amend(
+            id,
+            amendment.expected_version,
+            &amendment.record,
+            Change {
+                actor: &officer.actor,
+                basis: amendment.basis.trim(),
+            },
+            web::reference::today_in_vietnam(),
+        )
+        .await
+        .map_err(problem)?;
+    Ok((StatusCode::OK, Json(Amended { version })))
+}

@@ -1,0 +1,147 @@
+//! Who is making the request. The identity context resolves the session and puts a
+//! [`Principal`] in the request's extensions; every other context reads it through these
+//! extractors and checks roles in its own service layer, without depending on identity.
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use kernel::PersonalId;
+
+use crate::Problem;
+
+/// A role held in an agency, e.g. `registry.officer` at `BCA`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencyRole {
+    pub agency: String,
+    pub role: String,
+}
+
+/// An authenticated person.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account_id: String,
+    pub personal_id: PersonalId,
+    pub full_name: String,
+    /// Electronic identification level (Decree 69/2024): 1 registered online, 2 confirmed in person.
+    pub assurance_level: u8,
+    pub roles: Vec<AgencyRole>,
+}
+
+impl Principal {
+    /// The agency in which the person holds `role`, if any.
+    pub fn agency_with(&self, role: &str) -> Option<&str> {
+        self.roles
+            .iter()
+            .find(|r| r.role == role)
+            .map(|r| r.agency.as_str())
+    }
+
+    /// The account id, prefixed so logs and audit trails tell people from systems.
+    pub fn actor(&self) -> String {
+        format!("account:{}", self.account_id)
+    }
+}
+
+/// Requires a signed-in person: pages redirect to the login page, APIs answer 401.
+pub struct Authenticated(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Principal>() {
+            Some(principal) => Ok(Self(principal.clone())),
+            None if parts.uri.path().starts_with("/api/") => {
+                Err(
+                    Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")
+                        .into_response(),
+                )
+            }
+            None => {
+                let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                let target: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                Err(Redirect::to(&format!("/login?next={target}")).into_response())
+            }
+        }
+    }
+}
+
+/// The signed-in person, if there is one.
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybePrincipal {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<Principal>().cloned()))
+    }
+}
+
+/// Refuses state-changing requests that a browser marks as coming from another site
+/// (`Sec-Fetch-Site`), or whose `Origin` is not this host: with SameSite cookies this
+/// closes cross-site request forgery without a token in every form. Requests without these
+/// headers (other servers, command-line clients) carry no browser cookies to abuse.
+pub async fn reject_cross_site(request: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if unsafe_method && is_cross_site(request.headers()) {
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "cross-site-request",
+            "this request came from another site and was refused",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "cross-site";
+    }
+    let origin_host = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|origin| *origin != "null")
+        .map(|origin| origin.split("://").nth(1).unwrap_or(origin));
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    matches!((origin_host, host), (Some(origin), Some(host)) if origin != host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn cross_site_is_told_by_fetch_metadata_or_origin() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(is_cross_site(&headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "dichvucong.example")
+        ])));
+        assert!(!is_cross_site(&headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:8080")
+        ])));
+        assert!(
+            !is_cross_site(&headers(&[("host", "127.0.0.1:8080")])),
+            "no browser headers: not a browser"
+        );
+    }
+}
