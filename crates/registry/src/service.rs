@@ -559,8 +559,10 @@ impl Registry {
             .map_err(RegistryError::from)
     }
 
-    /// Compares submitted facts with the record; names compare without case or diacritics
-    /// (banks often hold "NGUYEN VAN AN").
+    /// Compares submitted facts with the record. Names compare without regard to case or
+    /// spacing; a name written without any diacritics (as banks often hold it: "NGUYEN VAN
+    /// AN") is compared without them, but one written with diacritics must have the right
+    /// ones: "Bính" is not "Bình".
     pub async fn match_identity(
         &self,
         personal_id: PersonalId,
@@ -576,7 +578,7 @@ impl Registry {
             },
             Some(current) => IdentityMatch {
                 personal_id: true,
-                full_name: crate::record::fold_name(full_name) == current.record.name_key(),
+                full_name: names_agree(full_name, &current.record.full_name),
                 birth_date: current.record.birth_date == birth_date,
                 living: current.record.death_date.is_none()
                     && current.record.missing_declared_on.is_none(),
@@ -588,6 +590,20 @@ impl Registry {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM registry_citizens")
             .fetch_one(self.db.reader())
             .await?)
+    }
+}
+
+fn names_agree(submitted: &str, recorded: &str) -> bool {
+    let spaced_lower = |name: &str| {
+        name.split_whitespace()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if submitted.is_ascii() {
+        crate::record::fold_name(submitted) == crate::record::fold_name(recorded)
+    } else {
+        spaced_lower(submitted) == spaced_lower(recorded)
     }
 }
 
@@ -870,4 +886,18 @@ async fn write_version(
     )
     .await?;
     Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_agree;
+
+    #[test]
+    fn names_agree_on_case_and_spacing_and_on_diacritics_when_given() {
+        assert!(names_agree("NGUYEN VAN AN", "Nguyễn Văn An"));
+        assert!(names_agree("nguyễn  văn AN", "Nguyễn Văn An"));
+        assert!(!names_agree("Nguyễn Văn Ân", "Nguyễn Văn An"));
+        assert!(!names_agree("Lê Văn Bính", "Lê Văn Bình"));
+        assert!(!names_agree("NGUYEN VAN ANH", "Nguyễn Văn An"));
+    }
 }

@@ -21,6 +21,8 @@ pub struct TestApp {
     /// Follows no redirects, so tests see them.
     pub client: reqwest::Client,
     pub backend: store::Backend,
+    /// The running server's services, for seeding data the way an operator would.
+    pub state: server::AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     _database: FreshDatabase,
@@ -51,8 +53,9 @@ impl TestApp {
         let listener = TcpListener::bind(config.listen).await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();
+        let served_state = state.clone();
         let task = tokio::spawn(async move {
-            server::serve(listener, state, &config, async {
+            server::serve(listener, served_state, &config, async {
                 let _sender_dropped_also_stops = stopped.await;
             })
             .await
@@ -65,6 +68,7 @@ impl TestApp {
             base,
             client,
             backend: backend.backend(),
+            state,
             stop: Some(stop),
             task,
             _database: database,

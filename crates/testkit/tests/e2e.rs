@@ -360,3 +360,127 @@ async fn slow_requests_time_out_with_a_problem() -> TestResult {
     );
     Ok(())
 }
+
+/// Registers generated citizens, gives the first an official's role, and signs them in.
+async fn officials_and_citizens(
+    app: &TestApp,
+) -> Result<(Vec<registry::CitizenRecord>, String, String), Box<dyn std::error::Error + Send + Sync>>
+{
+    let reference = kernel::Reference::load()?;
+    let tables = registry::generate::Tables::load()?;
+    let people: Vec<_> = registry::generate::Generator::new(&tables, &reference, 40, 11)
+        .filter(|r| r.birth_date.year() < 2000)
+        .take(3)
+        .collect();
+    let today = time::macros::date!(2026 - 11 - 23);
+    for person in &people {
+        app.state
+            .registry
+            .register(
+                person,
+                registry::Change {
+                    actor: "test",
+                    basis: "test fixture",
+                },
+                today,
+            )
+            .await?;
+    }
+    let mut tokens = Vec::new();
+    for (person, password) in people
+        .iter()
+        .zip(["mật khẩu cán bộ 1", "mật khẩu công dân 2"])
+    {
+        app.state
+            .identity
+            .register(identity::Registration {
+                personal_id: person.personal_id,
+                full_name: person.full_name.clone(),
+                birth_date: person.birth_date,
+                phone: Some("0912345678".into()),
+                email: None,
+                password: password.into(),
+            })
+            .await?;
+        let response = app
+            .client
+            .post(app.url("/login"))
+            .form(&[
+                ("personal_id", person.personal_id.to_string().as_str()),
+                ("password", password),
+                ("next", "/account"),
+            ])
+            .send()
+            .await?;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let cookie = response
+            .headers()
+            .get(SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        tokens.push(cookie.split(';').next().unwrap_or_default().to_owned());
+    }
+    let official = people.first().ok_or("no people")?.personal_id;
+    app.state
+        .identity
+        .grant_role(
+            official,
+            &kernel::AgencyCode::parse("BCA")?,
+            "registry.officer",
+            "operator:test",
+        )
+        .await?;
+    let citizen_cookie = tokens.pop().ok_or("no citizen")?;
+    let official_cookie = tokens.pop().ok_or("no official")?;
+    Ok((people, official_cookie, citizen_cookie))
+}
+
+#[tokio::test]
+async fn officials_see_records_with_a_purpose_and_every_view_is_logged() -> TestResult {
+    for_each_backend(|app| async move {
+        let (people, official, citizen) = officials_and_citizens(&app).await?;
+        let subject = people.last().ok_or("no subject")?;
+        let id = subject.personal_id;
+
+        let anonymous = app.get(&format!("/api/v1/registry/citizens/{id}?purpose=kiem+tra")).await?;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        let as_citizen = app.client.get(app.url(&format!("/api/v1/registry/citizens/{id}?purpose=xem+cua+toi"))).header("cookie", &citizen).send().await?;
+        assert_eq!(problem(as_citizen).await?.0, StatusCode::FORBIDDEN);
+        let no_purpose = app.client.get(app.url(&format!("/api/v1/registry/citizens/{id}"))).header("cookie", &official).send().await?;
+        let (status, body) = problem(no_purpose).await?;
+        assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("purpose")));
+        assert!(app.state.registry.views_of(id).await?.is_empty(), "refused requests log nothing");
+
+        let page = app.client.get(app.url(&format!("/registry/citizens/{id}?purpose=Giải+quyết+hồ+sơ+số+42"))).header("cookie", &official).send().await?;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await?;
+        assert!(html.contains(&subject.full_name) && html.len() < 50 * 1024);
+        let views = app.state.registry.views_of(id).await?;
+        assert_eq!(views.iter().map(|v| (v.agency.as_str(), v.purpose.as_str())).collect::<Vec<_>>(), [("BCA", "Giải quyết hồ sơ số 42")]);
+
+        let record: Value = app.client.get(app.url(&format!("/api/v1/registry/citizens/{id}?purpose=doi+chieu+ho+so"))).header("cookie", &official).send().await?.json().await?;
+        assert_eq!(record["version"], 1);
+        let mut changed = record["record"].clone();
+        changed["occupation"] = json!("Kỹ sư");
+        let amend = |version: i64, record: Value| {
+            app.client
+                .post(app.url(&format!("/api/v1/registry/citizens/{id}/amendments")))
+                .header("cookie", &official)
+                .json(&json!({ "expected_version": version, "basis": "Đơn đề nghị ngày 20/11/2026", "record": record }))
+                .send()
+        };
+        assert_eq!(amend(1, changed.clone()).await?.status(), StatusCode::OK);
+        let (status, stale) = problem(amend(1, changed.clone()).await?).await?;
+        assert_eq!((status, stale["code"].as_str()), (StatusCode::CONFLICT, Some("version-conflict")));
+        let mut inconsistent = changed;
+        inconsistent["sex"] = json!(if subject.sex == kernel::Sex::Male { "female" } else { "male" });
+        let (status, invalid) = problem(amend(2, inconsistent).await?).await?;
+        assert_eq!((status, invalid["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("personal_id")));
+        assert_eq!(app.state.registry.get(id).await?.map(|v| v.version), Some(2), "refused changes change nothing");
+
+        let forged = app.client.post(app.url(&format!("/registry/citizens/{id}/changes"))).header("cookie", &official).header("origin", "https://evil.example").form(&[("expected_version", "2"), ("basis", "giả mạo")]).send().await?;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        Ok(())
+    })
+    .await
+}

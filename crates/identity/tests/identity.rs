@@ -1,0 +1,239 @@
+#![allow(clippy::expect_used)] // fixtures built from literals: a failure is a bug in the test itself
+
+//! Identity contract tests, on SQLite and (when configured) PostgreSQL.
+
+use std::sync::Arc;
+
+use identity::{Identity, IdentityError, Registration};
+use kernel::{AgencyCode, PersonalId, ProvinceCode, Reference, Sex};
+use registry::record::MaritalStatus;
+use registry::{Change, CitizenRecord, Lists, Registry};
+use store::testing::{TestResult, for_each_backend};
+use time::macros::date;
+use web::auth::AgencyRole;
+
+const ID: &str = "001090000042";
+
+async fn setup(
+    db: store::Db,
+) -> Result<(Identity, Registry), Box<dyn std::error::Error + Send + Sync>> {
+    let reference = Reference::load()?;
+    let registry = Registry::new(db.clone(), Arc::new(Lists::load(&reference)?));
+    let personal_id = PersonalId::parse(ID)?;
+    let record = CitizenRecord {
+        personal_id,
+        full_name: "Lê Văn Bình".into(),
+        other_names: vec![],
+        birth_date: date!(1990 - 07 - 20),
+        sex: Sex::Male,
+        place_of_birth: None,
+        birth_registration_province: ProvinceCode::parse("01")?,
+        hometown: None,
+        ethnicity: "01".into(),
+        religion: "00".into(),
+        nationality: "VN".into(),
+        marital_status: MaritalStatus::Single,
+        blood_group: None,
+        old_id_number: None,
+        permanent_residence: None,
+        temporary_residence: None,
+        current_residence: None,
+        temporary_absence: None,
+        household: None,
+        father: None,
+        mother: None,
+        spouse: None,
+        children: vec![],
+        legal_representative: None,
+        phone: None,
+        email: None,
+        occupation: None,
+        death_date: None,
+        missing_declared_on: None,
+    };
+    registry
+        .register(
+            &record,
+            Change {
+                actor: "test",
+                basis: "test fixture",
+            },
+            date!(2026 - 11 - 23),
+        )
+        .await?;
+    Ok((Identity::new(db, registry.clone(), true), registry))
+}
+
+fn registration(name: &str, password: &str) -> Registration {
+    Registration {
+        personal_id: PersonalId::parse(ID).expect("test ID"),
+        full_name: name.into(),
+        birth_date: date!(1990 - 07 - 20),
+        phone: Some("0912345678".into()),
+        email: None,
+        password: password.into(),
+    }
+}
+
+#[tokio::test]
+async fn registration_is_checked_against_the_registry() -> TestResult {
+    for_each_backend(|db| async move {
+        let (identity, _) = setup(db).await?;
+        let mismatch = identity
+            .register(registration("Lê Văn Bính", "hoa sen trắng 1975"))
+            .await;
+        assert!(
+            matches!(mismatch, Err(IdentityError::NoMatch)),
+            "{mismatch:?}"
+        );
+        let weak = identity.register(registration("Lê Văn Bình", "123")).await;
+        assert!(
+            matches!(
+                weak,
+                Err(IdentityError::Invalid {
+                    field: "password",
+                    ..
+                })
+            ),
+            "{weak:?}"
+        );
+        let mut no_contact = registration("Lê Văn Bình", "hoa sen trắng 1975");
+        no_contact.phone = None;
+        assert!(matches!(
+            identity.register(no_contact).await,
+            Err(IdentityError::Invalid { field: "phone", .. })
+        ));
+        // Case and diacritics do not matter for the name check.
+        identity
+            .register(registration("LE VAN BINH", "hoa sen trắng 1975"))
+            .await?;
+        let twice = identity
+            .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
+            .await;
+        assert!(
+            matches!(twice, Err(IdentityError::AccountExists)),
+            "{twice:?}"
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_even_for_the_right_password() -> TestResult {
+    for_each_backend(|db| async move {
+        let (identity, _) = setup(db).await?;
+        identity
+            .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
+            .await?;
+        for attempt in 1..=4 {
+            let result = identity.login(ID, "wrong password!", "test").await;
+            assert!(
+                matches!(result, Err(IdentityError::BadCredentials)),
+                "attempt {attempt}: {result:?}"
+            );
+        }
+        assert!(matches!(
+            identity.login(ID, "wrong password!", "test").await,
+            Err(IdentityError::Locked { .. })
+        ));
+        assert!(matches!(
+            identity.login(ID, "hoa sen trắng 1975", "test").await,
+            Err(IdentityError::Locked { .. })
+        ));
+        assert!(matches!(
+            identity
+                .login("079084000123", "anything at all", "test")
+                .await,
+            Err(IdentityError::BadCredentials)
+        ));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn sessions_can_be_listed_revoked_and_ended() -> TestResult {
+    for_each_backend(|db| async move {
+        let (identity, _) = setup(db).await?;
+        identity
+            .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
+            .await?;
+        let phone = identity.login(ID, "hoa sen trắng 1975", "phone").await?;
+        let laptop = identity.login(ID, "hoa sen trắng 1975", "laptop").await?;
+        let principal = identity.principal(&phone).await?.ok_or("no principal")?;
+        assert_eq!(
+            (principal.full_name.as_str(), principal.assurance_level),
+            ("Lê Văn Bình", 1)
+        );
+
+        let sessions = identity
+            .sessions(&principal.account_id, Some(&phone))
+            .await?;
+        assert_eq!(sessions.len(), 2);
+        let other = sessions
+            .iter()
+            .find(|s| !s.current)
+            .ok_or("no other session")?;
+        assert_eq!(other.user_agent, "laptop");
+        assert!(identity.revoke(&principal.account_id, &other.id).await?);
+        assert!(
+            identity.principal(&laptop).await?.is_none(),
+            "a revoked session signs nobody in"
+        );
+        assert!(!identity.revoke("someone-else", &other.id).await?);
+
+        identity.logout(&phone).await?;
+        assert!(identity.principal(&phone).await?.is_none());
+        assert!(identity.principal("not-a-token").await?.is_none());
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn level_two_needs_a_verifier_and_records_who() -> TestResult {
+    for_each_backend(|db| async move {
+        let (identity, _) = setup(db).await?;
+        identity
+            .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
+            .await?;
+        let token = identity.login(ID, "hoa sen trắng 1975", "t").await?;
+        let mut official = identity.principal(&token).await?.ok_or("no principal")?;
+        let id = PersonalId::parse(ID)?;
+        assert!(matches!(
+            identity.confirm_level2(id, &official).await,
+            Err(IdentityError::Forbidden(_))
+        ));
+
+        identity
+            .grant_role(
+                id,
+                &AgencyCode::parse("BCA")?,
+                "identity.verifier",
+                "operator:test",
+            )
+            .await?;
+        official = identity.principal(&token).await?.ok_or("no principal")?;
+        assert_eq!(
+            official.roles,
+            [AgencyRole {
+                agency: "BCA".into(),
+                role: "identity.verifier".into()
+            }]
+        );
+        identity.confirm_level2(id, &official).await?;
+        assert_eq!(
+            identity.principal(&token).await?.map(|p| p.assurance_level),
+            Some(2)
+        );
+        assert!(matches!(
+            identity
+                .grant_role(id, &AgencyCode::parse("BCA")?, "Bad Role", "x")
+                .await,
+            Err(IdentityError::Invalid { .. })
+        ));
+        Ok(())
+    })
+    .await
+}
