@@ -6,7 +6,7 @@
 
 mod accounts;
 pub mod pages;
-mod password;
+pub mod password;
 mod sessions;
 
 pub use accounts::{Identity, IdentityError, Registration};

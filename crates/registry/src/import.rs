@@ -174,9 +174,101 @@ fn csv_reason(error: &csv::Error) -> String {
     }
 }
 
+/// One batch as read and checked, ready to be written.
+#[derive(Default)]
+struct CheckedBatch {
+    records: Vec<(u64, CitizenRecord)>,
+    rejected: Vec<Rejection>,
+    rows: u64,
+    /// The file could not be read further; this batch's records must not be written.
+    stopped: Option<String>,
+}
+
+/// Reads and checks rows on a blocking thread, at most one batch ahead of the writer, so
+/// parsing and validation on one core overlap with the database's work on the other.
+fn read_batches<R: Read + Send + 'static>(
+    reader: R,
+    format: Format,
+    batch_size: usize,
+    lists: std::sync::Arc<crate::lists::Lists>,
+    today: Date,
+) -> tokio::sync::mpsc::Receiver<CheckedBatch> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    tokio::task::spawn_blocking(move || {
+        let mut rows = match Rows::new(reader, format) {
+            Ok(rows) => rows,
+            Err(stop) => {
+                let _receiver_gone = sender.blocking_send(CheckedBatch {
+                    stopped: Some(stop),
+                    ..CheckedBatch::default()
+                });
+                return;
+            }
+        };
+        let mut seen = HashSet::new();
+        loop {
+            let mut batch = CheckedBatch::default();
+            let mut finished = false;
+            while batch.records.len() < batch_size.max(1) {
+                let (line, row) = match rows.next_row() {
+                    Ok(Some(row)) => row,
+                    Ok(None) => {
+                        finished = true;
+                        break;
+                    }
+                    Err(stop) => {
+                        batch.stopped = Some(stop);
+                        finished = true;
+                        break;
+                    }
+                };
+                batch.rows += 1;
+                let checked = row
+                    .map_err(|reason| {
+                        vec![FieldIssue {
+                            field: "row".into(),
+                            reason,
+                        }]
+                    })
+                    .and_then(|flat| {
+                        let record = flat.to_record()?;
+                        let issues = record.check(&lists, today);
+                        if issues.is_empty() {
+                            Ok(record)
+                        } else {
+                            Err(issues)
+                        }
+                    });
+                match checked {
+                    Ok(record) if !seen.insert(record.personal_id) => {
+                        batch.rejected.push(Rejection {
+                            line,
+                            personal_id: Some(record.personal_id.masked()),
+                            reasons: vec![FieldIssue {
+                                field: "personal_id".into(),
+                                reason: "appears earlier in this file".into(),
+                            }],
+                        })
+                    }
+                    Ok(record) => batch.records.push((line, record)),
+                    Err(reasons) => batch.rejected.push(Rejection {
+                        line,
+                        personal_id: None,
+                        reasons,
+                    }),
+                }
+            }
+            if sender.blocking_send(batch).is_err() || finished {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
 /// Imports every row of `reader`. Errors only for database failures; everything wrong with
 /// the file is in the report.
-pub async fn import<R: Read>(
+pub async fn import<R: Read + Send + 'static>(
     registry: &Registry,
     reader: R,
     format: Format,
@@ -184,124 +276,78 @@ pub async fn import<R: Read>(
     today: Date,
 ) -> Result<ImportReport, RegistryError> {
     let mut report = ImportReport::default();
-    let mut rows = match Rows::new(reader, format) {
-        Ok(rows) => rows,
-        Err(stop) => {
-            report.stopped = Some(stop);
-            return Ok(report);
-        }
-    };
     let change = Change {
         actor: &options.actor,
         basis: &options.basis,
     };
-    let mut seen = HashSet::new();
+    let mut batches = read_batches(
+        reader,
+        format,
+        options.batch_size,
+        registry.shared_lists(),
+        today,
+    );
     let mut atomic_tx = if options.atomic {
         Some(registry.db().begin().await?)
     } else {
         None
     };
-    loop {
-        let mut batch: Vec<(u64, CitizenRecord)> = Vec::with_capacity(options.batch_size);
-        let mut finished = false;
-        while batch.len() < options.batch_size.max(1) {
-            match rows.next_row() {
-                Ok(None) => {
-                    finished = true;
-                    break;
-                }
-                Err(stop) => {
-                    report.stopped = Some(stop);
-                    finished = true;
-                    batch.clear(); // the half-read batch is not written
-                    break;
-                }
-                Ok(Some((line, row))) => {
-                    report.rows += 1;
-                    match row
-                        .map_err(|reason| {
-                            vec![FieldIssue {
-                                field: "row".into(),
-                                reason,
-                            }]
-                        })
-                        .and_then(|flat| {
-                            let record = flat.to_record()?;
-                            let issues = record.check(registry.lists(), today);
-                            if issues.is_empty() {
-                                Ok(record)
-                            } else {
-                                Err(issues)
-                            }
-                        }) {
-                        Ok(record) if !seen.insert(record.personal_id) => {
-                            report.rejected.push(Rejection {
-                                line,
-                                personal_id: Some(record.personal_id.masked()),
-                                reasons: vec![FieldIssue {
-                                    field: "personal_id".into(),
-                                    reason: "appears earlier in this file".into(),
-                                }],
-                            })
-                        }
-                        Ok(record) => batch.push((line, record)),
-                        Err(reasons) => report.rejected.push(Rejection {
-                            line,
-                            personal_id: None,
-                            reasons,
-                        }),
-                    }
-                }
-            }
+    while let Some(batch) = batches.recv().await {
+        report.rows += batch.rows;
+        report.rejected.extend(batch.rejected);
+        if batch.stopped.is_some() {
+            report.stopped = batch.stopped;
+            break; // the half-read batch is not written
         }
-        if report.stopped.is_some() && options.atomic {
-            break;
+        let mut records = batch.records;
+        if records.is_empty() {
+            continue;
         }
-        if !batch.is_empty() {
-            let mut batch_tx = match atomic_tx.take() {
-                Some(tx) => tx,
-                None => registry.db().begin().await?,
-            };
-            let ids: Vec<_> = batch.iter().map(|(_, record)| record.personal_id).collect();
-            let claimed = claim_numbers(&mut batch_tx, &ids).await?;
-            let mut fresh = Vec::with_capacity(batch.len());
-            for (line, record) in &batch {
-                if claimed.contains(&record.personal_id.to_string()) {
-                    fresh.push(record);
-                } else {
-                    report.rejected.push(Rejection {
-                        line: *line,
-                        personal_id: Some(record.personal_id.masked()),
-                        reasons: vec![FieldIssue {
-                            field: "personal_id".into(),
-                            reason: "is already registered".into(),
-                        }],
-                    });
-                }
-            }
-            write_new_records(&mut batch_tx, &fresh, change, "imported").await?;
-            let imported = fresh.len() as u64;
-            if options.atomic {
-                atomic_tx = Some(batch_tx);
+        // In key order, consecutive inserts land on neighbouring index pages.
+        records.sort_unstable_by_key(|(_, record)| record.personal_id);
+        let mut batch_tx = match atomic_tx.take() {
+            Some(tx) => tx,
+            None => registry.db().begin().await?,
+        };
+        let ids: Vec<_> = records
+            .iter()
+            .map(|(_, record)| record.personal_id)
+            .collect();
+        let claimed = claim_numbers(&mut batch_tx, &ids).await?;
+        let mut fresh = Vec::with_capacity(records.len());
+        for (line, record) in &records {
+            if claimed.contains(&record.personal_id.to_string()) {
+                fresh.push(record);
             } else {
-                events::append(
-                    &mut batch_tx,
-                    NewEvent {
-                        stream: "registry",
-                        stream_id: "import",
-                        kind: "registry.imported",
-                        payload: json!({ "citizens": imported }),
-                    },
-                )
-                .await?;
-                batch_tx.commit().await?;
-                report.batches_committed += 1;
+                report.rejected.push(Rejection {
+                    line: *line,
+                    personal_id: Some(record.personal_id.masked()),
+                    reasons: vec![FieldIssue {
+                        field: "personal_id".into(),
+                        reason: "is already registered".into(),
+                    }],
+                });
             }
-            report.imported += imported;
         }
-        if finished {
-            break;
+        write_new_records(&mut batch_tx, &fresh, change, "imported").await?;
+        let imported = fresh.len() as u64;
+        if options.atomic {
+            atomic_tx = Some(batch_tx);
+        } else {
+            events::append(
+                &mut batch_tx,
+                NewEvent {
+                    stream: "registry",
+                    stream_id: "import",
+                    kind: "registry.imported",
+                    payload: json!({ "citizens": imported }),
+                },
+            )
+            .await?;
+            batch_tx.commit().await?;
+            report.batches_committed += 1;
         }
+        report.imported += imported;
     }
     if let Some(mut tx) = atomic_tx {
         if report.rejected.is_empty() && report.stopped.is_none() {
@@ -323,6 +369,7 @@ pub async fn import<R: Read>(
             report.imported = 0;
         }
     }
+    report.rejected.sort_by_key(|r| r.line);
     Ok(report)
 }
 

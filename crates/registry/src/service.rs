@@ -197,6 +197,10 @@ impl Registry {
         &self.lists
     }
 
+    pub fn shared_lists(&self) -> Arc<Lists> {
+        self.lists.clone()
+    }
+
     pub fn db(&self) -> &Db {
         &self.db
     }

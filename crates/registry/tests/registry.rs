@@ -401,7 +401,7 @@ async fn import_reports_every_rejected_row_and_commits_the_rest() -> TestResult 
         text.push_str("\n079084001111,Đỗ Văn Hải\n");
         let report = import(
             &registry,
-            text.as_bytes(),
+            std::io::Cursor::new(text.clone().into_bytes()),
             Format::Csv,
             &options(3, false),
             TODAY,
@@ -425,7 +425,7 @@ async fn import_reports_every_rejected_row_and_commits_the_rest() -> TestResult 
         // The same file again: every good row is already registered, nothing changes.
         let again = import(
             &registry,
-            text.as_bytes(),
+            std::io::Cursor::new(text.clone().into_bytes()),
             Format::Csv,
             &options(3, false),
             TODAY,
@@ -458,7 +458,7 @@ async fn a_malformed_file_never_leaves_half_a_batch() -> TestResult {
         bytes.push(b'\n');
         let report = import(
             &registry,
-            bytes.as_slice(),
+            std::io::Cursor::new(bytes),
             Format::Csv,
             &options(4, false),
             TODAY,
@@ -475,23 +475,16 @@ async fn a_malformed_file_never_leaves_half_a_batch() -> TestResult {
         assert_eq!((report.imported, report.batches_committed), (4, 1));
         assert_eq!(registry.count().await?, 4);
 
+        let duplicate = citizen(
+            "001185000001",
+            "Mai Văn Tú",
+            date!(1985 - 05 - 05),
+            Sex::Male,
+        );
+        let twice = csv_of(&[duplicate.clone(), duplicate])?.into_bytes();
         let atomic = import(
             &registry,
-            csv_of(&[
-                citizen(
-                    "001185000001",
-                    "Mai Văn Tú",
-                    date!(1985 - 05 - 05),
-                    Sex::Male,
-                ),
-                citizen(
-                    "001185000001",
-                    "Mai Văn Tú",
-                    date!(1985 - 05 - 05),
-                    Sex::Male,
-                ),
-            ])?
-            .as_bytes(),
+            std::io::Cursor::new(twice),
             Format::Csv,
             &options(10, true),
             TODAY,
@@ -546,7 +539,7 @@ async fn generated_population_is_valid_deterministic_and_round_trips() -> TestRe
         let registry = registry(db)?;
         let report = import(
             &registry,
-            ndjson.as_slice(),
+            std::io::Cursor::new(ndjson),
             Format::Ndjson,
             &options(128, false),
             TODAY,

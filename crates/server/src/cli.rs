@@ -30,6 +30,11 @@ enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(DbArgs),
+    /// Measure throughput against a baseline in the same run.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
     /// The population registry: generate, import and export citizen records.
     Registry {
         #[command(subcommand)]
@@ -98,6 +103,10 @@ pub async fn run() -> anyhow::Result<()> {
             crate::build_state(&config).await?.db.close().await;
             println!("migrations applied to {target}");
             Ok(())
+        }
+        Command::Bench { command } => {
+            crate::telemetry::init(crate::config::LogFormat::Human);
+            crate::bench::run(command).await
         }
         Command::Registry { command, db } => {
             let overrides = Overrides {

@@ -2,6 +2,7 @@
 //! server's life cycle. It wires the contexts together and holds no business rules.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod metrics;

@@ -1,6 +1,7 @@
 -- Population registry (crates/registry). The current version and search keys of each
 -- citizen, every version with its record, the numbers ever issued, households, residence
 -- history and record views. The record itself is stored once, in its version.
+-- Small-row tables keyed by text are WITHOUT ROWID on SQLite: one B-tree instead of two.
 CREATE TABLE registry_citizens (
     personal_id  TEXT PRIMARY KEY,
     version      BIGINT NOT NULL,
@@ -9,7 +10,7 @@ CREATE TABLE registry_citizens (
     birth_date   TEXT NOT NULL,
     household_id TEXT,
     updated_at   TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX registry_citizens_name ON registry_citizens (name_key, birth_date);
 CREATE INDEX registry_citizens_household ON registry_citizens (household_id);
 
@@ -28,7 +29,7 @@ CREATE TABLE registry_citizen_versions (
 CREATE TABLE registry_issued_ids (
     personal_id TEXT PRIMARY KEY,
     issued_at   TEXT NOT NULL
-);
+) WITHOUT ROWID;
 
 CREATE TABLE registry_households (
     id            TEXT PRIMARY KEY,
@@ -36,7 +37,7 @@ CREATE TABLE registry_households (
     province_code TEXT NOT NULL,
     address       TEXT NOT NULL,
     created_at    TEXT NOT NULL
-);
+) WITHOUT ROWID;
 
 CREATE TABLE registry_residence_events (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
