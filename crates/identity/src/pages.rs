@@ -248,6 +248,8 @@ struct AccountPage<'a> {
     t: &'a Texts,
     principal: &'a web::Principal,
     sessions: Vec<SessionInfo>,
+    /// Who looked at this person's registry record, newest first.
+    views: Vec<registry::ViewEntry>,
 }
 
 async fn account(
@@ -256,11 +258,12 @@ async fn account(
     State(identity): State<Identity>,
     headers: HeaderMap,
 ) -> Response {
-    match identity
+    let sessions = identity
         .sessions(&principal.account_id, session_token(&headers).as_deref())
-        .await
-    {
-        Ok(sessions) => page(
+        .await;
+    let views = identity.registry.views_of(principal.personal_id).await;
+    match (sessions, views) {
+        (Ok(sessions), Ok(views)) => page(
             &chrome,
             StatusCode::OK,
             "identity.account_title",
@@ -268,9 +271,11 @@ async fn account(
                 t: chrome.t(),
                 principal: &principal,
                 sessions,
+                views,
             },
         ),
-        Err(error) => web::Problem::internal(&error).into_response(),
+        (Err(error), _) => web::Problem::internal(&error).into_response(),
+        (_, Err(error)) => web::Problem::internal(&error).into_response(),
     }
 }
 

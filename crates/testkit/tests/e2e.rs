@@ -478,6 +478,24 @@ async fn officials_see_records_with_a_purpose_and_every_view_is_logged() -> Test
         assert_eq!((status, invalid["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("personal_id")));
         assert_eq!(app.state.registry.get(id).await?.map(|v| v.version), Some(2), "refused changes change nothing");
 
+        // The citizen sees the view on their own account page.
+        let subject_password = "mật khẩu công dân 3";
+        app.state
+            .identity
+            .register(identity::Registration {
+                personal_id: id,
+                full_name: subject.full_name.clone(),
+                birth_date: subject.birth_date,
+                phone: Some("0912345678".into()),
+                email: None,
+                password: subject_password.into(),
+            })
+            .await?;
+        let signed_in = app.client.post(app.url("/login")).form(&[("personal_id", id.to_string().as_str()), ("password", subject_password)]).send().await?;
+        let cookie = signed_in.headers().get(SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned();
+        let account = app.client.get(app.url("/account")).header("cookie", cookie).send().await?.text().await?;
+        assert!(account.contains("<td>BCA</td><td>Giải quyết hồ sơ số 42</td>"), "{account}");
+
         let forged = app.client.post(app.url(&format!("/registry/citizens/{id}/changes"))).header("cookie", &official).header("origin", "https://evil.example").form(&[("expected_version", "2"), ("basis", "giả mạo")]).send().await?;
         assert_eq!(forged.status(), StatusCode::FORBIDDEN);
         Ok(())
