@@ -239,7 +239,7 @@ impl Identity {
         }
         let verified =
             password::verify(password.to_owned(), account.as_ref().map(|a| a.1.clone())).await;
-        let Some((account_id, _, failures, _)) = account else {
+        let Some((account_id, _, failures, locked_until_before)) = account else {
             return Err(IdentityError::BadCredentials);
         };
         let mut tx = self.db.begin().await?;
@@ -261,12 +261,15 @@ impl Identity {
                 None => IdentityError::BadCredentials,
             });
         }
-        sqlx::query(
-            "UPDATE identity_accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1",
-        )
-        .bind(&account_id)
-        .execute(tx.conn())
-        .await?;
+        // Most sign-ins follow no failure: skip the write then.
+        if failures > 0 || locked_until_before.is_some() {
+            sqlx::query(
+                "UPDATE identity_accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+            )
+            .bind(&account_id)
+            .execute(tx.conn())
+            .await?;
+        }
         let token = crate::sessions::open(&mut tx, &account_id, user_agent).await?;
         tx.commit().await?;
         Ok(token)
