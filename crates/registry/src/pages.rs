@@ -239,6 +239,26 @@ impl CitizenPage<'_> {
         &self.current.record
     }
 
+    fn sex(&self) -> &str {
+        self.t.get(match self.current.record.sex {
+            kernel::Sex::Male => "registry.sex_male",
+            kernel::Sex::Female => "registry.sex_female",
+        })
+    }
+
+    fn marital(&self) -> String {
+        self.t
+            .get(&format!(
+                "registry.marital_{}",
+                self.current.record.marital_status.as_str()
+            ))
+            .to_owned()
+    }
+
+    fn when(&self, stored: &str) -> String {
+        web::layout::local_time(stored)
+    }
+
     fn opt<'b>(&self, value: &'b Option<String>) -> &'b str {
         value.as_deref().unwrap_or("—")
     }

@@ -109,3 +109,35 @@ where
 pub fn render(template: &impl Template) -> Result<String, Problem> {
     template.render().map_err(|e| Problem::internal(&e))
 }
+
+/// A stored UTC timestamp (RFC 3339) as people in Vietnam read it: `23/11/2026 15:21`
+/// (UTC+7). Text that is not a timestamp is shown as it is.
+pub fn local_time(stored: &str) -> String {
+    let vietnam = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    time::OffsetDateTime::parse(stored, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| {
+            t.to_offset(vietnam)
+                .format(time::macros::format_description!(
+                    "[day]/[month]/[year] [hour]:[minute]"
+                ))
+                .ok()
+        })
+        .unwrap_or_else(|| stored.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_read_in_vietnam_time() {
+        assert_eq!(
+            super::local_time("2026-11-23T08:21:52.458645Z"),
+            "23/11/2026 15:21"
+        );
+        assert_eq!(
+            super::local_time("2026-12-31T17:00:00Z"),
+            "01/01/2027 00:00"
+        );
+        assert_eq!(super::local_time("not a time"), "not a time");
+    }
+}
