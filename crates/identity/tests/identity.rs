@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use identity::{Identity, IdentityError, Registration};
-use kernel::{AgencyCode, PersonalId, ProvinceCode, Reference, Sex};
-use registry::record::MaritalStatus;
+use kernel::{AgencyCode, PersonalId, Reference, Sex};
 use registry::{Change, CitizenRecord, Lists, Registry};
 use store::testing::{TestResult, for_each_backend};
 use time::macros::date;
@@ -20,37 +19,13 @@ async fn setup(
     let reference = Reference::load()?;
     let registry = Registry::new(db.clone(), Arc::new(Lists::load(&reference)?));
     let personal_id = PersonalId::parse(ID)?;
-    let record = CitizenRecord {
+    let record = CitizenRecord::new(
         personal_id,
-        full_name: "Lê Văn Bình".into(),
-        other_names: vec![],
-        birth_date: date!(1990 - 07 - 20),
-        sex: Sex::Male,
-        place_of_birth: None,
-        birth_registration_province: ProvinceCode::parse("01")?,
-        hometown: None,
-        ethnicity: "01".into(),
-        religion: "00".into(),
-        nationality: "VN".into(),
-        marital_status: MaritalStatus::Single,
-        blood_group: None,
-        old_id_number: None,
-        permanent_residence: None,
-        temporary_residence: None,
-        current_residence: None,
-        temporary_absence: None,
-        household: None,
-        father: None,
-        mother: None,
-        spouse: None,
-        children: vec![],
-        legal_representative: None,
-        phone: None,
-        email: None,
-        occupation: None,
-        death_date: None,
-        missing_declared_on: None,
-    };
+        "Lê Văn Bình",
+        date!(1990 - 07 - 20),
+        Sex::Male,
+        "01",
+    );
     registry
         .register(
             &record,

@@ -39,6 +39,12 @@ impl ProvinceCode {
         }
     }
 
+    /// From the second and third digits of an ID number, which `PersonalId::parse` has
+    /// already checked to form a code of 01 or more.
+    pub(crate) fn from_id_digits(tens: u8, units: u8) -> Self {
+        Self(tens * 10 + units)
+    }
+
     /// The three digits that open a personal ID number registered in this province.
     pub fn id_number_prefix(self) -> String {
         format!("{:03}", self.0)

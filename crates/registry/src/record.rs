@@ -254,6 +254,49 @@ impl std::fmt::Display for FieldIssue {
 }
 
 impl CitizenRecord {
+    /// A record with the facts every citizen has and nothing else recorded yet: single,
+    /// Vietnamese, no religion, no residence or relatives. The birth-registration province
+    /// is read from the ID number.
+    pub fn new(
+        personal_id: PersonalId,
+        full_name: impl Into<String>,
+        birth_date: Date,
+        sex: Sex,
+        ethnicity: impl Into<String>,
+    ) -> Self {
+        Self {
+            personal_id,
+            full_name: full_name.into(),
+            other_names: Vec::new(),
+            birth_date,
+            sex,
+            place_of_birth: None,
+            birth_registration_province: personal_id.province(),
+            hometown: None,
+            ethnicity: ethnicity.into(),
+            religion: "00".to_owned(),
+            nationality: "VN".to_owned(),
+            marital_status: MaritalStatus::Single,
+            blood_group: None,
+            old_id_number: None,
+            permanent_residence: None,
+            temporary_residence: None,
+            current_residence: None,
+            temporary_absence: None,
+            household: None,
+            father: None,
+            mother: None,
+            spouse: None,
+            children: Vec::new(),
+            legal_representative: None,
+            phone: None,
+            email: None,
+            occupation: None,
+            death_date: None,
+            missing_declared_on: None,
+        }
+    }
+
     /// Every rule the record breaks; empty when it is acceptable. `today` bounds dates.
     pub fn check(&self, lists: &Lists, today: Date) -> Vec<FieldIssue> {
         let mut issues = Vec::new();
@@ -278,7 +321,7 @@ impl CitizenRecord {
                 ),
             ));
         }
-        if id.province().ok() != Some(self.birth_registration_province) {
+        if id.province() != self.birth_registration_province {
             issues.push(FieldIssue::new(
                 "personal_id",
                 format!(

@@ -13,9 +13,7 @@ use store::{Db, Tx, timestamp};
 use time::{Date, OffsetDateTime};
 
 use crate::lists::Lists;
-use crate::record::{
-    Absence, Address, CitizenRecord, FieldIssue, MaritalStatus, Membership, Relative,
-};
+use crate::record::{Absence, Address, CitizenRecord, FieldIssue, Membership, Relative};
 
 /// Who makes a change and on which legal basis or request.
 #[derive(Debug, Clone, Copy)]
@@ -231,35 +229,22 @@ impl Registry {
         )
         .await?;
         let record = CitizenRecord {
-            personal_id,
-            full_name: birth.full_name,
-            other_names: Vec::new(),
-            birth_date: birth.birth_date,
-            sex: birth.sex,
             place_of_birth: birth.place_of_birth,
             birth_registration_province: birth.birth_registration_province,
-            hometown: None,
-            ethnicity: birth.ethnicity,
             religion: birth.religion,
             nationality: birth.nationality,
-            marital_status: MaritalStatus::Single,
-            blood_group: None,
-            old_id_number: None,
             current_residence: birth.permanent_residence.clone(),
             permanent_residence: birth.permanent_residence,
-            temporary_residence: None,
-            temporary_absence: None,
             household: birth.household,
             father: birth.father,
             mother: birth.mother,
-            spouse: None,
-            children: Vec::new(),
-            legal_representative: None,
-            phone: None,
-            email: None,
-            occupation: None,
-            death_date: None,
-            missing_declared_on: None,
+            ..CitizenRecord::new(
+                personal_id,
+                birth.full_name,
+                birth.birth_date,
+                birth.sex,
+                birth.ethnicity,
+            )
         };
         self.validate(&record, today)?;
         write_new_records(&mut tx, &[&record], change, "registered").await?;
