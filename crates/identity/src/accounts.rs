@@ -209,69 +209,119 @@ impl Identity {
         Ok(())
     }
 
-    /// Checks the password and opens a session; returns the session token for the cookie.
+    /// Checks the password and opens a session. With a second factor set up, the session
+    /// signs nobody in until `complete_sign_in` accepts a code.
     pub async fn login(
         &self,
         personal_id: &str,
         password: &str,
         user_agent: &str,
-    ) -> Result<String, IdentityError> {
+    ) -> Result<SignIn, IdentityError> {
         let now = OffsetDateTime::now_utc();
-        let row = sqlx::query("SELECT id, password_hash, failed_logins, locked_until FROM identity_accounts WHERE personal_id = $1")
-            .bind(personal_id)
-            .fetch_optional(self.db.reader())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, password_hash, failed_logins, locked_until, totp_confirmed_at FROM identity_accounts WHERE personal_id = $1",
+        )
+        .bind(personal_id)
+        .fetch_optional(self.db.reader())
+        .await?;
         let account = match &row {
-            Some(row) => Some((
-                row.try_get::<String, _>("id")?,
-                row.try_get::<String, _>("password_hash")?,
-                row.try_get::<i64, _>("failed_logins")?,
-                row.try_get::<Option<String>, _>("locked_until")?,
-            )),
+            Some(row) => Some(AccountRow {
+                id: row.try_get("id")?,
+                password_hash: row.try_get("password_hash")?,
+                failures: row.try_get("failed_logins")?,
+                locked_until: row.try_get("locked_until")?,
+                has_second_factor: row
+                    .try_get::<Option<String>, _>("totp_confirmed_at")?
+                    .is_some(),
+            }),
             None => None,
         };
-        if let Some((_, _, _, Some(until))) = &account
-            && timestamp::parse(until).is_ok_and(|until| until > now)
+        if let Some(until) = account.as_ref().and_then(|a| a.locked_until.clone())
+            && timestamp::parse(&until).is_ok_and(|until| until > now)
         {
-            return Err(IdentityError::Locked {
-                until: until.clone(),
-            });
+            return Err(IdentityError::Locked { until });
         }
-        let verified =
-            password::verify(password.to_owned(), account.as_ref().map(|a| a.1.clone())).await;
-        let Some((account_id, _, failures, locked_until_before)) = account else {
+        let verified = password::verify(
+            password.to_owned(),
+            account.as_ref().map(|a| a.password_hash.clone()),
+        )
+        .await;
+        let Some(account) = account else {
             return Err(IdentityError::BadCredentials);
         };
         let mut tx = self.db.begin().await?;
         if !verified {
-            let failures = failures + 1;
-            let locked_until = (failures >= MAX_FAILURES)
-                .then(|| timestamp::format(now + Duration::minutes(LOCK_MINUTES)));
-            sqlx::query(
-                "UPDATE identity_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3",
-            )
-            .bind(if locked_until.is_some() { 0 } else { failures })
-            .bind(&locked_until)
-            .bind(&account_id)
-            .execute(tx.conn())
-            .await?;
+            let outcome = self
+                .record_failure(&mut tx, &account.id, account.failures)
+                .await?;
             tx.commit().await?;
-            return Err(match locked_until {
-                Some(until) => IdentityError::Locked { until },
-                None => IdentityError::BadCredentials,
-            });
+            return Err(outcome);
         }
         // Most sign-ins follow no failure: skip the write then.
-        if failures > 0 || locked_until_before.is_some() {
+        if account.failures > 0 || account.locked_until.is_some() {
             sqlx::query(
                 "UPDATE identity_accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1",
             )
-            .bind(&account_id)
+            .bind(&account.id)
             .execute(tx.conn())
             .await?;
         }
-        let token = crate::sessions::open(&mut tx, &account_id, user_agent).await?;
+        let token =
+            crate::sessions::open(&mut tx, &account.id, user_agent, account.has_second_factor)
+                .await?;
         tx.commit().await?;
-        Ok(token)
+        Ok(if account.has_second_factor {
+            SignIn::NeedsCode(token)
+        } else {
+            SignIn::Complete(token)
+        })
+    }
+
+    /// Counts a failed attempt and locks the account at the limit; returns the error to give.
+    pub(crate) async fn record_failure(
+        &self,
+        tx: &mut store::Tx,
+        account_id: &str,
+        failures_before: i64,
+    ) -> Result<IdentityError, IdentityError> {
+        let failures = failures_before + 1;
+        let locked_until = (failures >= MAX_FAILURES).then(|| {
+            timestamp::format(OffsetDateTime::now_utc() + Duration::minutes(LOCK_MINUTES))
+        });
+        sqlx::query(
+            "UPDATE identity_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3",
+        )
+        .bind(if locked_until.is_some() { 0 } else { failures })
+        .bind(&locked_until)
+        .bind(account_id)
+        .execute(tx.conn())
+        .await?;
+        Ok(match locked_until {
+            Some(until) => IdentityError::Locked { until },
+            None => IdentityError::BadCredentials,
+        })
+    }
+}
+
+struct AccountRow {
+    id: String,
+    password_hash: String,
+    failures: i64,
+    locked_until: Option<String>,
+    has_second_factor: bool,
+}
+
+/// The outcome of a right password: a session token, complete or waiting for a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    Complete(String),
+    NeedsCode(String),
+}
+
+impl SignIn {
+    pub fn token(&self) -> &str {
+        match self {
+            Self::Complete(token) | Self::NeedsCode(token) => token,
+        }
     }
 }

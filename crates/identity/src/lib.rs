@@ -8,6 +8,8 @@ mod accounts;
 pub mod pages;
 pub mod password;
 mod sessions;
+mod totp;
 
-pub use accounts::{Identity, IdentityError, Registration};
+pub use accounts::{Identity, IdentityError, Registration, SignIn};
 pub use sessions::{SESSION_COOKIE, SessionInfo, resolve_session};
+pub use totp::Enrolment;

@@ -16,7 +16,7 @@ use time::macros::format_description;
 use web::layout::render;
 use web::{Authenticated, Chrome, Site, Texts};
 
-use crate::accounts::{Identity, IdentityError, Registration};
+use crate::accounts::{Identity, IdentityError, Registration, SignIn};
 use crate::sessions::{SESSION_COOKIE, SessionInfo, session_token};
 
 pub fn routes<S>() -> Router<S>
@@ -27,6 +27,8 @@ where
 {
     Router::new()
         .route("/login", get(login_form).post(login))
+        .route("/login/code", get(code_form).post(code))
+        .route("/account/totp", get(totp_form).post(totp_confirm))
         .route("/logout", post(logout))
         .route("/register", get(register_form).post(register))
         .route("/account", get(account))
@@ -120,7 +122,16 @@ async fn login(
         .login(&personal_id, &form.password.unwrap_or_default(), user_agent)
         .await
     {
-        Ok(token) => return see_other(&next, Some(session_cookie(&identity, &token, 12 * 3600))),
+        Ok(SignIn::Complete(token)) => {
+            return see_other(&next, Some(session_cookie(&identity, &token, 12 * 3600)));
+        }
+        Ok(SignIn::NeedsCode(token)) => {
+            let target: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+            return see_other(
+                &format!("/login/code?next={target}"),
+                Some(session_cookie(&identity, &token, 12 * 3600)),
+            );
+        }
         Err(IdentityError::BadCredentials) => (
             StatusCode::UNAUTHORIZED,
             t.get("identity.bad_credentials").to_owned(),
@@ -250,6 +261,7 @@ struct AccountPage<'a> {
     sessions: Vec<SessionInfo>,
     /// Who looked at this person's registry record, newest first.
     views: Vec<registry::ViewEntry>,
+    second_factor: bool,
 }
 
 async fn account(
@@ -262,8 +274,9 @@ async fn account(
         .sessions(&principal.account_id, session_token(&headers).as_deref())
         .await;
     let views = identity.registry.views_of(principal.personal_id).await;
-    match (sessions, views) {
-        (Ok(sessions), Ok(views)) => page(
+    let second_factor = identity.has_totp(&principal.account_id).await;
+    match (sessions, views, second_factor) {
+        (Ok(sessions), Ok(views), Ok(second_factor)) => page(
             &chrome,
             StatusCode::OK,
             "identity.account_title",
@@ -272,10 +285,11 @@ async fn account(
                 principal: &principal,
                 sessions,
                 views,
+                second_factor,
             },
         ),
-        (Err(error), _) => web::Problem::internal(&error).into_response(),
-        (_, Err(error)) => web::Problem::internal(&error).into_response(),
+        (Err(error), _, _) | (_, _, Err(error)) => web::Problem::internal(&error).into_response(),
+        (_, Err(error), _) => web::Problem::internal(&error).into_response(),
     }
 }
 
@@ -287,5 +301,142 @@ async fn revoke(
     match identity.revoke(&principal.account_id, &id).await {
         Ok(_) => see_other("/account", None),
         Err(error) => web::Problem::internal(&error).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct CodePage<'a> {
+    t: &'a Texts,
+    next: &'a str,
+    error: Option<String>,
+}
+
+async fn code_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response {
+    let next = local(query.next.as_deref());
+    page(
+        &chrome,
+        StatusCode::OK,
+        "identity.code_title",
+        &CodePage {
+            t: chrome.t(),
+            next: &next,
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    code: Option<String>,
+    next: Option<String>,
+}
+
+async fn code(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let next = local(form.next.as_deref());
+    let t = chrome.t();
+    let Some(token) = session_token(&headers) else {
+        return see_other("/login", None);
+    };
+    let (status, error) = match identity
+        .complete_sign_in(&token, form.code.as_deref().unwrap_or(""))
+        .await
+    {
+        Ok(()) => return see_other(&next, None),
+        Err(IdentityError::BadCredentials) => (
+            StatusCode::UNAUTHORIZED,
+            t.get("identity.bad_code").to_owned(),
+        ),
+        Err(IdentityError::Locked { until }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("{} {until} UTC", t.get("identity.locked")),
+        ),
+        Err(other) => return web::Problem::internal(&other).into_response(),
+    };
+    page(
+        &chrome,
+        status,
+        "identity.code_title",
+        &CodePage {
+            t,
+            next: &next,
+            error: Some(error),
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+struct TotpPage<'a> {
+    t: &'a Texts,
+    enrolment: Option<crate::Enrolment>,
+    error: Option<String>,
+}
+
+/// Shows a new secret to add to an authenticator app, or that one is already set up.
+async fn totp_form(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(identity): State<Identity>,
+) -> Response {
+    let enrolment = match identity
+        .begin_totp(&principal.account_id, &principal.personal_id.to_string())
+        .await
+    {
+        Ok(enrolment) => Some(enrolment),
+        Err(IdentityError::Invalid { .. }) => None,
+        Err(other) => return web::Problem::internal(&other).into_response(),
+    };
+    page(
+        &chrome,
+        StatusCode::OK,
+        "identity.totp_title",
+        &TotpPage {
+            t: chrome.t(),
+            enrolment,
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct TotpForm {
+    code: Option<String>,
+}
+
+async fn totp_confirm(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(identity): State<Identity>,
+    Form(form): Form<TotpForm>,
+) -> Response {
+    match identity
+        .confirm_totp(&principal.account_id, form.code.as_deref().unwrap_or(""))
+        .await
+    {
+        Ok(()) => see_other("/account", None),
+        Err(error @ IdentityError::Invalid { .. }) => {
+            // A new secret, since the person may have scanned the old one wrongly.
+            let enrolment = identity
+                .begin_totp(&principal.account_id, &principal.personal_id.to_string())
+                .await
+                .ok();
+            page(
+                &chrome,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "identity.totp_title",
+                &TotpPage {
+                    t: chrome.t(),
+                    enrolment,
+                    error: Some(error.to_string()),
+                },
+            )
+        }
+        Err(other) => web::Problem::internal(&other).into_response(),
     }
 }

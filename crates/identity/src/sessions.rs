@@ -22,28 +22,33 @@ use crate::accounts::{Identity, IdentityError};
 pub const SESSION_COOKIE: &str = "lt_session";
 const SESSION_HOURS: i64 = 12;
 
-fn digest(token: &str) -> String {
+pub(crate) fn digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
+/// Opens a session; with `pending_code` it signs nobody in until the second factor is given.
 pub(crate) async fn open(
     tx: &mut Tx,
     account_id: &str,
     user_agent: &str,
+    pending_code: bool,
 ) -> Result<String, IdentityError> {
     let mut bytes = [0_u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let now = OffsetDateTime::now_utc();
-    sqlx::query("INSERT INTO identity_sessions (token_hash, account_id, created_at, expires_at, user_agent) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query(
+        "INSERT INTO identity_sessions (token_hash, account_id, created_at, expires_at, user_agent, pending_code) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
         .bind(digest(&token))
         .bind(account_id)
         .bind(timestamp::format(now))
         .bind(timestamp::format(now + Duration::hours(SESSION_HOURS)))
         .bind(user_agent.chars().take(200).collect::<String>())
+        .bind(i64::from(pending_code))
         .execute(tx.conn())
         .await?;
     Ok(token)
@@ -65,7 +70,7 @@ impl Identity {
     pub async fn principal(&self, token: &str) -> Result<Option<Principal>, IdentityError> {
         let row = sqlx::query(
             "SELECT a.id, a.personal_id, a.assurance_level FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
-             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.pending_code = 0 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
         .bind(digest(token))
         .bind(timestamp::now())
@@ -112,7 +117,7 @@ impl Identity {
         let current = current_token.map(digest);
         let rows = sqlx::query(
             "SELECT token_hash, created_at, expires_at, user_agent FROM identity_sessions \
-             WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC",
+             WHERE account_id = $1 AND pending_code = 0 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC",
         )
         .bind(account_id)
         .bind(timestamp::now())

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use identity::{Identity, IdentityError, Registration};
+use identity::{Identity, IdentityError, Registration, SignIn};
 use kernel::{AgencyCode, PersonalId, Reference, Sex};
 use registry::{Change, CitizenRecord, Lists, Registry};
 use store::testing::{TestResult, for_each_backend};
@@ -134,8 +134,16 @@ async fn sessions_can_be_listed_revoked_and_ended() -> TestResult {
         identity
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
             .await?;
-        let phone = identity.login(ID, "hoa sen trắng 1975", "phone").await?;
-        let laptop = identity.login(ID, "hoa sen trắng 1975", "laptop").await?;
+        let phone = identity
+            .login(ID, "hoa sen trắng 1975", "phone")
+            .await?
+            .token()
+            .to_owned();
+        let laptop = identity
+            .login(ID, "hoa sen trắng 1975", "laptop")
+            .await?
+            .token()
+            .to_owned();
         let principal = identity.principal(&phone).await?.ok_or("no principal")?;
         assert_eq!(
             (principal.full_name.as_str(), principal.assurance_level),
@@ -173,7 +181,11 @@ async fn level_two_needs_a_verifier_and_records_who() -> TestResult {
         identity
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
             .await?;
-        let token = identity.login(ID, "hoa sen trắng 1975", "t").await?;
+        let token = identity
+            .login(ID, "hoa sen trắng 1975", "t")
+            .await?
+            .token()
+            .to_owned();
         let mut official = identity.principal(&token).await?.ok_or("no principal")?;
         let id = PersonalId::parse(ID)?;
         assert!(matches!(
@@ -208,6 +220,97 @@ async fn level_two_needs_a_verifier_and_records_who() -> TestResult {
                 .await,
             Err(IdentityError::Invalid { .. })
         ));
+        Ok(())
+    })
+    .await
+}
+
+fn code_now(secret: &str, offset_steps: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("base32 secret");
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        "test".into(),
+    )
+    .expect("valid TOTP");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    totp.generate(now.saturating_add_signed(offset_steps * 30))
+}
+
+#[tokio::test]
+async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> TestResult {
+    for_each_backend(|db| async move {
+        let (identity, _) = setup(db).await?;
+        let account = identity
+            .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
+            .await?;
+        let enrolment = identity.begin_totp(&account, ID).await?;
+        assert!(
+            enrolment.url.starts_with("otpauth://totp/lienthong:"),
+            "{}",
+            enrolment.url
+        );
+        assert!(identity.confirm_totp(&account, "12ab56").await.is_err());
+        identity
+            .confirm_totp(&account, &code_now(&enrolment.secret, -1))
+            .await?;
+        assert!(identity.has_totp(&account).await?);
+        assert!(
+            identity.begin_totp(&account, ID).await.is_err(),
+            "a confirmed factor is not silently replaced"
+        );
+
+        let SignIn::NeedsCode(pending) = identity.login(ID, "hoa sen trắng 1975", "phone").await?
+        else {
+            return Err("a password alone must not complete the sign-in".into());
+        };
+        assert!(
+            identity.principal(&pending).await?.is_none(),
+            "a pending session signs nobody in"
+        );
+        // The confirmation used the previous step; the current code is newer and works once.
+        let code = code_now(&enrolment.secret, 0);
+        identity.complete_sign_in(&pending, &code).await?;
+        assert!(identity.principal(&pending).await?.is_some());
+
+        let SignIn::NeedsCode(second) = identity.login(ID, "hoa sen trắng 1975", "laptop").await?
+        else {
+            return Err("needs a code".into());
+        };
+        assert!(
+            matches!(
+                identity.complete_sign_in(&second, &code).await,
+                Err(IdentityError::BadCredentials)
+            ),
+            "replayed code"
+        );
+        for _ in 0..3 {
+            let _ = identity.complete_sign_in(&second, "not-a-code").await;
+        }
+        assert!(
+            matches!(
+                identity.complete_sign_in(&second, "999999x").await,
+                Err(IdentityError::Locked { .. })
+            ),
+            "wrong codes lock the account too"
+        );
+        let fresh = code_now(&enrolment.secret, 1);
+        assert!(
+            matches!(
+                identity.complete_sign_in(&second, &fresh).await,
+                Err(IdentityError::Locked { .. })
+            ),
+            "a locked account takes no code, right or wrong"
+        );
         Ok(())
     })
     .await

@@ -11,6 +11,11 @@ CREATE TABLE identity_accounts (
     email             TEXT,
     failed_logins     BIGINT NOT NULL,
     locked_until      TEXT,
+    -- TOTP second factor (RFC 6238): the shared secret, when it was confirmed, and the last
+    -- time step accepted, so a code cannot be replayed.
+    totp_secret       TEXT,
+    totp_confirmed_at TEXT,
+    totp_last_step    BIGINT,
     created_at        TEXT NOT NULL
 );
 
@@ -29,6 +34,8 @@ CREATE TABLE identity_sessions (
     created_at   TEXT NOT NULL,
     expires_at   TEXT NOT NULL,
     user_agent   TEXT NOT NULL,
+    -- 1 while the password was right but the second factor is still to come.
+    pending_code BIGINT NOT NULL,
     revoked_at   TEXT
 );
 CREATE INDEX identity_sessions_account ON identity_sessions (account_id);

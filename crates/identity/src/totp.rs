@@ -1,0 +1,238 @@
+//! Time-based one-time codes (RFC 6238: SHA-1, 6 digits, 30-second steps, the settings every
+//! authenticator app understands) as the second factor after the password. A code is
+//! accepted for the current step or one step either side (clock drift), and never for a
+//! step at or before the last one accepted, so an observed code cannot be replayed.
+
+use sqlx::Row;
+use store::timestamp;
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use crate::accounts::{Identity, IdentityError};
+
+const STEP_SECONDS: u64 = 30;
+const ISSUER: &str = "lienthong";
+
+fn totp(secret_base32: &str, account: &str) -> Result<TOTP, IdentityError> {
+    let bytes = Secret::Encoded(secret_base32.to_owned())
+        .to_bytes()
+        .map_err(|e| IdentityError::Internal(format!("{e:?}")))?;
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        STEP_SECONDS,
+        bytes,
+        Some(ISSUER.to_owned()),
+        account.to_owned(),
+    )
+    .map_err(|e| IdentityError::Internal(format!("{e:?}")))
+}
+
+/// The step whose code `code` is, if it is the current one or a neighbour and newer than
+/// `last_step`.
+fn matching_step(totp: &TOTP, code: &str, now: u64, last_step: Option<i64>) -> Option<i64> {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let current = now / STEP_SECONDS;
+    [current.saturating_sub(1), current, current + 1]
+        .into_iter()
+        .filter(|step| last_step.is_none_or(|last| i64::try_from(*step).unwrap_or(i64::MAX) > last))
+        .find(|step| {
+            constant_time_eq(
+                totp.generate(step * STEP_SECONDS).as_bytes(),
+                code.as_bytes(),
+            )
+        })
+        .and_then(|step| i64::try_from(step).ok())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What the person needs to add the account to an authenticator app.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    /// Base32, for typing in by hand.
+    pub secret: String,
+    /// `otpauth://totp/…`, for apps that open links.
+    pub url: String,
+}
+
+impl Identity {
+    /// Starts (or restarts) enrolment with a new secret; it takes effect once confirmed.
+    pub async fn begin_totp(
+        &self,
+        account_id: &str,
+        label: &str,
+    ) -> Result<Enrolment, IdentityError> {
+        let secret = match Secret::generate_secret().to_encoded() {
+            Secret::Encoded(text) => text,
+            Secret::Raw(_) => return Err(IdentityError::Internal("secret not encoded".into())),
+        };
+        let url = totp(&secret, label)?.get_url();
+        let mut tx = self.db.begin().await?;
+        let updated = sqlx::query("UPDATE identity_accounts SET totp_secret = $1, totp_last_step = NULL WHERE id = $2 AND totp_confirmed_at IS NULL")
+            .bind(&secret)
+            .bind(account_id)
+            .execute(tx.conn())
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(IdentityError::Invalid {
+                field: "totp",
+                reason: "a second factor is already set up".into(),
+            });
+        }
+        tx.commit().await?;
+        Ok(Enrolment { secret, url })
+    }
+
+    /// Confirms enrolment with a first code from the app.
+    pub async fn confirm_totp(&self, account_id: &str, code: &str) -> Result<(), IdentityError> {
+        let row = sqlx::query("SELECT totp_secret, totp_last_step FROM identity_accounts WHERE id = $1 AND totp_confirmed_at IS NULL")
+            .bind(account_id)
+            .fetch_optional(self.db.reader())
+            .await?;
+        let Some(row) = row else {
+            return Err(IdentityError::Invalid {
+                field: "totp",
+                reason: "start the set-up first".into(),
+            });
+        };
+        let Some(secret) = row.try_get::<Option<String>, _>("totp_secret")? else {
+            return Err(IdentityError::Invalid {
+                field: "totp",
+                reason: "start the set-up first".into(),
+            });
+        };
+        let step = matching_step(
+            &totp(&secret, account_id)?,
+            code,
+            unix_now(),
+            row.try_get("totp_last_step")?,
+        )
+        .ok_or(IdentityError::Invalid {
+            field: "code",
+            reason: "the code is not right; check the phone's clock".into(),
+        })?;
+        let mut tx = self.db.begin().await?;
+        sqlx::query("UPDATE identity_accounts SET totp_confirmed_at = $1, totp_last_step = $2 WHERE id = $3")
+            .bind(timestamp::now())
+            .bind(step)
+            .bind(account_id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn has_totp(&self, account_id: &str) -> Result<bool, IdentityError> {
+        let confirmed: Option<Option<String>> =
+            sqlx::query_scalar("SELECT totp_confirmed_at FROM identity_accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(self.db.reader())
+                .await?;
+        Ok(confirmed.flatten().is_some())
+    }
+
+    /// Completes a sign-in that is waiting for its second factor. A wrong code counts as a
+    /// failed attempt towards the lockout.
+    pub async fn complete_sign_in(&self, token: &str, code: &str) -> Result<(), IdentityError> {
+        let row = sqlx::query(
+            "SELECT a.id, a.totp_secret, a.totp_last_step, a.failed_logins, a.locked_until FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = $1 AND s.pending_code = 1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.totp_confirmed_at IS NOT NULL",
+        )
+        .bind(crate::sessions::digest(token))
+        .bind(timestamp::now())
+        .fetch_optional(self.db.reader())
+        .await?;
+        let Some(row) = row else {
+            return Err(IdentityError::BadCredentials);
+        };
+        if let Some(until) = row.try_get::<Option<String>, _>("locked_until")?
+            && timestamp::parse(&until).is_ok_and(|until| until > time::OffsetDateTime::now_utc())
+        {
+            return Err(IdentityError::Locked { until });
+        }
+        let account_id: String = row.try_get("id")?;
+        let secret: String = row
+            .try_get::<Option<String>, _>("totp_secret")?
+            .unwrap_or_default();
+        let step = matching_step(
+            &totp(&secret, &account_id)?,
+            code,
+            unix_now(),
+            row.try_get("totp_last_step")?,
+        );
+        let mut tx = self.db.begin().await?;
+        let Some(step) = step else {
+            let outcome = self
+                .record_failure(&mut tx, &account_id, row.try_get("failed_logins")?)
+                .await?;
+            tx.commit().await?;
+            return Err(outcome);
+        };
+        // The step condition makes two concurrent uses of one code impossible.
+        let accepted = sqlx::query(
+            "UPDATE identity_accounts SET totp_last_step = $1, failed_logins = 0, locked_until = NULL \
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(&account_id)
+        .execute(tx.conn())
+        .await?;
+        if accepted.rows_affected() == 0 {
+            return Err(IdentityError::BadCredentials);
+        }
+        sqlx::query("UPDATE identity_sessions SET pending_code = 0 WHERE token_hash = $1")
+            .bind(crate::sessions::digest(token))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_their_step_and_never_an_older_one() -> Result<(), IdentityError> {
+        // RFC 6238 Appendix B's SHA-1 key, "12345678901234567890", in base32.
+        let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        let totp = totp(secret, "test")?;
+        // Appendix B: at T = 59 s the 8-digit code is 94287082, so the 6-digit one is 287082.
+        assert_eq!(totp.generate(59), "287082");
+        let now = 1_111_111_109; // Appendix B's second test time
+        let code = totp.generate(now);
+        assert_eq!(code, "081804");
+        let step = i64::try_from(now / 30).unwrap_or_default();
+        assert_eq!(matching_step(&totp, &code, now, None), Some(step));
+        assert_eq!(
+            matching_step(&totp, &code, now + 30, None),
+            Some(step),
+            "one step of drift is tolerated"
+        );
+        assert_eq!(
+            matching_step(&totp, &code, now + 90, None),
+            None,
+            "three steps later it is stale"
+        );
+        assert_eq!(
+            matching_step(&totp, &code, now, Some(step)),
+            None,
+            "a used step cannot be replayed"
+        );
+        assert_eq!(matching_step(&totp, "12345", now, None), None);
+        Ok(())
+    }
+}
