@@ -29,6 +29,10 @@ where
         .route("/login", get(login_form).post(login))
         .route("/login/code", get(code_form).post(code))
         .route("/account/totp", get(totp_form).post(totp_confirm))
+        .route(
+            "/api/v1/identity/accounts/{personal_id}/level2",
+            post(confirm_level2),
+        )
         .route("/logout", post(logout))
         .route("/register", get(register_form).post(register))
         .route("/account", get(account))
@@ -436,6 +440,35 @@ async fn totp_confirm(
                     error: Some(error.to_string()),
                 },
             )
+        }
+        Err(other) => web::Problem::internal(&other).into_response(),
+    }
+}
+
+/// An official holding `identity.verifier` confirms, after checking the person and their
+/// card in person, that the account is level 2 (Decree 69/2024). Who and when is recorded.
+async fn confirm_level2(
+    Authenticated(official): Authenticated,
+    State(identity): State<Identity>,
+    Path(personal_id): Path<String>,
+) -> Response {
+    let personal_id = match PersonalId::parse(personal_id.trim()) {
+        Ok(id) => id,
+        Err(e) => {
+            return web::Problem::new(StatusCode::BAD_REQUEST, "invalid-personal-id", e.reason)
+                .field("personal_id")
+                .into_response();
+        }
+    };
+    match identity.confirm_level2(personal_id, &official).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error @ IdentityError::Forbidden(_)) => {
+            web::Problem::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()).into_response()
+        }
+        Err(IdentityError::NoAccount) => {
+            web::Problem::not_found("unknown-account", "no account for this personal ID number")
+                .field("personal_id")
+                .into_response()
         }
         Err(other) => web::Problem::internal(&other).into_response(),
     }

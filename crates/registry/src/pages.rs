@@ -16,9 +16,10 @@ use time::macros::format_description;
 use web::layout::render;
 use web::{ApiJson, Authenticated, Chrome, Principal, Problem, Site, Texts};
 
-use crate::record::CitizenRecord;
+use crate::record::{Address, CitizenRecord, Membership, Relative};
 use crate::service::{
-    Change, Registry, RegistryError, ResidenceEvent, Summary, VersionEntry, Versioned,
+    BirthRegistration, Change, Registry, RegistryError, ResidenceChange, ResidenceEvent,
+    ResidenceKind, Summary, VersionEntry, Versioned,
 };
 
 pub const OFFICER_ROLE: &str = "registry.officer";
@@ -110,6 +111,11 @@ where
         .route("/api/v1/registry/citizens/{id}", get(citizen_api))
         .route("/api/v1/registry/citizens/{id}/history", get(history_api))
         .route("/api/v1/registry/citizens/{id}/amendments", post(amend_api))
+        .route(
+            "/api/v1/registry/citizens/{id}/residence",
+            post(residence_api),
+        )
+        .route("/api/v1/registry/births", post(birth_api))
         .route("/api/v1/registry/search", get(search_api))
         .route("/api/v1/registry/households/{id}", get(household_api))
 }
@@ -370,19 +376,7 @@ async fn change_form(
     let result = async {
         let officer = officer(&principal)?;
         let id = parse_id(&id, "id")?;
-        let basis = form
-            .basis
-            .as_deref()
-            .map(str::trim)
-            .filter(|b| b.len() >= 5)
-            .ok_or_else(|| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "basis-required",
-                    "name the legal basis or the request behind the change",
-                )
-                .field("basis")
-            })?;
+        let basis = require_basis(form.basis.as_deref().unwrap_or_default())?;
         let current = registry
             .get(id)
             .await
@@ -506,14 +500,7 @@ async fn amend_api(
 ) -> Result<(StatusCode, Json<Amended>), Problem> {
     let officer = officer(&principal)?;
     let id = parse_id(&id, "id")?;
-    if amendment.basis.trim().len() < 5 {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "basis-required",
-            "name the legal basis or the request behind the change",
-        )
-        .field("basis"));
-    }
+    let basis = require_basis(&amendment.basis)?;
     let version = registry
         .amend(
             id,
@@ -521,11 +508,155 @@ async fn amend_api(
             &amendment.record,
             Change {
                 actor: &officer.actor,
-                basis: amendment.basis.trim(),
+                basis,
             },
             web::reference::today_in_vietnam(),
         )
         .await
         .map_err(problem)?;
     Ok((StatusCode::OK, Json(Amended { version })))
+}
+
+fn require_basis(basis: &str) -> Result<&str, Problem> {
+    let basis = basis.trim();
+    if basis.chars().count() < 5 {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "basis-required",
+            "name the legal basis or the request behind the change",
+        )
+        .field("basis"));
+    }
+    Ok(basis)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResidenceRequest {
+    expected_version: i64,
+    /// permanent, temporary, temporary_ended, current, absence, absence_ended
+    kind: String,
+    address: Option<Address>,
+    effective_from: Date,
+    basis: String,
+}
+
+/// Registers a residence change (Law on Residence 2020): the record gets a new version and
+/// the change joins the residence history with its effective date.
+async fn residence_api(
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ResidenceRequest>,
+) -> Result<Json<Amended>, Problem> {
+    let officer = officer(&principal)?;
+    let id = parse_id(&id, "id")?;
+    let basis = require_basis(&request.basis)?;
+    let kind = match request.kind.as_str() {
+        "permanent" => ResidenceKind::Permanent,
+        "temporary" => ResidenceKind::Temporary,
+        "temporary_ended" => ResidenceKind::TemporaryEnded,
+        "current" => ResidenceKind::Current,
+        "absence" => ResidenceKind::Absence,
+        "absence_ended" => ResidenceKind::AbsenceEnded,
+        other => {
+            return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", format!("kind must be permanent, temporary, temporary_ended, current, absence or absence_ended, got {other:?}")).field("kind"));
+        }
+    };
+    let change = ResidenceChange {
+        kind,
+        address: request.address,
+        effective_from: request.effective_from,
+    };
+    let version = registry
+        .change_residence(
+            id,
+            request.expected_version,
+            change,
+            Change {
+                actor: &officer.actor,
+                basis,
+            },
+            web::reference::today_in_vietnam(),
+        )
+        .await
+        .map_err(problem)?;
+    Ok(Json(Amended { version }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BirthRequest {
+    full_name: String,
+    birth_date: Date,
+    sex: kernel::Sex,
+    birth_registration_province: kernel::ProvinceCode,
+    place_of_birth: Option<String>,
+    ethnicity: String,
+    #[serde(default = "no_religion")]
+    religion: String,
+    #[serde(default = "vietnamese")]
+    nationality: String,
+    father: Option<Relative>,
+    mother: Option<Relative>,
+    permanent_residence: Option<Address>,
+    household: Option<Membership>,
+    basis: String,
+}
+
+fn no_religion() -> String {
+    "00".to_owned()
+}
+
+fn vietnamese() -> String {
+    "VN".to_owned()
+}
+
+#[derive(Serialize)]
+struct Registered {
+    personal_id: String,
+    version: i64,
+}
+
+/// Registers a birth and issues the child's personal ID number (Law on Identification 2023,
+/// art. 12: the number is issued on birth registration).
+async fn birth_api(
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    ApiJson(request): ApiJson<BirthRequest>,
+) -> Result<(StatusCode, Json<Registered>), Problem> {
+    let officer = officer(&principal)?;
+    let basis = require_basis(&request.basis)?.to_owned();
+    let birth = BirthRegistration {
+        full_name: request.full_name,
+        birth_date: request.birth_date,
+        sex: request.sex,
+        birth_registration_province: request.birth_registration_province,
+        place_of_birth: request.place_of_birth,
+        ethnicity: request.ethnicity,
+        religion: request.religion,
+        nationality: request.nationality,
+        father: request.father,
+        mother: request.mother,
+        permanent_residence: request.permanent_residence,
+        household: request.household,
+    };
+    let record = registry
+        .register_birth(
+            birth,
+            Change {
+                actor: &officer.actor,
+                basis: &basis,
+            },
+            web::reference::today_in_vietnam(),
+        )
+        .await
+        .map_err(problem)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Registered {
+            personal_id: record.personal_id.to_string(),
+            version: 1,
+        }),
+    ))
 }

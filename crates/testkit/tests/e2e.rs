@@ -502,3 +502,59 @@ async fn officials_see_records_with_a_purpose_and_every_view_is_logged() -> Test
     })
     .await
 }
+
+#[tokio::test]
+async fn officials_register_births_and_residence_changes_and_confirm_level_two() -> TestResult {
+    for_each_backend(|app| async move {
+        let (people, official, citizen) = officials_and_citizens(&app).await?;
+        let parent = people.last().ok_or("no parent")?;
+        let post = |path: String, cookie: &str, body: Value| app.client.post(app.url(&path)).header("cookie", cookie).json(&body).send();
+
+        let birth = json!({
+            "full_name": "Nguyễn Minh Khang",
+            "birth_date": "2026-11-20",
+            "sex": "male",
+            "birth_registration_province": "79",
+            "ethnicity": "01",
+            "mother": { "full_name": parent.full_name, "personal_id": parent.personal_id.to_string() },
+            "basis": "Tờ khai đăng ký khai sinh số 77/2026"
+        });
+        let registered = post("/api/v1/registry/births".into(), &official, birth.clone()).await?;
+        assert_eq!(registered.status(), StatusCode::CREATED);
+        let registered: Value = registered.json().await?;
+        let child = registered["personal_id"].as_str().ok_or("no number")?.to_owned();
+        assert!(child.starts_with("079226"), "Hồ Chí Minh, male born in the 2000s, 2026: {child}");
+        let (status, _) = problem(post("/api/v1/registry/births".into(), &citizen, birth.clone()).await?).await?;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let mut future = birth.clone();
+        future["birth_date"] = json!("2099-01-01");
+        let (status, body) = problem(post("/api/v1/registry/births".into(), &official, future).await?).await?;
+        assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("birth_date")));
+
+        let moved = json!({
+            "expected_version": 1,
+            "kind": "temporary",
+            "address": { "province": "01", "detail": "Số 5 Tràng Tiền, phường Hoàn Kiếm" },
+            "effective_from": "2026-11-21",
+            "basis": "Hồ sơ đăng ký tạm trú số 12"
+        });
+        let response = post(format!("/api/v1/registry/citizens/{child}/residence"), &official, moved.clone()).await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        let (status, body) = problem(post(format!("/api/v1/registry/citizens/{child}/residence"), &official, moved).await?).await?;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("version-conflict")));
+        let history = app.state.registry.residence_history(kernel::PersonalId::parse(&child)?).await?;
+        assert_eq!(history.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["temporary"]);
+
+        // Level 2 needs the verifier role; the registry officer does not hold it.
+        let level2 = format!("/api/v1/identity/accounts/{}/level2", people.get(1).ok_or("no citizen")?.personal_id);
+        let (status, _) = problem(post(level2.clone(), &official, json!({})).await?).await?;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let officer_id = people.first().ok_or("no official")?.personal_id;
+        app.state.identity.grant_role(officer_id, &kernel::AgencyCode::parse("BCA")?, "identity.verifier", "operator:test").await?;
+        assert_eq!(post(level2, &official, json!({})).await?.status(), StatusCode::NO_CONTENT);
+        let account = app.client.get(app.url("/account")).header("cookie", &citizen).send().await?.text().await?;
+        assert!(account.contains("<dd>2</dd>"), "the citizen's account shows level 2");
+        Ok(())
+    })
+    .await
+}
