@@ -13,6 +13,9 @@ use kernel::PersonalId;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use time::macros::format_description;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use web::layout::render;
 use web::{ApiJson, Authenticated, Chrome, Principal, Problem, Site, Texts};
 
@@ -108,16 +111,22 @@ where
         .route("/registry", get(search_page))
         .route("/registry/citizens/{id}", get(citizen_page))
         .route("/registry/citizens/{id}/changes", post(change_form))
-        .route("/api/v1/registry/citizens/{id}", get(citizen_api))
-        .route("/api/v1/registry/citizens/{id}/history", get(history_api))
-        .route("/api/v1/registry/citizens/{id}/amendments", post(amend_api))
-        .route(
-            "/api/v1/registry/citizens/{id}/residence",
-            post(residence_api),
-        )
-        .route("/api/v1/registry/births", post(birth_api))
-        .route("/api/v1/registry/search", get(search_api))
-        .route("/api/v1/registry/households/{id}", get(household_api))
+}
+
+/// The officials' JSON API, documented in the OpenAPI description.
+pub fn api_routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Registry: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(citizen_api))
+        .routes(routes!(history_api))
+        .routes(routes!(amend_api))
+        .routes(routes!(residence_api))
+        .routes(routes!(birth_api))
+        .routes(routes!(search_api))
+        .routes(routes!(household_api))
 }
 
 // ---- pages ----
@@ -222,8 +231,10 @@ async fn search_page(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PurposeQuery {
+    /// Why the record is read; shown to the citizen. At least 5 characters.
     purpose: Option<String>,
 }
 
@@ -418,6 +429,8 @@ async fn change_form(
 
 // ---- API ----
 
+#[utoipa::path(get, path = "/api/v1/registry/citizens/{id}", tag = "registry", params(("id" = String, Path, description = "Personal ID number"), PurposeQuery),
+    responses((status = 200, body = Versioned), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn citizen_api(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
@@ -430,6 +443,8 @@ async fn citizen_api(
     Ok(Json(view(&registry, &officer, id, &purpose).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/registry/citizens/{id}/history", tag = "registry", params(("id" = String, Path, description = "Personal ID number")),
+    responses((status = 200, body = Vec<VersionEntry>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn history_api(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
@@ -444,12 +459,17 @@ async fn history_api(
     Ok(Json(history))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NameQuery {
+    /// Full name; case and diacritics are ignored.
     name: String,
+    #[param(value_type = Option<String>, format = Date)]
     birth_date: Option<Date>,
 }
 
+#[utoipa::path(get, path = "/api/v1/registry/search", tag = "registry", params(NameQuery),
+    responses((status = 200, body = Vec<Summary>), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn search_api(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
@@ -464,6 +484,8 @@ async fn search_api(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/registry/households/{id}", tag = "registry", params(("id" = String, Path, description = "Household id")),
+    responses((status = 200, body = Vec<Summary>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn household_api(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
@@ -479,7 +501,7 @@ async fn household_api(
     Ok(Json(members))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Amendment {
     expected_version: i64,
@@ -487,11 +509,13 @@ struct Amendment {
     record: CitizenRecord,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Amended {
     version: i64,
 }
 
+#[utoipa::path(post, path = "/api/v1/registry/citizens/{id}/amendments", tag = "registry", params(("id" = String, Path, description = "Personal ID number")), request_body = Amendment,
+    responses((status = 200, body = Amended), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn amend_api(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
@@ -530,7 +554,7 @@ fn require_basis(basis: &str) -> Result<&str, Problem> {
     Ok(basis)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResidenceRequest {
     expected_version: i64,
@@ -543,6 +567,8 @@ struct ResidenceRequest {
 
 /// Registers a residence change (Law on Residence 2020): the record gets a new version and
 /// the change joins the residence history with its effective date.
+#[utoipa::path(post, path = "/api/v1/registry/citizens/{id}/residence", tag = "registry", params(("id" = String, Path, description = "Personal ID number")), request_body = ResidenceRequest,
+    responses((status = 200, body = Amended), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn residence_api(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
@@ -584,12 +610,14 @@ async fn residence_api(
     Ok(Json(Amended { version }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BirthRequest {
     full_name: String,
     birth_date: Date,
+    #[schema(value_type = String, example = "female")]
     sex: kernel::Sex,
+    #[schema(value_type = String, example = "79")]
     birth_registration_province: kernel::ProvinceCode,
     place_of_birth: Option<String>,
     ethnicity: String,
@@ -612,7 +640,7 @@ fn vietnamese() -> String {
     "VN".to_owned()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Registered {
     personal_id: String,
     version: i64,
@@ -620,6 +648,8 @@ struct Registered {
 
 /// Registers a birth and issues the child's personal ID number (Law on Identification 2023,
 /// art. 12: the number is issued on birth registration).
+#[utoipa::path(post, path = "/api/v1/registry/births", tag = "registry", request_body = BirthRequest,
+    responses((status = 201, body = Registered), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn birth_api(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,

@@ -5,22 +5,26 @@
 use kernel::{PersonalId, ProvinceCode, Sex};
 use serde::{Deserialize, Serialize};
 use time::Date;
+use utoipa::ToSchema;
 
 use crate::lists::Lists;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CitizenRecord {
+    #[schema(value_type = String, example = "079084000123")]
     pub personal_id: PersonalId,
     /// Family name, middle names and given name as on the birth certificate.
     pub full_name: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_names: Vec<String>,
     pub birth_date: Date,
+    #[schema(value_type = String, example = "male")]
     pub sex: Sex,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place_of_birth: Option<String>,
     /// Province where the birth was registered: the first digits of the ID number.
+    #[schema(value_type = String, example = "79")]
     pub birth_registration_province: ProvinceCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hometown: Option<String>,
@@ -68,7 +72,7 @@ pub struct CitizenRecord {
     pub missing_declared_on: Option<Date>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MaritalStatus {
     Single,
@@ -100,7 +104,7 @@ impl MaritalStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum BloodGroup {
     #[serde(rename = "A+")]
     APos,
@@ -151,15 +155,16 @@ impl BloodGroup {
 }
 
 /// An address in the current two-level structure: province and commune-level detail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
+    #[schema(value_type = String, example = "01")]
     pub province: ProvinceCode,
     /// Commune, street and house, as written.
     pub detail: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Absence {
     pub since: Date,
@@ -168,14 +173,14 @@ pub struct Absence {
     pub destination: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Membership {
     pub household_id: String,
     pub relationship_to_head: Relationship,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Relationship {
     Head,
@@ -217,11 +222,12 @@ impl Relationship {
 }
 
 /// A relative named in the record: name, personal ID and nationality (Law 2023 art. 9(1)(m)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Relative {
     pub full_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub personal_id: Option<PersonalId>,
     #[serde(default = "vietnam")]
     pub nationality: String,

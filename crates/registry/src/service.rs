@@ -61,14 +61,14 @@ impl From<serde_json::Error> for RegistryError {
 }
 
 /// A record with its version number and when that version was recorded.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Versioned {
     pub record: CitizenRecord,
     pub version: i64,
     pub recorded_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VersionEntry {
     pub version: i64,
     pub recorded_at: String,
@@ -80,7 +80,7 @@ pub struct VersionEntry {
 }
 
 /// What a search returns: enough to tell people apart, no more.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub personal_id: String,
     pub full_name: String,
@@ -126,7 +126,7 @@ pub struct ResidenceChange {
     pub effective_from: Date,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ResidenceEvent {
     pub kind: String,
     pub province: Option<String>,
@@ -153,7 +153,7 @@ impl IdentityMatch {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ViewEntry {
     pub viewer: String,
     pub agency: String,

@@ -64,6 +64,7 @@ impl FromRef<AppState> for Arc<Metrics> {
 #[openapi(
     info(title = "lienthong", description = "Digital-government platform: reference data, registries, identity, exchange."),
     tags((name = "reference", description = "Administrative units and state agencies by period"),
+         (name = "registry", description = "National population database, for officials holding registry.officer at BCA (session cookie)"),
          (name = "operations", description = "Health, readiness and metrics"))
 )]
 struct ApiDoc;
@@ -76,6 +77,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .merge(web::reference::api_routes())
+        .merge(registry::pages::api_routes())
         .split_for_parts();
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
 

@@ -30,7 +30,7 @@ async fn health_readiness_and_operations_endpoints() -> TestResult {
 
         let openapi: Value = app.get("/openapi.json").await?.json().await?;
         assert_eq!(openapi["openapi"], "3.1.0");
-        for path in ["/api/v1/provinces", "/api/v1/provinces/{code}", "/api/v1/provinces/carry-forward", "/api/v1/agencies", "/readyz"] {
+        for path in ["/api/v1/provinces", "/api/v1/provinces/{code}", "/api/v1/provinces/carry-forward", "/api/v1/agencies", "/api/v1/registry/births", "/api/v1/registry/citizens/{id}/residence", "/readyz"] {
             assert!(openapi["paths"][path].is_object(), "OpenAPI documents {path}");
         }
 
