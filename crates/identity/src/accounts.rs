@@ -62,6 +62,7 @@ pub struct Registration {
 pub struct Identity {
     pub(crate) db: Db,
     pub(crate) registry: Registry,
+    pub(crate) throttle: std::sync::Arc<crate::throttle::FailureThrottle>,
     /// Mark the session cookie `Secure` (browsers also accept it on http://localhost).
     pub cookie_secure: bool,
 }
@@ -71,6 +72,7 @@ impl Identity {
         Self {
             db,
             registry,
+            throttle: std::sync::Arc::default(),
             cookie_secure,
         }
     }

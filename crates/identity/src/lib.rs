@@ -8,6 +8,7 @@ mod accounts;
 pub mod pages;
 pub mod password;
 mod sessions;
+mod throttle;
 mod totp;
 
 pub use accounts::{Identity, IdentityError, Registration, SignIn};

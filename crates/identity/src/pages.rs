@@ -39,6 +39,42 @@ where
         .route("/account/sessions/{id}/revoke", post(revoke))
 }
 
+/// The client's address as the connection reports it (behind a reverse proxy: the proxy's,
+/// which then limits all its clients together; trusting forwarded headers needs a list of
+/// trusted proxies, not yet configurable).
+struct ClientAddress(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+fn too_many_failures(
+    chrome: &Chrome,
+    title: &str,
+    seconds: u64,
+    template: &impl Template,
+) -> Response {
+    let mut response = page(chrome, StatusCode::TOO_MANY_REQUESTS, title, template);
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
+}
+
 /// Only local paths, so a crafted link cannot send people elsewhere after signing in.
 fn local(next: Option<&str>) -> String {
     next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
@@ -112,6 +148,7 @@ struct LoginForm {
 async fn login(
     chrome: Chrome,
     State(identity): State<Identity>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -122,6 +159,20 @@ async fn login(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let t = chrome.t();
+    if let Some(Err(seconds)) = address.map(|a| identity.throttle.check(a)) {
+        let error = Some(t.get("identity.too_many").to_owned());
+        return too_many_failures(
+            &chrome,
+            "identity.login_title",
+            seconds,
+            &LoginPage {
+                t,
+                next: &next,
+                personal_id: &personal_id,
+                error,
+            },
+        );
+    }
     let (status, error) = match identity
         .login(&personal_id, &form.password.unwrap_or_default(), user_agent)
         .await
@@ -146,6 +197,9 @@ async fn login(
         ),
         Err(other) => return web::Problem::internal(&other).into_response(),
     };
+    if let Some(address) = address {
+        identity.throttle.record_failure(address);
+    }
     page(
         &chrome,
         status,
@@ -339,6 +393,7 @@ struct CodeForm {
 async fn code(
     chrome: Chrome,
     State(identity): State<Identity>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
@@ -347,6 +402,18 @@ async fn code(
     let Some(token) = session_token(&headers) else {
         return see_other("/login", None);
     };
+    if let Some(Err(seconds)) = address.map(|a| identity.throttle.check(a)) {
+        return too_many_failures(
+            &chrome,
+            "identity.code_title",
+            seconds,
+            &CodePage {
+                t,
+                next: &next,
+                error: Some(t.get("identity.too_many").to_owned()),
+            },
+        );
+    }
     let (status, error) = match identity
         .complete_sign_in(&token, form.code.as_deref().unwrap_or(""))
         .await
@@ -362,6 +429,9 @@ async fn code(
         ),
         Err(other) => return web::Problem::internal(&other).into_response(),
     };
+    if let Some(address) = address {
+        identity.throttle.record_failure(address);
+    }
     page(
         &chrome,
         status,

@@ -66,7 +66,9 @@ pub async fn serve(
         tracing::info!("shutting down: finishing requests in flight");
         let _receivers_gone = stopping_tx.send(true);
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    // Connection addresses feed the sign-in failure limit.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(signal);
     let grace_expired = async move {
         if stopping_rx.wait_for(|stopping| *stopping).await.is_ok() {
             tokio::time::sleep(grace).await;

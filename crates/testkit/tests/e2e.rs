@@ -558,3 +558,44 @@ async fn officials_register_births_and_residence_changes_and_confirm_level_two()
     })
     .await
 }
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_address() -> TestResult {
+    let backend = store::testing::TestBackend::Sqlite;
+    let app = TestApp::spawn(&backend).await?;
+    let (people, _, _) = officials_and_citizens(&app).await?;
+    let sign_in = |id: String, password: &'static str| {
+        app.client
+            .post(app.url("/login"))
+            .form(&[("personal_id", id), ("password", password.to_owned())])
+            .send()
+    };
+    // Thirty different (unknown) accounts, one password each: a spray, not a guess at one account.
+    for n in 0..30 {
+        let status = sign_in(format!("0790850{n:05}"), "matkhau123456")
+            .await?
+            .status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let held = sign_in(
+        people.first().ok_or("no person")?.personal_id.to_string(),
+        "mật khẩu cán bộ 1",
+    )
+    .await?;
+    assert_eq!(
+        held.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    let retry_after: u64 = held
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    assert!(
+        (1..=600).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
+    Ok(())
+}
