@@ -7,6 +7,7 @@
 mod accounts;
 pub mod pages;
 pub mod password;
+mod recovery;
 mod sessions;
 mod throttle;
 mod totp;

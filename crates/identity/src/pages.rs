@@ -33,6 +33,11 @@ where
             "/api/v1/identity/accounts/{personal_id}/level2",
             post(confirm_level2),
         )
+        .route(
+            "/api/v1/identity/accounts/{personal_id}/recovery-code",
+            post(issue_recovery_code),
+        )
+        .route("/recover", get(recover_form).post(recover))
         .route("/logout", post(logout))
         .route("/register", get(register_form).post(register))
         .route("/account", get(account))
@@ -542,4 +547,124 @@ async fn confirm_level2(
         }
         Err(other) => web::Problem::internal(&other).into_response(),
     }
+}
+
+#[derive(serde::Serialize)]
+struct RecoveryCode {
+    code: String,
+    valid_minutes: u32,
+}
+
+/// For a verifier official: a one-time code to hand over in person.
+async fn issue_recovery_code(
+    Authenticated(official): Authenticated,
+    State(identity): State<Identity>,
+    Path(personal_id): Path<String>,
+) -> Response {
+    let personal_id = match PersonalId::parse(personal_id.trim()) {
+        Ok(id) => id,
+        Err(e) => {
+            return web::Problem::new(StatusCode::BAD_REQUEST, "invalid-personal-id", e.reason)
+                .field("personal_id")
+                .into_response();
+        }
+    };
+    match identity.issue_recovery_code(personal_id, &official).await {
+        Ok(code) => (
+            StatusCode::CREATED,
+            axum::Json(RecoveryCode {
+                code,
+                valid_minutes: 30,
+            }),
+        )
+            .into_response(),
+        Err(error @ IdentityError::Forbidden(_)) => {
+            web::Problem::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()).into_response()
+        }
+        Err(IdentityError::NoAccount) => {
+            web::Problem::not_found("unknown-account", "no account for this personal ID number")
+                .field("personal_id")
+                .into_response()
+        }
+        Err(other) => web::Problem::internal(&other).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "recover.html")]
+struct RecoverPage<'a> {
+    t: &'a Texts,
+    personal_id: &'a str,
+    error: Option<String>,
+}
+
+async fn recover_form(chrome: Chrome) -> Response {
+    page(
+        &chrome,
+        StatusCode::OK,
+        "identity.recover_title",
+        &RecoverPage {
+            t: chrome.t(),
+            personal_id: "",
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct RecoverForm {
+    personal_id: Option<String>,
+    code: Option<String>,
+    password: Option<String>,
+}
+
+async fn recover(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    ClientAddress(address): ClientAddress,
+    Form(form): Form<RecoverForm>,
+) -> Response {
+    let t = chrome.t();
+    let personal_id = form.personal_id.unwrap_or_default().trim().to_owned();
+    if let Some(Err(seconds)) = address.map(|a| identity.throttle.check(a)) {
+        let error = Some(t.get("identity.too_many").to_owned());
+        return too_many_failures(
+            &chrome,
+            "identity.recover_title",
+            seconds,
+            &RecoverPage {
+                t,
+                personal_id: &personal_id,
+                error,
+            },
+        );
+    }
+    let error = match identity
+        .recover(
+            &personal_id,
+            form.code.as_deref().unwrap_or(""),
+            form.password.unwrap_or_default(),
+        )
+        .await
+    {
+        Ok(()) => return see_other("/login?recovered=1", None),
+        Err(IdentityError::BadCredentials) => {
+            if let Some(address) = address {
+                identity.throttle.record_failure(address);
+            }
+            t.get("identity.bad_recovery").to_owned()
+        }
+        Err(error @ IdentityError::Invalid { .. }) => error.to_string(),
+        Err(other) => return web::Problem::internal(&other).into_response(),
+    };
+    page(
+        &chrome,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "identity.recover_title",
+        &RecoverPage {
+            t,
+            personal_id: &personal_id,
+            error: Some(error),
+        },
+    )
 }

@@ -315,3 +315,102 @@ async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> Tes
     })
     .await
 }
+
+#[tokio::test]
+async fn recovery_in_person_resets_password_sessions_and_second_factor() -> TestResult {
+    for_each_backend(|db| async move {
+        let (identity, _) = setup(db).await?;
+        let account = identity
+            .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
+            .await?;
+        let old_session = identity
+            .login(ID, "hoa sen trắng 1975", "old phone")
+            .await?
+            .token()
+            .to_owned();
+        let enrolment = identity.begin_totp(&account, ID).await?;
+        identity
+            .confirm_totp(&account, &code_now(&enrolment.secret, 0))
+            .await?;
+        let id = PersonalId::parse(ID)?;
+
+        let citizen = identity
+            .principal(&old_session)
+            .await?
+            .ok_or("no principal")?;
+        assert!(matches!(
+            identity.issue_recovery_code(id, &citizen).await,
+            Err(IdentityError::Forbidden(_))
+        ));
+        identity
+            .grant_role(
+                id,
+                &AgencyCode::parse("BCA")?,
+                "identity.verifier",
+                "operator:test",
+            )
+            .await?;
+        // For the test the person is their own verifier; the role is what is checked.
+        let official = identity
+            .principal(&old_session)
+            .await?
+            .ok_or("no principal")?;
+        let first = identity.issue_recovery_code(id, &official).await?;
+        let code = identity.issue_recovery_code(id, &official).await?;
+
+        assert!(
+            matches!(
+                identity
+                    .recover(ID, &first, "mật khẩu mới 2026".into())
+                    .await,
+                Err(IdentityError::BadCredentials)
+            ),
+            "a replaced code is dead"
+        );
+        assert!(matches!(
+            identity
+                .recover(ID, "guess", "mật khẩu mới 2026".into())
+                .await,
+            Err(IdentityError::BadCredentials)
+        ));
+        assert!(matches!(
+            identity.recover(ID, &code, "short".into()).await,
+            Err(IdentityError::Invalid { .. })
+        ));
+        assert!(
+            identity.principal(&old_session).await?.is_some(),
+            "failed attempts change nothing"
+        );
+
+        identity
+            .recover(ID, &code, "mật khẩu mới 2026".into())
+            .await?;
+        assert!(
+            identity.principal(&old_session).await?.is_none(),
+            "every session ends"
+        );
+        assert!(
+            !identity.has_totp(&account).await?,
+            "the second factor is reset"
+        );
+        assert!(matches!(
+            identity.login(ID, "hoa sen trắng 1975", "t").await,
+            Err(IdentityError::BadCredentials)
+        ));
+        assert!(matches!(
+            identity.login(ID, "mật khẩu mới 2026", "t").await?,
+            SignIn::Complete(_)
+        ));
+        assert!(
+            matches!(
+                identity
+                    .recover(ID, &code, "mật khẩu khác 2026".into())
+                    .await,
+                Err(IdentityError::BadCredentials)
+            ),
+            "codes are single-use"
+        );
+        Ok(())
+    })
+    .await
+}

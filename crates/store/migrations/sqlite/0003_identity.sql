@@ -39,3 +39,13 @@ CREATE TABLE identity_sessions (
     revoked_at   TEXT
 );
 CREATE INDEX identity_sessions_account ON identity_sessions (account_id);
+
+-- One-time recovery codes, issued by an official after checking the person in person.
+CREATE TABLE identity_recovery_codes (
+    code_hash  TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    issued_by  TEXT NOT NULL,
+    issued_at  TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+);

@@ -1,0 +1,118 @@
+//! Account recovery in person. A citizen who lost the password or the phone with the
+//! authenticator goes to the police, as for a level-2 account (Decree 69/2024); an official
+//! holding `identity.verifier` checks the person and hands over a one-time code. With it the
+//! citizen sets a new password: every session ends and the second factor is reset, since the
+//! lost phone may be in someone else's hands.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use kernel::PersonalId;
+use rand::RngCore;
+use sqlx::Row;
+use store::timestamp;
+use time::{Duration, OffsetDateTime};
+use web::Principal;
+
+use crate::accounts::{Identity, IdentityError, VERIFIER_ROLE};
+use crate::password;
+use crate::sessions::digest;
+
+const CODE_MINUTES: i64 = 30;
+
+impl Identity {
+    /// Issues a one-time recovery code for the account of `personal_id`; only the official
+    /// sees it, to hand over in person. Earlier unused codes stop working.
+    pub async fn issue_recovery_code(
+        &self,
+        personal_id: PersonalId,
+        official: &Principal,
+    ) -> Result<String, IdentityError> {
+        let agency = official
+            .agency_with(VERIFIER_ROLE)
+            .ok_or(IdentityError::Forbidden(VERIFIER_ROLE))?;
+        let account: Option<String> =
+            sqlx::query_scalar("SELECT id FROM identity_accounts WHERE personal_id = $1")
+                .bind(personal_id.to_string())
+                .fetch_optional(self.db.reader())
+                .await?;
+        let account = account.ok_or(IdentityError::NoAccount)?;
+        let mut bytes = [0_u8; 15];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let code = URL_SAFE_NO_PAD.encode(bytes);
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.db.begin().await?;
+        sqlx::query("UPDATE identity_recovery_codes SET used_at = $1 WHERE account_id = $2 AND used_at IS NULL")
+            .bind(timestamp::format(now))
+            .bind(&account)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("INSERT INTO identity_recovery_codes (code_hash, account_id, issued_by, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(digest(&code))
+            .bind(&account)
+            .bind(format!("{}@{agency}", official.actor()))
+            .bind(timestamp::format(now))
+            .bind(timestamp::format(now + Duration::minutes(CODE_MINUTES)))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(code)
+    }
+
+    /// Sets a new password with a recovery code: ends every session, resets the second
+    /// factor and the failure count. A wrong or used code changes nothing.
+    pub async fn recover(
+        &self,
+        personal_id: &str,
+        code: &str,
+        new_password: String,
+    ) -> Result<(), IdentityError> {
+        password::check_strength(&new_password, personal_id).map_err(|reason| {
+            IdentityError::Invalid {
+                field: "password",
+                reason: reason.into(),
+            }
+        })?;
+        let row = sqlx::query(
+            "SELECT r.account_id FROM identity_recovery_codes r JOIN identity_accounts a ON a.id = r.account_id \
+             WHERE r.code_hash = $1 AND a.personal_id = $2 AND r.used_at IS NULL AND r.expires_at > $3",
+        )
+        .bind(digest(code.trim()))
+        .bind(personal_id)
+        .bind(timestamp::now())
+        .fetch_optional(self.db.reader())
+        .await?;
+        let Some(row) = row else {
+            return Err(IdentityError::BadCredentials);
+        };
+        let account: String = row.try_get("account_id")?;
+        let hash = password::hash(new_password)
+            .await
+            .map_err(IdentityError::Internal)?;
+        let now = timestamp::now();
+        let mut tx = self.db.begin().await?;
+        // Conditional on the code still being unused: two concurrent uses cannot both win.
+        let used = sqlx::query("UPDATE identity_recovery_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
+            .bind(&now)
+            .bind(digest(code.trim()))
+            .execute(tx.conn())
+            .await?;
+        if used.rows_affected() == 0 {
+            return Err(IdentityError::BadCredentials);
+        }
+        sqlx::query(
+            "UPDATE identity_accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL, \
+             totp_secret = NULL, totp_confirmed_at = NULL, totp_last_step = NULL WHERE id = $2",
+        )
+        .bind(hash)
+        .bind(&account)
+        .execute(tx.conn())
+        .await?;
+        sqlx::query("UPDATE identity_sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+            .bind(&now)
+            .bind(&account)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
