@@ -65,6 +65,8 @@ pub struct Identity {
     pub(crate) throttle: std::sync::Arc<crate::throttle::FailureThrottle>,
     /// Mark the session cookie `Secure` (browsers also accept it on http://localhost).
     pub cookie_secure: bool,
+    /// The public base URL, the OpenID Connect issuer; taken from the request when unset.
+    pub public_url: Option<String>,
 }
 
 impl Identity {
@@ -74,6 +76,7 @@ impl Identity {
             registry,
             throttle: std::sync::Arc::default(),
             cookie_secure,
+            public_url: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! their agencies.
 
 mod accounts;
+pub mod oidc;
 pub mod pages;
 pub mod password;
 mod recovery;

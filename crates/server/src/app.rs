@@ -87,6 +87,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/lang", get(web::lang::switch))
         .route("/static/{name}", get(web::assets::serve))
         .merge(identity::pages::routes())
+        .merge(identity::oidc::routes())
         .merge(registry::pages::routes());
 
     // The span names the route template, never the concrete path or query: those can hold

@@ -35,6 +35,13 @@ enum Command {
         #[command(subcommand)]
         command: crate::bench::BenchCommand,
     },
+    /// Electronic identity: relying parties and signing keys.
+    Identity {
+        #[command(subcommand)]
+        command: IdentityCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// The population registry: generate, import and export citizen records.
     Registry {
         #[command(subcommand)]
@@ -42,6 +49,23 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum IdentityCommand {
+    /// Register a relying party for "log in with national e-ID" (OpenID Connect).
+    AddClient {
+        #[arg(long)]
+        name: String,
+        /// Exact redirect URI; repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A server-side application that keeps a secret (otherwise public: PKCE only).
+        #[arg(long)]
+        confidential: bool,
+    },
+    /// Start signing ID tokens with a new key; the previous one stays published.
+    RotateKeys,
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +126,41 @@ pub async fn run() -> anyhow::Result<()> {
             let target = config.database();
             crate::build_state(&config).await?.db.close().await;
             println!("migrations applied to {target}");
+            Ok(())
+        }
+        Command::Identity { command, db } => {
+            let overrides = Overrides {
+                db: db.db,
+                data_dir: db.data_dir,
+                ..Overrides::default()
+            };
+            let config = load(config_file, &overrides)?;
+            let state = crate::build_state(&config).await?;
+            match command {
+                IdentityCommand::AddClient {
+                    name,
+                    redirect_uris,
+                    confidential,
+                } => {
+                    let (client_id, secret) = state
+                        .identity
+                        .register_client(identity::oidc::NewClient {
+                            name,
+                            redirect_uris,
+                            confidential,
+                        })
+                        .await?;
+                    println!("client_id {client_id}");
+                    if let Some(secret) = secret {
+                        println!("client_secret {secret}  (shown once; only a hash is kept)");
+                    }
+                }
+                IdentityCommand::RotateKeys => println!(
+                    "signing with key {}",
+                    state.identity.rotate_signing_key().await?
+                ),
+            }
+            state.db.close().await;
             Ok(())
         }
         Command::Bench { command } => {

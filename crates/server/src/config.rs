@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 10] = [
+    "public_url",
     "cookie_secure",
     "db",
     "listen",
@@ -38,6 +39,9 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Send the session cookie only over HTTPS (browsers treat http://localhost as secure).
     pub cookie_secure: bool,
+    /// The address people and relying parties use (`https://eid.example.gov.vn`); the
+    /// OpenID Connect issuer. Taken from each request's Host header when unset.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -52,6 +56,7 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             db_max_connections: 16,
             cookie_secure: true,
+            public_url: None,
         }
     }
 }

@@ -36,7 +36,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     db.migrate().await.context("applying migrations")?;
     let lists = registry::Lists::load(&reference).context("loading registry lists")?;
     let registry = registry::Registry::new(db.clone(), Arc::new(lists));
-    let identity = identity::Identity::new(db.clone(), registry.clone(), config.cookie_secure);
+    let mut identity = identity::Identity::new(db.clone(), registry.clone(), config.cookie_secure);
+    identity.public_url = config.public_url.clone();
     Ok(AppState {
         db,
         site: Site {

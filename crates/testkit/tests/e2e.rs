@@ -599,3 +599,206 @@ async fn failed_sign_ins_are_limited_per_address() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
+    use openidconnect::core::{
+        CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+    };
+    use openidconnect::{
+        AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+        PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    };
+    for_each_backend(|app| async move {
+        let (people, _, citizen) = officials_and_citizens(&app).await?;
+        let person = people.get(1).ok_or("no citizen")?;
+        let redirect = "http://127.0.0.1:9/callback";
+        let (client_id, _) = app
+            .state
+            .identity
+            .register_client(identity::oidc::NewClient {
+                name: "Ngân hàng Thử nghiệm".into(),
+                redirect_uris: vec![redirect.into()],
+                confidential: false,
+            })
+            .await?;
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .build()?;
+        let metadata =
+            CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone())?, &http).await?;
+        let client =
+            CoreClient::from_provider_metadata(metadata, ClientId::new(client_id.clone()), None)
+                .set_redirect_uri(RedirectUrl::new(redirect.into())?);
+
+        // The browser signs in, sees the consent screen, allows; returns the code.
+        let browse = |verifier_scope: &'static str| {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            let (url, csrf, nonce) = client
+                .authorize_url(
+                    CoreAuthenticationFlow::AuthorizationCode,
+                    CsrfToken::new_random,
+                    Nonce::new_random,
+                )
+                .add_scope(Scope::new("profile".into()))
+                .add_scope(Scope::new(verifier_scope.into()))
+                .set_pkce_challenge(challenge)
+                .url();
+            (url, csrf, nonce, verifier)
+        };
+        let consent_and_code = |url: openidconnect::url::Url| {
+            let app = &app;
+            let citizen = citizen.clone();
+            async move {
+                let page = app
+                    .client
+                    .get(url.as_str())
+                    .header("cookie", &citizen)
+                    .send()
+                    .await?;
+                let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+                if page.status() == StatusCode::OK {
+                    let html = page.text().await?;
+                    assert!(
+                        html.contains("Ngân hàng Thử nghiệm")
+                            && html.contains("Họ tên, ngày sinh, giới tính"),
+                        "consent lists the client and the claims"
+                    );
+                    form.push(("decision".into(), "allow".into()));
+                    let allowed = app
+                        .client
+                        .post(app.url("/oauth/authorize"))
+                        .header("cookie", &citizen)
+                        .form(&form)
+                        .send()
+                        .await?;
+                    return location_query(&allowed);
+                }
+                location_query(&page)
+            }
+        };
+
+        let (url, csrf, nonce, verifier) = browse("personal_id");
+        let back = consent_and_code(url).await?;
+        assert_eq!(
+            back.get("state"),
+            Some(csrf.secret()),
+            "state returns unchanged"
+        );
+        let code = back.get("code").ok_or("no code")?.clone();
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code.clone()))?
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await?;
+        let id_token = tokens.id_token().ok_or("no ID token")?;
+        let claims = id_token.claims(&client.id_token_verifier(), &nonce)?;
+        assert_eq!(
+            claims.auth_context_ref().map(|acr| acr.as_str()),
+            Some("urn:vn:eid:level1")
+        );
+        let userinfo: CoreUserInfoClaims = client
+            .user_info(tokens.access_token().clone(), None)?
+            .request_async(&http)
+            .await?;
+        assert_eq!(
+            userinfo
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str()),
+            Some(person.full_name.as_str())
+        );
+        let raw: Value = app
+            .client
+            .get(app.url("/oauth/userinfo"))
+            .bearer_auth(tokens.access_token().secret())
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(raw["personal_id"], person.personal_id.to_string());
+
+        // The same code again: refused, and the tokens it gave are revoked.
+        let reused = client
+            .exchange_code(AuthorizationCode::new(code))?
+            .set_pkce_verifier(PkceCodeVerifier::new("x".repeat(43)))
+            .request_async(&http)
+            .await;
+        assert!(reused.is_err());
+        let revoked = app
+            .client
+            .get(app.url("/oauth/userinfo"))
+            .bearer_auth(tokens.access_token().secret())
+            .send()
+            .await?;
+        assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
+
+        // Consent is remembered for this client and scope set: no screen the second time.
+        let (url, _, _, _) = browse("personal_id");
+        let direct = app
+            .client
+            .get(url.as_str())
+            .header("cookie", &citizen)
+            .send()
+            .await?;
+        assert_eq!(direct.status(), StatusCode::SEE_OTHER);
+
+        // A wrong PKCE verifier, and an expired code.
+        let (url, _, _, _) = browse("address");
+        let code = consent_and_code(url)
+            .await?
+            .get("code")
+            .cloned()
+            .ok_or("no code")?;
+        let wrong = client
+            .exchange_code(AuthorizationCode::new(code))?
+            .set_pkce_verifier(PkceCodeVerifier::new("y".repeat(43)))
+            .request_async(&http)
+            .await;
+        assert!(wrong.is_err(), "a bad verifier is refused");
+        let (url, _, _, verifier) = browse("phone");
+        let code = consent_and_code(url)
+            .await?
+            .get("code")
+            .cloned()
+            .ok_or("no code")?;
+        sqlx::query("UPDATE oidc_codes SET expires_at = '2000-01-01T00:00:00.000000Z'")
+            .execute(app.state.db.reader())
+            .await?;
+        let expired = client
+            .exchange_code(AuthorizationCode::new(code))?
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await;
+        assert!(expired.is_err(), "an expired code is refused");
+
+        // A redirect URI that is not registered exactly: an error page, never a redirect.
+        let (url, _, _, _) = browse("profile");
+        let tampered = url.as_str().replace(
+            "127.0.0.1%3A9%2Fcallback",
+            "127.0.0.1%3A9%2Fcallback%2Fother",
+        );
+        assert_ne!(tampered, url.as_str());
+        let refused = app
+            .client
+            .get(&tampered)
+            .header("cookie", &citizen)
+            .send()
+            .await?;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        Ok(())
+    })
+    .await
+}
+
+fn location_query(
+    response: &reqwest::Response,
+) -> Result<std::collections::HashMap<String, String>, Box<dyn std::error::Error + Send + Sync>> {
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no redirect")?;
+    let url = reqwest::Url::parse(location)?;
+    Ok(url.query_pairs().into_owned().collect())
+}

@@ -1,0 +1,115 @@
+//! Relying parties (agency systems, banks) registered by an operator. Redirect URIs are
+//! compared exactly, character for character (OAuth 2.0 Security BCP, RFC 9700 §4.1.3).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sqlx::Row;
+use store::timestamp;
+
+use crate::accounts::{Identity, IdentityError};
+use crate::sessions::digest;
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub(crate) secret_hash: Option<String>,
+}
+
+/// What an operator registers.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    /// A server-side application that can keep a secret; public clients (mobile apps,
+    /// single-page apps) get none and rely on PKCE alone.
+    pub confidential: bool,
+}
+
+fn check_redirect_uri(uri: &str) -> Result<(), IdentityError> {
+    let invalid = |reason: &str| {
+        Err(IdentityError::Invalid {
+            field: "redirect_uri",
+            reason: format!("{uri:?}: {reason}"),
+        })
+    };
+    let loopback = [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://localhost/",
+        "http://[::1]:",
+    ];
+    if !(uri.starts_with("https://") || loopback.iter().any(|p| uri.starts_with(p))) {
+        return invalid("must use https (plain http only on the loopback address)");
+    }
+    if uri.contains('#') || uri.chars().any(char::is_whitespace) {
+        return invalid("must have no fragment and no spaces");
+    }
+    Ok(())
+}
+
+impl Identity {
+    /// Registers a relying party; returns its id and, for a confidential client, its
+    /// secret, shown this once (only a hash is kept).
+    pub async fn register_client(
+        &self,
+        client: NewClient,
+    ) -> Result<(String, Option<String>), IdentityError> {
+        if client.name.trim().is_empty() {
+            return Err(IdentityError::Invalid {
+                field: "name",
+                reason: "is required".into(),
+            });
+        }
+        if client.redirect_uris.is_empty() {
+            return Err(IdentityError::Invalid {
+                field: "redirect_uri",
+                reason: "give at least one".into(),
+            });
+        }
+        for uri in &client.redirect_uris {
+            check_redirect_uri(uri)?;
+        }
+        let client_id = uuid::Uuid::now_v7().simple().to_string();
+        let secret = client.confidential.then(|| {
+            let mut bytes = [0_u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            URL_SAFE_NO_PAD.encode(bytes)
+        });
+        let mut tx = self.db.begin().await?;
+        sqlx::query("INSERT INTO oidc_clients (client_id, name, redirect_uris, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&client_id)
+            .bind(client.name.trim())
+            .bind(client.redirect_uris.join("\n"))
+            .bind(secret.as_deref().map(digest))
+            .bind(timestamp::now())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok((client_id, secret))
+    }
+
+    pub async fn client(&self, client_id: &str) -> Result<Option<Client>, IdentityError> {
+        let row = sqlx::query("SELECT client_id, name, redirect_uris, secret_hash FROM oidc_clients WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_optional(self.db.reader())
+            .await?;
+        row.map(|row| {
+            Ok(Client {
+                client_id: row.try_get("client_id")?,
+                name: row.try_get("name")?,
+                redirect_uris: row
+                    .try_get::<String, _>("redirect_uris")?
+                    .lines()
+                    .map(str::to_owned)
+                    .collect(),
+                secret_hash: row.try_get("secret_hash")?,
+            })
+        })
+        .transpose()
+        .map_err(|e: sqlx::Error| e.into())
+    }
+}

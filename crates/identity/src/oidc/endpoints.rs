@@ -1,0 +1,411 @@
+use askama::Template;
+use axum::extract::{FromRef, Query, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, HOST, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::json;
+use web::layout::render;
+use web::{Chrome, MaybePrincipal, Site, Texts};
+
+use super::flow::{Authorization, SCOPES, normalise_scope};
+use crate::accounts::Identity;
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Identity: FromRef<S>,
+    Site: FromRef<S>,
+{
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/oauth/jwks", get(jwks))
+        .route("/oauth/authorize", get(authorize).post(decide))
+        .route("/oauth/token", axum::routing::post(token))
+        .route("/oauth/userinfo", get(userinfo).post(userinfo))
+}
+
+/// The issuer: the configured public URL, or this request's host over plain HTTP (local use).
+fn issuer(identity: &Identity, headers: &HeaderMap) -> String {
+    identity.public_url.clone().unwrap_or_else(|| {
+        format!(
+            "http://{}",
+            headers
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost")
+        )
+    })
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn discovery(
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+) -> Json<serde_json::Value> {
+    let issuer = issuer(&identity, &headers);
+    Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "userinfo_endpoint": format!("{issuer}/oauth/userinfo"),
+        "jwks_uri": format!("{issuer}/oauth/jwks"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "scopes_supported": SCOPES.iter().map(|(scope, _)| *scope).collect::<Vec<_>>(),
+        "claims_supported": SCOPES.iter().flat_map(|(_, claims)| claims.iter().copied()).collect::<Vec<_>>(),
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": ["urn:vn:eid:level1", "urn:vn:eid:level2"],
+    }))
+}
+
+async fn jwks(State(identity): State<Identity>) -> Response {
+    match identity.jwks().await {
+        Ok(keys) => Json(keys).into_response(),
+        Err(error) => web::Problem::internal(&error).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+struct AuthorizeParams {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    decision: Option<String>,
+}
+
+/// Where to send the browser: back to the client with a result, or nowhere (an error page)
+/// when the client or its redirect URI cannot be trusted.
+enum Checked {
+    Valid(Authorization),
+    Redirect(Response),
+    Page(StatusCode, String),
+}
+
+fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Response {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("{uri}{separator}{query}")) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
+}
+
+async fn check(
+    identity: &Identity,
+    params: &AuthorizeParams,
+) -> Result<Checked, crate::IdentityError> {
+    let client_id = params.client_id.as_deref().unwrap_or_default();
+    let Some(client) = identity.client(client_id).await? else {
+        return Ok(Checked::Page(
+            StatusCode::BAD_REQUEST,
+            format!("unknown client_id {client_id:?}"),
+        ));
+    };
+    let redirect_uri = params.redirect_uri.as_deref().unwrap_or_default();
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|registered| registered == redirect_uri)
+    {
+        return Ok(Checked::Page(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri is not one registered for this client".into(),
+        ));
+    }
+    let state = params.state.clone();
+    let fail = |error: &str, description: &str| {
+        let mut pairs = vec![("error", error), ("error_description", description)];
+        if let Some(state) = state.as_deref() {
+            pairs.push(("state", state));
+        }
+        Checked::Redirect(redirect_with(redirect_uri, &pairs))
+    };
+    if params.response_type.as_deref() != Some("code") {
+        return Ok(fail(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        ));
+    }
+    let Some(scope) = normalise_scope(params.scope.as_deref().unwrap_or_default()) else {
+        return Ok(fail("invalid_scope", "scope must include openid"));
+    };
+    let challenge = params.code_challenge.clone().unwrap_or_default();
+    if params.code_challenge_method.as_deref() != Some("S256") || challenge.len() != 43 {
+        return Ok(fail(
+            "invalid_request",
+            "PKCE is required: code_challenge (43 characters) with code_challenge_method=S256",
+        ));
+    }
+    Ok(Checked::Valid(Authorization {
+        client_id: client.client_id,
+        client_name: client.name,
+        redirect_uri: redirect_uri.to_owned(),
+        scope,
+        state: params.state.clone(),
+        nonce: params.nonce.clone(),
+        code_challenge: challenge,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    t: &'a Texts,
+    request: &'a Authorization,
+    params: &'a AuthorizeParams,
+    claims: Vec<String>,
+}
+
+impl ConsentPage<'_> {
+    fn value<'b>(&self, field: &'b Option<String>) -> &'b str {
+        field.as_deref().unwrap_or("")
+    }
+}
+
+fn error_page(chrome: &Chrome, status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<h1>{}</h1><p role=\"alert\" class=\"error\">{}</p>",
+        chrome.t().get("oidc.error_title"),
+        escape(message)
+    );
+    chrome.page_with_status(status, chrome.t().get("oidc.error_title"), &body)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn authorize(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    MaybePrincipal(principal): MaybePrincipal,
+    uri: axum::http::Uri,
+    Query(params): Query<AuthorizeParams>,
+) -> Response {
+    let request = match check(&identity, &params).await {
+        Ok(Checked::Valid(request)) => request,
+        Ok(Checked::Redirect(response)) => return response,
+        Ok(Checked::Page(status, message)) => return error_page(&chrome, status, &message),
+        Err(error) => return web::Problem::internal(&error).into_response(),
+    };
+    let Some(principal) = principal else {
+        let next: String = form_urlencoded::byte_serialize(
+            uri.path_and_query().map_or("/", |p| p.as_str()).as_bytes(),
+        )
+        .collect();
+        return Redirect::to(&format!("/login?next={next}")).into_response();
+    };
+    match identity
+        .has_consent(&principal.account_id, &request.client_id, &request.scope)
+        .await
+    {
+        Ok(true) => issue(&identity, &principal.account_id, &request, false).await,
+        Ok(false) => {
+            let t = chrome.t();
+            let claims = request
+                .scope
+                .split_whitespace()
+                .map(|scope| t.get(&format!("oidc.scope_{scope}")).to_owned())
+                .collect();
+            match render(&ConsentPage {
+                t,
+                request: &request,
+                params: &params,
+                claims,
+            }) {
+                Ok(body) => no_store(chrome.page(t.get("oidc.consent_title"), &body)),
+                Err(problem) => problem.into_response(),
+            }
+        }
+        Err(error) => web::Problem::internal(&error).into_response(),
+    }
+}
+
+async fn issue(
+    identity: &Identity,
+    account_id: &str,
+    request: &Authorization,
+    remember: bool,
+) -> Response {
+    match identity.grant(account_id, request, remember).await {
+        Ok(code) => {
+            let mut pairs = vec![("code", code.as_str())];
+            if let Some(state) = request.state.as_deref() {
+                pairs.push(("state", state));
+            }
+            redirect_with(&request.redirect_uri, &pairs)
+        }
+        Err(error) => web::Problem::internal(&error).into_response(),
+    }
+}
+
+/// The consent form's answer.
+async fn decide(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    web::Authenticated(principal): web::Authenticated,
+    Form(params): Form<AuthorizeParams>,
+) -> Response {
+    let request = match check(&identity, &params).await {
+        Ok(Checked::Valid(request)) => request,
+        Ok(Checked::Redirect(response)) => return response,
+        Ok(Checked::Page(status, message)) => return error_page(&chrome, status, &message),
+        Err(error) => return web::Problem::internal(&error).into_response(),
+    };
+    if params.decision.as_deref() != Some("allow") {
+        let mut pairs = vec![
+            ("error", "access_denied"),
+            ("error_description", "the person declined"),
+        ];
+        if let Some(state) = request.state.as_deref() {
+            pairs.push(("state", state));
+        }
+        return redirect_with(&request.redirect_uri, &pairs);
+    }
+    issue(&identity, &principal.account_id, &request, true).await
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    code_verifier: Option<String>,
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    no_store(
+        (
+            status,
+            Json(json!({ "error": error, "error_description": description })),
+        )
+            .into_response(),
+    )
+}
+
+/// `client_secret_basic`: `Authorization: Basic base64(id:secret)` (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers
+        .get(AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((unescape(id), unescape(secret)))
+}
+
+async fn token(
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if form.grant_type.as_deref() != Some("authorization_code") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only authorization_code is supported",
+        );
+    }
+    let (client_id, client_secret) = match basic_credentials(&headers) {
+        Some((id, secret)) => (id, Some(secret)),
+        None => (
+            form.client_id.clone().unwrap_or_default(),
+            form.client_secret.clone(),
+        ),
+    };
+    let (Some(code), Some(redirect_uri), Some(verifier)) = (
+        form.code.as_deref(),
+        form.redirect_uri.as_deref(),
+        form.code_verifier.as_deref(),
+    ) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code, redirect_uri and code_verifier are required",
+        );
+    };
+    match identity
+        .exchange_code(
+            &issuer(&identity, &headers),
+            &client_id,
+            client_secret.as_deref(),
+            code,
+            redirect_uri,
+            verifier,
+        )
+        .await
+    {
+        Ok(Ok(tokens)) => no_store(Json(tokens).into_response()),
+        Ok(Err(error)) => {
+            let status = if error.error == "invalid_client" {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            oauth_error(status, error.error, &error.description)
+        }
+        Err(error) => web::Problem::internal(&error).into_response(),
+    }
+}
+
+async fn userinfo(State(identity): State<Identity>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let unauthorized = || {
+        let mut response = oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "a valid bearer access token is required",
+        );
+        response.headers_mut().insert(
+            "www-authenticate",
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+        response
+    };
+    let Some(token) = token else {
+        return unauthorized();
+    };
+    match identity.userinfo(token).await {
+        Ok(Some(claims)) => no_store(Json(claims).into_response()),
+        Ok(None) => unauthorized(),
+        Err(error) => web::Problem::internal(&error).into_response(),
+    }
+}

@@ -1,0 +1,11 @@
+//! The OpenID Connect provider: "log in with national e-ID" for agency systems and banks
+//! (OpenID Connect Core 1.0, Discovery 1.0; OAuth 2.0 with PKCE).
+
+mod clients;
+mod endpoints;
+mod flow;
+mod keys;
+
+pub use clients::{Client, NewClient};
+pub use endpoints::routes;
+pub use flow::SCOPES;
