@@ -27,6 +27,8 @@ where
         .route("/oauth/authorize", get(authorize).post(decide))
         .route("/oauth/token", axum::routing::post(token))
         .route("/oauth/userinfo", get(userinfo).post(userinfo))
+        .route("/oauth/revoke", axum::routing::post(revoke))
+        .route("/oauth/logout", get(logout))
 }
 
 /// The issuer: the configured public URL, or this request's host over plain HTTP (local use).
@@ -69,6 +71,8 @@ async fn discovery(
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": ["urn:vn:eid:level1", "urn:vn:eid:level2"],
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "end_session_endpoint": format!("{issuer}/oauth/logout"),
     }))
 }
 
@@ -408,4 +412,98 @@ async fn userinfo(State(identity): State<Identity>, headers: HeaderMap) -> Respo
         Ok(None) => unauthorized(),
         Err(error) => web::Problem::internal(&error).into_response(),
     }
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+async fn revoke(
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    let (client_id, client_secret) = match basic_credentials(&headers) {
+        Some((id, secret)) => (id, Some(secret)),
+        None => (
+            form.client_id.clone().unwrap_or_default(),
+            form.client_secret.clone(),
+        ),
+    };
+    let Some(token) = form.token.as_deref() else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        );
+    };
+    match identity
+        .revoke_token(&client_id, client_secret.as_deref(), token)
+        .await
+    {
+        Ok(Ok(())) => StatusCode::OK.into_response(),
+        Ok(Err(error)) => oauth_error(StatusCode::UNAUTHORIZED, error.error, &error.description),
+        Err(error) => web::Problem::internal(&error).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutParams {
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+/// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends the person's session
+/// here and returns to the client, but only to a URI registered for it.
+async fn logout(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+    Query(params): Query<LogoutParams>,
+) -> Response {
+    if let Some(token) = crate::sessions::session_token(&headers)
+        && let Err(error) = identity.logout(&token).await
+    {
+        return web::Problem::internal(&error).into_response();
+    }
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+        crate::SESSION_COOKIE
+    );
+    let target = match (
+        params.client_id.as_deref(),
+        params.post_logout_redirect_uri.as_deref(),
+    ) {
+        (Some(client_id), Some(uri)) => match identity.client(client_id).await {
+            Ok(Some(client)) if client.redirect_uris.iter().any(|r| r == uri) => {
+                Some(uri.to_owned())
+            }
+            Ok(_) => {
+                return error_page(
+                    &chrome,
+                    StatusCode::BAD_REQUEST,
+                    "post_logout_redirect_uri is not registered for this client",
+                );
+            }
+            Err(error) => return web::Problem::internal(&error).into_response(),
+        },
+        _ => None,
+    };
+    let mut response = match target {
+        Some(uri) => match params.state.as_deref() {
+            Some(state) => redirect_with(&uri, &[("state", state)]),
+            None => redirect_with(&uri, &[]),
+        },
+        None => Redirect::to("/").into_response(),
+    };
+    if let Ok(cookie) = HeaderValue::from_str(&clear) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::SET_COOKIE, cookie);
+    }
+    response
 }

@@ -247,6 +247,36 @@ impl Identity {
         })))
     }
 
+    /// Revokes an access token presented by the client it was issued to (RFC 7009). Unknown
+    /// tokens are not an error: the answer must not tell which tokens exist.
+    pub async fn revoke_token(
+        &self,
+        client_id: &str,
+        client_secret: Option<&str>,
+        token: &str,
+    ) -> Result<Result<(), TokenError>, IdentityError> {
+        let Some(client) = self.client(client_id).await? else {
+            return Ok(Err(token_error("invalid_client", "unknown client")));
+        };
+        if let Some(expected) = &client.secret_hash
+            && client_secret.map(digest).as_deref() != Some(expected.as_str())
+        {
+            return Ok(Err(token_error(
+                "invalid_client",
+                "client authentication failed",
+            )));
+        }
+        let mut tx = self.db.begin().await?;
+        sqlx::query("UPDATE oidc_access_tokens SET revoked_at = $1 WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL")
+            .bind(timestamp::now())
+            .bind(digest(token))
+            .bind(client_id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
     /// The claims an access token's scopes release, from the registry; `None` for a token
     /// that is unknown, expired or revoked.
     pub async fn userinfo(&self, access_token: &str) -> Result<Option<Value>, IdentityError> {
