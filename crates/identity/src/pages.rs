@@ -65,6 +65,29 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
     }
 }
 
+/// A failed password or code: counted against the client's address, and told to the
+/// person in words; anything else is an internal error.
+fn failed_attempt(
+    identity: &Identity,
+    address: Option<std::net::IpAddr>,
+    t: &Texts,
+    error: IdentityError,
+    wrong_key: &str,
+) -> Result<(StatusCode, String), web::Problem> {
+    let failure = match error {
+        IdentityError::BadCredentials => (StatusCode::UNAUTHORIZED, t.get(wrong_key).to_owned()),
+        IdentityError::Locked { until } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("{} {until} UTC", t.get("identity.locked")),
+        ),
+        other => return Err(web::Problem::internal(&other)),
+    };
+    if let Some(address) = address {
+        identity.throttle.record_failure(address);
+    }
+    Ok(failure)
+}
+
 fn too_many_failures(
     chrome: &Chrome,
     title: &str,
@@ -192,19 +215,13 @@ async fn login(
                 Some(session_cookie(&identity, &token, 12 * 3600)),
             );
         }
-        Err(IdentityError::BadCredentials) => (
-            StatusCode::UNAUTHORIZED,
-            t.get("identity.bad_credentials").to_owned(),
-        ),
-        Err(IdentityError::Locked { until }) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("{} {until} UTC", t.get("identity.locked")),
-        ),
-        Err(other) => return web::Problem::internal(&other).into_response(),
+        Err(error) => {
+            match failed_attempt(&identity, address, t, error, "identity.bad_credentials") {
+                Ok(failure) => failure,
+                Err(problem) => return problem.into_response(),
+            }
+        }
     };
-    if let Some(address) = address {
-        identity.throttle.record_failure(address);
-    }
     page(
         &chrome,
         status,
@@ -424,19 +441,11 @@ async fn code(
         .await
     {
         Ok(()) => return see_other(&next, None),
-        Err(IdentityError::BadCredentials) => (
-            StatusCode::UNAUTHORIZED,
-            t.get("identity.bad_code").to_owned(),
-        ),
-        Err(IdentityError::Locked { until }) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("{} {until} UTC", t.get("identity.locked")),
-        ),
-        Err(other) => return web::Problem::internal(&other).into_response(),
+        Err(error) => match failed_attempt(&identity, address, t, error, "identity.bad_code") {
+            Ok(failure) => failure,
+            Err(problem) => return problem.into_response(),
+        },
     };
-    if let Some(address) = address {
-        identity.throttle.record_failure(address);
-    }
     page(
         &chrome,
         status,

@@ -314,6 +314,19 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     )
 }
 
+/// The client's id and secret: from `client_secret_basic` when sent, else from the form
+/// (`client_secret_post`, or a public client's bare `client_id`).
+fn client_credentials(
+    headers: &HeaderMap,
+    form_id: &Option<String>,
+    form_secret: &Option<String>,
+) -> (String, Option<String>) {
+    match basic_credentials(headers) {
+        Some((id, secret)) => (id, Some(secret)),
+        None => (form_id.clone().unwrap_or_default(), form_secret.clone()),
+    }
+}
+
 /// `client_secret_basic`: `Authorization: Basic base64(id:secret)` (RFC 6749 §2.3.1).
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers
@@ -344,13 +357,8 @@ async fn token(
             "only authorization_code is supported",
         );
     }
-    let (client_id, client_secret) = match basic_credentials(&headers) {
-        Some((id, secret)) => (id, Some(secret)),
-        None => (
-            form.client_id.clone().unwrap_or_default(),
-            form.client_secret.clone(),
-        ),
-    };
+    let (client_id, client_secret) =
+        client_credentials(&headers, &form.client_id, &form.client_secret);
     let (Some(code), Some(redirect_uri), Some(verifier)) = (
         form.code.as_deref(),
         form.redirect_uri.as_deref(),
@@ -426,13 +434,8 @@ async fn revoke(
     headers: HeaderMap,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    let (client_id, client_secret) = match basic_credentials(&headers) {
-        Some((id, secret)) => (id, Some(secret)),
-        None => (
-            form.client_id.clone().unwrap_or_default(),
-            form.client_secret.clone(),
-        ),
-    };
+    let (client_id, client_secret) =
+        client_credentials(&headers, &form.client_id, &form.client_secret);
     let Some(token) = form.token.as_deref() else {
         return oauth_error(
             StatusCode::BAD_REQUEST,

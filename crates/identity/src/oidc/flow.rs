@@ -73,6 +73,27 @@ pub fn normalise_scope(requested: &str) -> Option<String> {
 }
 
 impl Identity {
+    /// A known client, with its secret checked when it has one (public clients have none
+    /// and rely on PKCE).
+    async fn authenticate_client(
+        &self,
+        client_id: &str,
+        client_secret: Option<&str>,
+    ) -> Result<Result<(), TokenError>, IdentityError> {
+        let Some(client) = self.client(client_id).await? else {
+            return Ok(Err(token_error("invalid_client", "unknown client")));
+        };
+        match &client.secret_hash {
+            Some(expected) if client_secret.map(digest).as_deref() != Some(expected.as_str()) => {
+                Ok(Err(token_error(
+                    "invalid_client",
+                    "client authentication failed",
+                )))
+            }
+            _ => Ok(Ok(())),
+        }
+    }
+
     pub async fn has_consent(
         &self,
         account_id: &str,
@@ -137,16 +158,8 @@ impl Identity {
         redirect_uri: &str,
         code_verifier: &str,
     ) -> Result<Result<Value, TokenError>, IdentityError> {
-        let Some(client) = self.client(client_id).await? else {
-            return Ok(Err(token_error("invalid_client", "unknown client")));
-        };
-        if let Some(expected) = &client.secret_hash
-            && client_secret.map(digest).as_deref() != Some(expected.as_str())
-        {
-            return Ok(Err(token_error(
-                "invalid_client",
-                "client authentication failed",
-            )));
+        if let Err(error) = self.authenticate_client(client_id, client_secret).await? {
+            return Ok(Err(error));
         }
         let code_hash = digest(code);
         let row = sqlx::query(
@@ -255,16 +268,8 @@ impl Identity {
         client_secret: Option<&str>,
         token: &str,
     ) -> Result<Result<(), TokenError>, IdentityError> {
-        let Some(client) = self.client(client_id).await? else {
-            return Ok(Err(token_error("invalid_client", "unknown client")));
-        };
-        if let Some(expected) = &client.secret_hash
-            && client_secret.map(digest).as_deref() != Some(expected.as_str())
-        {
-            return Ok(Err(token_error(
-                "invalid_client",
-                "client authentication failed",
-            )));
+        if let Err(error) = self.authenticate_client(client_id, client_secret).await? {
+            return Ok(Err(error));
         }
         let mut tx = self.db.begin().await?;
         sqlx::query("UPDATE oidc_access_tokens SET revoked_at = $1 WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL")
