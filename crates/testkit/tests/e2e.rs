@@ -718,6 +718,46 @@ async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
             .await?;
         assert_eq!(raw["personal_id"], person.personal_id.to_string());
 
+        // Refresh tokens rotate; presenting a spent one revokes the whole family.
+        let refresh = tokens.refresh_token().ok_or("no refresh token")?.clone();
+        let refreshed = client
+            .exchange_refresh_token(&refresh)?
+            .request_async(&http)
+            .await?;
+        let fresh_access = refreshed.access_token().secret().clone();
+        assert_eq!(
+            app.client
+                .get(app.url("/oauth/userinfo"))
+                .bearer_auth(&fresh_access)
+                .send()
+                .await?
+                .status(),
+            StatusCode::OK
+        );
+        assert!(
+            refreshed
+                .refresh_token()
+                .is_some_and(|next| next.secret() != refresh.secret())
+        );
+        assert!(
+            client
+                .exchange_refresh_token(&refresh)?
+                .request_async(&http)
+                .await
+                .is_err(),
+            "a spent refresh token is refused"
+        );
+        assert_eq!(
+            app.client
+                .get(app.url("/oauth/userinfo"))
+                .bearer_auth(&fresh_access)
+                .send()
+                .await?
+                .status(),
+            StatusCode::UNAUTHORIZED,
+            "and its family is revoked"
+        );
+
         // The same code again: refused, and the tokens it gave are revoked.
         let reused = client
             .exchange_code(AuthorizationCode::new(code))?

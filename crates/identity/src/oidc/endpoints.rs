@@ -63,7 +63,7 @@ async fn discovery(
         "userinfo_endpoint": format!("{issuer}/oauth/userinfo"),
         "jwks_uri": format!("{issuer}/oauth/jwks"),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "scopes_supported": SCOPES.iter().map(|(scope, _)| *scope).collect::<Vec<_>>(),
@@ -302,6 +302,7 @@ struct TokenForm {
     client_id: Option<String>,
     client_secret: Option<String>,
     code_verifier: Option<String>,
+    refresh_token: Option<String>,
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -350,15 +351,35 @@ async fn token(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if form.grant_type.as_deref() != Some("authorization_code") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "only authorization_code is supported",
-        );
-    }
     let (client_id, client_secret) =
         client_credentials(&headers, &form.client_id, &form.client_secret);
+    let outcome = match form.grant_type.as_deref() {
+        Some("authorization_code") => None,
+        Some("refresh_token") => {
+            let Some(refresh_token) = form.refresh_token.as_deref() else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "refresh_token is required",
+                );
+            };
+            Some(
+                identity
+                    .refresh(&client_id, client_secret.as_deref(), refresh_token)
+                    .await,
+            )
+        }
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "grant_type must be authorization_code or refresh_token",
+            );
+        }
+    };
+    if let Some(outcome) = outcome {
+        return token_outcome(outcome);
+    }
     let (Some(code), Some(redirect_uri), Some(verifier)) = (
         form.code.as_deref(),
         form.redirect_uri.as_deref(),
@@ -370,7 +391,7 @@ async fn token(
             "code, redirect_uri and code_verifier are required",
         );
     };
-    match identity
+    let outcome = identity
         .exchange_code(
             &issuer(&identity, &headers),
             &client_id,
@@ -379,8 +400,15 @@ async fn token(
             redirect_uri,
             verifier,
         )
-        .await
-    {
+        .await;
+    token_outcome(outcome)
+}
+
+/// A token response, or the OAuth error that explains the refusal.
+fn token_outcome(
+    outcome: Result<Result<serde_json::Value, super::flow::TokenError>, crate::IdentityError>,
+) -> Response {
+    match outcome {
         Ok(Ok(tokens)) => no_store(Json(tokens).into_response()),
         Ok(Err(error)) => {
             let status = if error.error == "invalid_client" {

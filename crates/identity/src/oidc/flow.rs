@@ -15,6 +15,7 @@ use crate::sessions::digest;
 
 const CODE_SECONDS: i64 = 60;
 const TOKEN_SECONDS: i64 = 600;
+const REFRESH_DAYS: i64 = 30;
 
 /// Scopes and the registry facts each releases.
 pub const SCOPES: [(&str, &[&str]); 5] = [
@@ -181,11 +182,7 @@ impl Identity {
         .execute(tx.conn())
         .await?;
         if used.rows_affected() == 0 {
-            sqlx::query("UPDATE oidc_access_tokens SET revoked_at = $1 WHERE code_hash = $2 AND revoked_at IS NULL")
-                .bind(timestamp::format(now))
-                .bind(&code_hash)
-                .execute(tx.conn())
-                .await?;
+            revoke_family(&mut tx, &code_hash, now).await?;
             tx.commit().await?;
             return Ok(Err(token_error(
                 "invalid_grant",
@@ -228,6 +225,8 @@ impl Identity {
             .bind(timestamp::format(now + Duration::seconds(TOKEN_SECONDS)))
             .execute(tx.conn())
             .await?;
+        let refresh_token =
+            issue_refresh(&mut tx, &code_hash, &account_id, client_id, &scope, now).await?;
         let level: i64 =
             sqlx::query_scalar("SELECT assurance_level FROM identity_accounts WHERE id = $1")
                 .bind(&account_id)
@@ -256,8 +255,73 @@ impl Identity {
             "token_type": "Bearer",
             "expires_in": TOKEN_SECONDS,
             "id_token": id_token,
+            "refresh_token": refresh_token,
             "scope": scope,
         })))
+    }
+
+    /// A new access token (and the next refresh token) for a refresh token. Presenting a
+    /// token that was already used revokes its whole family: one of the two presenters stole
+    /// it (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
+    pub async fn refresh(
+        &self,
+        client_id: &str,
+        client_secret: Option<&str>,
+        refresh_token: &str,
+    ) -> Result<Result<Value, TokenError>, IdentityError> {
+        if let Err(error) = self.authenticate_client(client_id, client_secret).await? {
+            return Ok(Err(error));
+        }
+        let row = sqlx::query("SELECT family, account_id, client_id, scope, expires_at FROM oidc_refresh_tokens WHERE token_hash = $1")
+            .bind(digest(refresh_token))
+            .fetch_optional(self.db.reader())
+            .await?;
+        let Some(row) = row else {
+            return Ok(Err(token_error("invalid_grant", "unknown refresh token")));
+        };
+        let family: String = row.try_get("family")?;
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.db.begin().await?;
+        let spent = sqlx::query("UPDATE oidc_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL")
+            .bind(timestamp::format(now))
+            .bind(digest(refresh_token))
+            .execute(tx.conn())
+            .await?;
+        if spent.rows_affected() == 0 {
+            revoke_family(&mut tx, &family, now).await?;
+            tx.commit().await?;
+            return Ok(Err(token_error(
+                "invalid_grant",
+                "the refresh token was already used; its family is revoked",
+            )));
+        }
+        let expires_at: String = row.try_get("expires_at")?;
+        if row.try_get::<String, _>("client_id")? != client_id
+            || !timestamp::parse(&expires_at).is_ok_and(|e| e > now)
+        {
+            tx.commit().await?;
+            return Ok(Err(token_error(
+                "invalid_grant",
+                "the refresh token is expired or belongs to another client",
+            )));
+        }
+        let account_id: String = row.try_get("account_id")?;
+        let scope: String = row.try_get("scope")?;
+        let access_token = random_token();
+        sqlx::query("INSERT INTO oidc_access_tokens (token_hash, code_hash, account_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(digest(&access_token))
+            .bind(&family)
+            .bind(&account_id)
+            .bind(client_id)
+            .bind(&scope)
+            .bind(timestamp::format(now + Duration::seconds(TOKEN_SECONDS)))
+            .execute(tx.conn())
+            .await?;
+        let next = issue_refresh(&mut tx, &family, &account_id, client_id, &scope, now).await?;
+        tx.commit().await?;
+        Ok(Ok(
+            json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS, "refresh_token": next, "scope": scope }),
+        ))
     }
 
     /// Revokes an access token presented by the client it was issued to (RFC 7009). Unknown
@@ -327,6 +391,51 @@ impl Identity {
         }
         Ok(Some(Value::Object(claims)))
     }
+}
+
+async fn issue_refresh(
+    tx: &mut store::Tx,
+    family: &str,
+    account_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: OffsetDateTime,
+) -> Result<String, IdentityError> {
+    let token = random_token();
+    sqlx::query("INSERT INTO oidc_refresh_tokens (token_hash, family, account_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(digest(&token))
+        .bind(family)
+        .bind(account_id)
+        .bind(client_id)
+        .bind(scope)
+        .bind(timestamp::format(now + Duration::days(REFRESH_DAYS)))
+        .execute(tx.conn())
+        .await?;
+    Ok(token)
+}
+
+/// Revokes every access and refresh token descended from one authorization code.
+async fn revoke_family(
+    tx: &mut store::Tx,
+    family: &str,
+    now: OffsetDateTime,
+) -> Result<(), IdentityError> {
+    let stamp = timestamp::format(now);
+    sqlx::query(
+        "UPDATE oidc_access_tokens SET revoked_at = $1 WHERE code_hash = $2 AND revoked_at IS NULL",
+    )
+    .bind(&stamp)
+    .bind(family)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "UPDATE oidc_refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
+    )
+    .bind(&stamp)
+    .bind(family)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

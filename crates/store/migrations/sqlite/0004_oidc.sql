@@ -46,3 +46,17 @@ CREATE TABLE oidc_consents (
     granted_at TEXT NOT NULL,
     PRIMARY KEY (account_id, client_id, scope)
 );
+
+-- Refresh tokens rotate: each use returns a new one. A family is everything descended from
+-- one authorization code; presenting a used token revokes the whole family.
+CREATE TABLE oidc_refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family     TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX oidc_refresh_tokens_family ON oidc_refresh_tokens (family);
