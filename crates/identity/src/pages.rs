@@ -529,33 +529,39 @@ async fn totp_confirm(
     }
 }
 
+fn personal_id_in_path(text: &str) -> Result<PersonalId, web::Problem> {
+    PersonalId::parse(text.trim()).map_err(|e| {
+        web::Problem::new(StatusCode::BAD_REQUEST, "invalid-personal-id", e.reason)
+            .field("personal_id")
+    })
+}
+
+/// The problem for an identity error in the officials' API.
+fn officials_problem(error: IdentityError) -> web::Problem {
+    match error {
+        IdentityError::Forbidden(_) => {
+            web::Problem::new(StatusCode::FORBIDDEN, "forbidden", error.to_string())
+        }
+        IdentityError::NoAccount => {
+            web::Problem::not_found("unknown-account", "no account for this personal ID number")
+                .field("personal_id")
+        }
+        other => web::Problem::internal(&other),
+    }
+}
+
 /// An official holding `identity.verifier` confirms, after checking the person and their
 /// card in person, that the account is level 2 (Decree 69/2024). Who and when is recorded.
 async fn confirm_level2(
     Authenticated(official): Authenticated,
     State(identity): State<Identity>,
     Path(personal_id): Path<String>,
-) -> Response {
-    let personal_id = match PersonalId::parse(personal_id.trim()) {
-        Ok(id) => id,
-        Err(e) => {
-            return web::Problem::new(StatusCode::BAD_REQUEST, "invalid-personal-id", e.reason)
-                .field("personal_id")
-                .into_response();
-        }
-    };
-    match identity.confirm_level2(personal_id, &official).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(error @ IdentityError::Forbidden(_)) => {
-            web::Problem::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()).into_response()
-        }
-        Err(IdentityError::NoAccount) => {
-            web::Problem::not_found("unknown-account", "no account for this personal ID number")
-                .field("personal_id")
-                .into_response()
-        }
-        Err(other) => web::Problem::internal(&other).into_response(),
-    }
+) -> Result<StatusCode, web::Problem> {
+    identity
+        .confirm_level2(personal_id_in_path(&personal_id)?, &official)
+        .await
+        .map_err(officials_problem)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(serde::Serialize)]
@@ -569,34 +575,18 @@ async fn issue_recovery_code(
     Authenticated(official): Authenticated,
     State(identity): State<Identity>,
     Path(personal_id): Path<String>,
-) -> Response {
-    let personal_id = match PersonalId::parse(personal_id.trim()) {
-        Ok(id) => id,
-        Err(e) => {
-            return web::Problem::new(StatusCode::BAD_REQUEST, "invalid-personal-id", e.reason)
-                .field("personal_id")
-                .into_response();
-        }
-    };
-    match identity.issue_recovery_code(personal_id, &official).await {
-        Ok(code) => (
-            StatusCode::CREATED,
-            axum::Json(RecoveryCode {
-                code,
-                valid_minutes: 30,
-            }),
-        )
-            .into_response(),
-        Err(error @ IdentityError::Forbidden(_)) => {
-            web::Problem::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()).into_response()
-        }
-        Err(IdentityError::NoAccount) => {
-            web::Problem::not_found("unknown-account", "no account for this personal ID number")
-                .field("personal_id")
-                .into_response()
-        }
-        Err(other) => web::Problem::internal(&other).into_response(),
-    }
+) -> Result<(StatusCode, axum::Json<RecoveryCode>), web::Problem> {
+    let code = identity
+        .issue_recovery_code(personal_id_in_path(&personal_id)?, &official)
+        .await
+        .map_err(officials_problem)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(RecoveryCode {
+            code,
+            valid_minutes: 30,
+        }),
+    ))
 }
 
 #[derive(Template)]

@@ -215,16 +215,8 @@ impl Identity {
         }
         let account_id: String = row.try_get("account_id")?;
         let scope: String = row.try_get("scope")?;
-        let access_token = random_token();
-        sqlx::query("INSERT INTO oidc_access_tokens (token_hash, code_hash, account_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(digest(&access_token))
-            .bind(&code_hash)
-            .bind(&account_id)
-            .bind(client_id)
-            .bind(&scope)
-            .bind(timestamp::format(now + Duration::seconds(TOKEN_SECONDS)))
-            .execute(tx.conn())
-            .await?;
+        let access_token =
+            issue_access(&mut tx, &code_hash, &account_id, client_id, &scope, now).await?;
         let refresh_token =
             issue_refresh(&mut tx, &code_hash, &account_id, client_id, &scope, now).await?;
         let level: i64 =
@@ -307,16 +299,8 @@ impl Identity {
         }
         let account_id: String = row.try_get("account_id")?;
         let scope: String = row.try_get("scope")?;
-        let access_token = random_token();
-        sqlx::query("INSERT INTO oidc_access_tokens (token_hash, code_hash, account_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(digest(&access_token))
-            .bind(&family)
-            .bind(&account_id)
-            .bind(client_id)
-            .bind(&scope)
-            .bind(timestamp::format(now + Duration::seconds(TOKEN_SECONDS)))
-            .execute(tx.conn())
-            .await?;
+        let access_token =
+            issue_access(&mut tx, &family, &account_id, client_id, &scope, now).await?;
         let next = issue_refresh(&mut tx, &family, &account_id, client_id, &scope, now).await?;
         tx.commit().await?;
         Ok(Ok(
@@ -391,6 +375,27 @@ impl Identity {
         }
         Ok(Some(Value::Object(claims)))
     }
+}
+
+async fn issue_access(
+    tx: &mut store::Tx,
+    family: &str,
+    account_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: OffsetDateTime,
+) -> Result<String, IdentityError> {
+    let token = random_token();
+    sqlx::query("INSERT INTO oidc_access_tokens (token_hash, code_hash, account_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(digest(&token))
+        .bind(family)
+        .bind(account_id)
+        .bind(client_id)
+        .bind(scope)
+        .bind(timestamp::format(now + Duration::seconds(TOKEN_SECONDS)))
+        .execute(tx.conn())
+        .await?;
+    Ok(token)
 }
 
 async fn issue_refresh(
