@@ -315,7 +315,9 @@ fn print_demo_banner(base: &str, config: &Config, logins: &str) {
          {base}/metrics            Prometheus metrics\n  \
          {base}/readyz             readiness\n  \
          {base}/login              sign in with a demo login below\n  \
-         {base}/registry           population registry (officials)\n\n\
+         {base}/registry           population registry (officials)\n  \
+         {base}/.well-known/openid-configuration   \"log in with national e-ID\" (OpenID Connect);\n                           \
+         register a relying party with: lienthong identity add-client --data-dir {dir} --name NAME --redirect-uri URI\n\n\
          Demo logins:\n{logins}\n\
          Stop with Ctrl-C.\n",
         dir = config.data_dir.display()
