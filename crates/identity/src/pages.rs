@@ -17,7 +17,7 @@ use web::layout::render;
 use web::{Authenticated, Chrome, Site, Texts};
 
 use crate::accounts::{Identity, IdentityError, Registration, SignIn};
-use crate::sessions::{SESSION_COOKIE, SessionInfo, session_token};
+use crate::sessions::{SESSION_COOKIE, SESSION_SECONDS, SessionInfo, session_token};
 
 pub fn routes<S>() -> Router<S>
 where
@@ -206,13 +206,16 @@ async fn login(
         .await
     {
         Ok(SignIn::Complete(token)) => {
-            return see_other(&next, Some(session_cookie(&identity, &token, 12 * 3600)));
+            return see_other(
+                &next,
+                Some(session_cookie(&identity, &token, SESSION_SECONDS)),
+            );
         }
         Ok(SignIn::NeedsCode(token)) => {
             let target: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
             return see_other(
                 &format!("/login/code?next={target}"),
-                Some(session_cookie(&identity, &token, 12 * 3600)),
+                Some(session_cookie(&identity, &token, SESSION_SECONDS)),
             );
         }
         Err(error) => {

@@ -20,7 +20,8 @@ use web::auth::AgencyRole;
 use crate::accounts::{Identity, IdentityError};
 
 pub const SESSION_COOKIE: &str = "lt_session";
-const SESSION_HOURS: i64 = 12;
+/// How long a session lasts; the cookie's Max-Age says the same.
+pub(crate) const SESSION_SECONDS: i64 = 12 * 3600;
 
 pub(crate) fn digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
@@ -46,7 +47,7 @@ pub(crate) async fn open(
         .bind(digest(&token))
         .bind(account_id)
         .bind(timestamp::format(now))
-        .bind(timestamp::format(now + Duration::hours(SESSION_HOURS)))
+        .bind(timestamp::format(now + Duration::seconds(SESSION_SECONDS)))
         .bind(user_agent.chars().take(200).collect::<String>())
         .bind(i64::from(pending_code))
         .execute(tx.conn())

@@ -92,10 +92,6 @@ impl Lists {
         self.religions.get(code).map(String::as_str)
     }
 
-    pub fn ethnicity_count(&self) -> usize {
-        self.ethnicities.len()
-    }
-
     pub fn is_id_province(&self, code: ProvinceCode) -> bool {
         self.id_provinces.contains(&code)
     }

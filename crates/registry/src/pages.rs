@@ -578,17 +578,9 @@ async fn residence_api(
     let officer = officer(&principal)?;
     let id = parse_id(&id, "id")?;
     let basis = require_basis(&request.basis)?;
-    let kind = match request.kind.as_str() {
-        "permanent" => ResidenceKind::Permanent,
-        "temporary" => ResidenceKind::Temporary,
-        "temporary_ended" => ResidenceKind::TemporaryEnded,
-        "current" => ResidenceKind::Current,
-        "absence" => ResidenceKind::Absence,
-        "absence_ended" => ResidenceKind::AbsenceEnded,
-        other => {
-            return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", format!("kind must be permanent, temporary, temporary_ended, current, absence or absence_ended, got {other:?}")).field("kind"));
-        }
-    };
+    let kind = ResidenceKind::parse(&request.kind).map_err(|reason| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", reason).field("kind")
+    })?;
     let change = ResidenceChange {
         kind,
         address: request.address,

@@ -106,15 +106,31 @@ pub enum ResidenceKind {
 }
 
 impl ResidenceKind {
+    const ALL: [(Self, &'static str); 6] = [
+        (Self::Permanent, "permanent"),
+        (Self::Temporary, "temporary"),
+        (Self::TemporaryEnded, "temporary_ended"),
+        (Self::Current, "current"),
+        (Self::Absence, "absence"),
+        (Self::AbsenceEnded, "absence_ended"),
+    ];
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Permanent => "permanent",
-            Self::Temporary => "temporary",
-            Self::TemporaryEnded => "temporary_ended",
-            Self::Current => "current",
-            Self::Absence => "absence",
-            Self::AbsenceEnded => "absence_ended",
-        }
+        Self::ALL
+            .iter()
+            .find(|(kind, _)| *kind == self)
+            .map_or("", |(_, text)| text)
+    }
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(_, text)| *text == input)
+            .map(|(kind, _)| *kind)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|(_, text)| *text).collect();
+                format!("kind must be one of {}, got {input:?}", names.join(", "))
+            })
     }
 }
 

@@ -215,10 +215,26 @@ impl Identity {
         }
         let account_id: String = row.try_get("account_id")?;
         let scope: String = row.try_get("scope")?;
-        let access_token =
-            issue_access(&mut tx, &code_hash, &account_id, client_id, &scope, now).await?;
-        let refresh_token =
-            issue_refresh(&mut tx, &code_hash, &account_id, client_id, &scope, now).await?;
+        let access_token = issue(
+            &mut tx,
+            Issued::Access,
+            &code_hash,
+            &account_id,
+            client_id,
+            &scope,
+            now,
+        )
+        .await?;
+        let refresh_token = issue(
+            &mut tx,
+            Issued::Refresh,
+            &code_hash,
+            &account_id,
+            client_id,
+            &scope,
+            now,
+        )
+        .await?;
         let level: i64 =
             sqlx::query_scalar("SELECT assurance_level FROM identity_accounts WHERE id = $1")
                 .bind(&account_id)
@@ -299,9 +315,26 @@ impl Identity {
         }
         let account_id: String = row.try_get("account_id")?;
         let scope: String = row.try_get("scope")?;
-        let access_token =
-            issue_access(&mut tx, &family, &account_id, client_id, &scope, now).await?;
-        let next = issue_refresh(&mut tx, &family, &account_id, client_id, &scope, now).await?;
+        let access_token = issue(
+            &mut tx,
+            Issued::Access,
+            &family,
+            &account_id,
+            client_id,
+            &scope,
+            now,
+        )
+        .await?;
+        let next = issue(
+            &mut tx,
+            Issued::Refresh,
+            &family,
+            &account_id,
+            client_id,
+            &scope,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Ok(
             json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS, "refresh_token": next, "scope": scope }),
@@ -377,29 +410,34 @@ impl Identity {
     }
 }
 
-async fn issue_access(
-    tx: &mut store::Tx,
-    family: &str,
-    account_id: &str,
-    client_id: &str,
-    scope: &str,
-    now: OffsetDateTime,
-) -> Result<String, IdentityError> {
-    let token = random_token();
-    sqlx::query("INSERT INTO oidc_access_tokens (token_hash, code_hash, account_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(digest(&token))
-        .bind(family)
-        .bind(account_id)
-        .bind(client_id)
-        .bind(scope)
-        .bind(timestamp::format(now + Duration::seconds(TOKEN_SECONDS)))
-        .execute(tx.conn())
-        .await?;
-    Ok(token)
+/// The two kinds of token a grant issues, each in its own table with its own lifetime.
+#[derive(Clone, Copy)]
+enum Issued {
+    Access,
+    Refresh,
 }
 
-async fn issue_refresh(
+impl Issued {
+    const BOTH: [Self; 2] = [Self::Access, Self::Refresh];
+
+    fn table(self) -> &'static str {
+        match self {
+            Self::Access => "oidc_access_tokens",
+            Self::Refresh => "oidc_refresh_tokens",
+        }
+    }
+
+    fn lifetime(self) -> Duration {
+        match self {
+            Self::Access => Duration::seconds(TOKEN_SECONDS),
+            Self::Refresh => Duration::days(REFRESH_DAYS),
+        }
+    }
+}
+
+async fn issue(
     tx: &mut store::Tx,
+    kind: Issued,
     family: &str,
     account_id: &str,
     client_id: &str,
@@ -407,15 +445,18 @@ async fn issue_refresh(
     now: OffsetDateTime,
 ) -> Result<String, IdentityError> {
     let token = random_token();
-    sqlx::query("INSERT INTO oidc_refresh_tokens (token_hash, family, account_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(digest(&token))
-        .bind(family)
-        .bind(account_id)
-        .bind(client_id)
-        .bind(scope)
-        .bind(timestamp::format(now + Duration::days(REFRESH_DAYS)))
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO {} (token_hash, family, account_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        kind.table()
+    ))
+    .bind(digest(&token))
+    .bind(family)
+    .bind(account_id)
+    .bind(client_id)
+    .bind(scope)
+    .bind(timestamp::format(now + kind.lifetime()))
+    .execute(tx.conn())
+    .await?;
     Ok(token)
 }
 
@@ -426,20 +467,16 @@ async fn revoke_family(
     now: OffsetDateTime,
 ) -> Result<(), IdentityError> {
     let stamp = timestamp::format(now);
-    sqlx::query(
-        "UPDATE oidc_access_tokens SET revoked_at = $1 WHERE code_hash = $2 AND revoked_at IS NULL",
-    )
-    .bind(&stamp)
-    .bind(family)
-    .execute(tx.conn())
-    .await?;
-    sqlx::query(
-        "UPDATE oidc_refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
-    )
-    .bind(&stamp)
-    .bind(family)
-    .execute(tx.conn())
-    .await?;
+    for kind in Issued::BOTH {
+        sqlx::query(&format!(
+            "UPDATE {} SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
+            kind.table()
+        ))
+        .bind(&stamp)
+        .bind(family)
+        .execute(tx.conn())
+        .await?;
+    }
     Ok(())
 }
 

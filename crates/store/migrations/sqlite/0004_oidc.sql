@@ -29,9 +29,10 @@ CREATE TABLE oidc_codes (
     used_at        TEXT
 );
 
+-- `family`: the hash of the authorization code the token descends from (see refresh tokens).
 CREATE TABLE oidc_access_tokens (
     token_hash TEXT PRIMARY KEY,
-    code_hash  TEXT NOT NULL,
+    family     TEXT NOT NULL,
     account_id TEXT NOT NULL,
     client_id  TEXT NOT NULL,
     scope      TEXT NOT NULL,
