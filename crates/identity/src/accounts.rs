@@ -63,6 +63,7 @@ pub struct Identity {
     pub(crate) db: Db,
     pub(crate) registry: Registry,
     pub(crate) throttle: std::sync::Arc<crate::throttle::FailureThrottle>,
+    pub(crate) machine: std::sync::Arc<crate::oidc::MachineCache>,
     /// Mark the session cookie `Secure` (browsers also accept it on http://localhost).
     pub cookie_secure: bool,
     /// The public base URL, the OpenID Connect issuer; taken from the request when unset.
@@ -75,6 +76,7 @@ impl Identity {
             db,
             registry,
             throttle: std::sync::Arc::default(),
+            machine: std::sync::Arc::default(),
             cookie_secure,
             public_url: None,
         }

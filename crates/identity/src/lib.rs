@@ -12,6 +12,7 @@ mod recovery;
 mod sessions;
 mod throttle;
 mod totp;
+pub mod verification;
 
 pub use accounts::{Identity, IdentityError, Registration, SignIn};
 pub use sessions::{SESSION_COOKIE, SessionInfo, resolve_session};

@@ -2,6 +2,9 @@
 
 //! Identity contract tests, on SQLite and (when configured) PostgreSQL.
 
+#[path = "identity/machine.rs"]
+mod machine;
+
 use std::sync::Arc;
 
 use identity::{Identity, IdentityError, Registration, SignIn};

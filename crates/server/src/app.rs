@@ -65,9 +65,31 @@ impl FromRef<AppState> for Arc<Metrics> {
     info(title = "lienthong", description = "Digital-government platform: reference data, registries, identity, exchange."),
     tags((name = "reference", description = "Administrative units and state agencies by period"),
          (name = "registry", description = "National population database, for officials holding registry.officer at BCA (session cookie)"),
-         (name = "operations", description = "Health, readiness and metrics"))
+         (name = "identity", description = "Services for agency and bank systems, authenticated with a machine access token (client_credentials with private_key_jwt at /oauth/token)"),
+         (name = "operations", description = "Health, readiness and metrics")),
+    modifiers(&MachineTokenScheme)
 )]
 struct ApiDoc;
+
+/// Declares the bearer scheme that the identity services name in their `security`.
+struct MachineTokenScheme;
+
+impl utoipa::Modify for MachineTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "machine_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from the client_credentials grant"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -78,6 +100,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .routes(routes!(readyz))
         .merge(web::reference::api_routes())
         .merge(registry::pages::api_routes())
+        .merge(identity::verification::api_routes())
         .split_for_parts();
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
 

@@ -26,6 +26,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         attempts: usize,
     },
+    /// client_credentials token issuance on one core against the bare signature work it
+    /// needs (verify the client's ES256 assertion, sign one ES256 token).
+    Tokens {
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -33,6 +39,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Import { citizens } => import(dir.path(), citizens).await,
         BenchCommand::Login { attempts } => login(dir.path(), attempts).await,
+        BenchCommand::Tokens { count } => tokens(dir.path(), count).await,
     }
 }
 
@@ -212,5 +219,91 @@ async fn login(dir: &Path, attempts: usize) -> anyhow::Result<()> {
         "ratio sign-in / verify: {:.2} (goal: at least 0.90)",
         logins / raw
     );
+    Ok(())
+}
+
+async fn tokens(dir: &Path, count: usize) -> anyhow::Result<()> {
+    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+
+    let state = crate::build_state(&scratch_config(dir)).await?;
+    let issuer = "http://127.0.0.1:8080";
+    let token_endpoint = format!("{issuer}/oauth/token");
+    let client_key = p256::ecdsa::SigningKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+    let client_id = state
+        .identity
+        .register_machine_client(identity::oidc::NewMachineClient {
+            name: "bench".into(),
+            subject: "VN/GOV/bench/system".into(),
+            public_key_pem: client_key
+                .verifying_key()
+                .to_public_key_pem(LineEnding::LF)?,
+            scopes: vec!["exchange".into()],
+        })
+        .await?;
+    // The clients' side is not what is measured: sign every assertion beforehand.
+    let assertions: Vec<String> = (0..count)
+        .map(|_| {
+            identity::oidc::sign_client_assertion(&client_key, &client_id, &token_endpoint, 300)
+        })
+        .collect::<Result<_, _>>()?;
+    // Warm the caches (client key, signing key) so neither measurement pays for them.
+    let warm_up =
+        identity::oidc::sign_client_assertion(&client_key, &client_id, &token_endpoint, 300)?;
+    grant(&state.identity, issuer, &warm_up).await?;
+
+    // Baseline: the signature work every private_key_jwt issuance needs, one at a time, with
+    // the same library the issuer uses.
+    let random = ring::rand::SystemRandom::new();
+    let server_key = ring::signature::EcdsaKeyPair::from_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        client_key.to_pkcs8_der()?.as_bytes(),
+        &random,
+    )
+    .map_err(|e| anyhow::anyhow!("loading the key: {e}"))?;
+    let client_point = client_key.verifying_key().to_encoded_point(false);
+    let verifier = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P256_SHA256_FIXED,
+        client_point.as_bytes(),
+    );
+    let started = Instant::now();
+    for assertion in &assertions {
+        let (input, signature) = assertion.rsplit_once('.').context("compact JWS")?;
+        let signature =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature)?;
+        verifier
+            .verify(input.as_bytes(), &signature)
+            .map_err(|_| anyhow::anyhow!("baseline verification failed"))?;
+        server_key
+            .sign(&random, input.as_bytes())
+            .map_err(|_| anyhow::anyhow!("baseline signing failed"))?;
+    }
+    let floor = count as f64 / started.elapsed().as_secs_f64();
+
+    // The whole grant, one at a time on one task: issuance per core.
+    let started = Instant::now();
+    for assertion in &assertions {
+        grant(&state.identity, issuer, assertion).await?;
+    }
+    let issued = count as f64 / started.elapsed().as_secs_f64();
+    state.db.close().await;
+    println!("bare ES256 verify + sign, one at a time:                 {floor:.0} per second");
+    println!(
+        "client_credentials with private_key_jwt, one at a time: {issued:.0} per second (goal: above 5000 per core; Keycloak publishes 120 per vCPU)"
+    );
+    println!("ratio issuance / bare signatures: {:.2}", issued / floor);
+    Ok(())
+}
+
+async fn grant(identity: &identity::Identity, issuer: &str, assertion: &str) -> anyhow::Result<()> {
+    identity
+        .client_credentials(
+            issuer,
+            Some(identity::oidc::ASSERTION_TYPE),
+            Some(assertion),
+            None,
+            None,
+        )
+        .await?
+        .map_err(|e| anyhow::anyhow!(e.description))?;
     Ok(())
 }

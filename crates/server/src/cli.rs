@@ -64,6 +64,23 @@ enum IdentityCommand {
         #[arg(long)]
         confidential: bool,
     },
+    /// Register an agency system that calls the exchange as itself (client_credentials with
+    /// private_key_jwt).
+    AddMachineClient {
+        #[arg(long)]
+        name: String,
+        /// The exchange subsystem its tokens name, e.g. VN/GOV/000.00.00.H41/portal
+        #[arg(long)]
+        subject: String,
+        /// Its P-256 public key, PEM (openssl ec -in key.pem -pubout)
+        #[arg(long)]
+        public_key: PathBuf,
+        /// A scope it may ask for; repeat for several.
+        #[arg(long = "scope", default_value = "exchange")]
+        scopes: Vec<String>,
+    },
+    /// Stop an agency system from getting new tokens.
+    DisableMachineClient { client_id: String },
     /// Start signing ID tokens with a new key; the previous one stays published.
     RotateKeys,
 }
@@ -154,6 +171,31 @@ pub async fn run() -> anyhow::Result<()> {
                     if let Some(secret) = secret {
                         println!("client_secret {secret}  (shown once; only a hash is kept)");
                     }
+                }
+                IdentityCommand::AddMachineClient {
+                    name,
+                    subject,
+                    public_key,
+                    scopes,
+                } => {
+                    let public_key_pem = std::fs::read_to_string(&public_key)
+                        .with_context(|| format!("cannot read {}", public_key.display()))?;
+                    let client_id = state
+                        .identity
+                        .register_machine_client(identity::oidc::NewMachineClient {
+                            name,
+                            subject,
+                            public_key_pem,
+                            scopes,
+                        })
+                        .await?;
+                    println!("client_id {client_id}");
+                }
+                IdentityCommand::DisableMachineClient { client_id } => {
+                    if !state.identity.disable_machine_client(&client_id).await? {
+                        anyhow::bail!("no enabled machine client {client_id}");
+                    }
+                    println!("disabled {client_id}");
                 }
                 IdentityCommand::RotateKeys => println!(
                     "signing with key {}",

@@ -1,5 +1,8 @@
 //! End-to-end tests: a real server, a real database, a real HTTP client.
 
+#[path = "e2e/machine.rs"]
+mod machine;
+
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};

@@ -223,9 +223,14 @@ pub async fn normalize_errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
+    // Bodies a handler wrote on purpose stay: problems, pages, and JSON errors whose shape a
+    // protocol fixes (OAuth 2.0, RFC 6749 §5.2; X-Road).
     let has_own_body = response.headers().get(CONTENT_TYPE).is_some_and(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("text/html"))
+        v.to_str().is_ok_and(|v| {
+            v.starts_with(PROBLEM_JSON)
+                || v.starts_with("text/html")
+                || v.starts_with("application/json")
+        })
     });
     if has_own_body {
         return response;

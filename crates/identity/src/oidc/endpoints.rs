@@ -63,12 +63,13 @@ async fn discovery(
         "userinfo_endpoint": format!("{issuer}/oauth/userinfo"),
         "jwks_uri": format!("{issuer}/oauth/jwks"),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "scopes_supported": SCOPES.iter().map(|(scope, _)| *scope).collect::<Vec<_>>(),
         "claims_supported": SCOPES.iter().flat_map(|(_, claims)| claims.iter().copied()).collect::<Vec<_>>(),
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": ["urn:vn:eid:level1", "urn:vn:eid:level2"],
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
@@ -303,6 +304,9 @@ struct TokenForm {
     client_secret: Option<String>,
     code_verifier: Option<String>,
     refresh_token: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+    scope: Option<String>,
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -317,7 +321,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 /// The client's id and secret: from `client_secret_basic` when sent, else from the form
 /// (`client_secret_post`, or a public client's bare `client_id`).
-fn client_credentials(
+fn client_id_and_secret(
     headers: &HeaderMap,
     form_id: &Option<String>,
     form_secret: &Option<String>,
@@ -352,7 +356,7 @@ async fn token(
     Form(form): Form<TokenForm>,
 ) -> Response {
     let (client_id, client_secret) =
-        client_credentials(&headers, &form.client_id, &form.client_secret);
+        client_id_and_secret(&headers, &form.client_id, &form.client_secret);
     let outcome = match form.grant_type.as_deref() {
         Some("authorization_code") => None,
         Some("refresh_token") => {
@@ -369,11 +373,22 @@ async fn token(
                     .await,
             )
         }
+        Some("client_credentials") => Some(
+            identity
+                .client_credentials(
+                    &issuer(&identity, &headers),
+                    form.client_assertion_type.as_deref(),
+                    form.client_assertion.as_deref(),
+                    form.client_id.as_deref(),
+                    form.scope.as_deref(),
+                )
+                .await,
+        ),
         _ => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "grant_type must be authorization_code or refresh_token",
+                "grant_type must be authorization_code, refresh_token or client_credentials",
             );
         }
     };
@@ -463,7 +478,7 @@ async fn revoke(
     Form(form): Form<RevokeForm>,
 ) -> Response {
     let (client_id, client_secret) =
-        client_credentials(&headers, &form.client_id, &form.client_secret);
+        client_id_and_secret(&headers, &form.client_id, &form.client_secret);
     let Some(token) = form.token.as_deref() else {
         return oauth_error(
             StatusCode::BAD_REQUEST,

@@ -46,14 +46,14 @@ pub struct TokenError {
     pub description: String,
 }
 
-fn token_error(error: &'static str, description: impl Into<String>) -> TokenError {
+pub(super) fn token_error(error: &'static str, description: impl Into<String>) -> TokenError {
     TokenError {
         error,
         description: description.into(),
     }
 }
 
-fn random_token() -> String {
+pub(super) fn random_token() -> String {
     let mut bytes = [0_u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
@@ -257,7 +257,7 @@ impl Identity {
         ) {
             object.insert("nonce".into(), Value::String(nonce));
         }
-        let id_token = self.signing_key().await?.sign(&claims);
+        let id_token = self.signing_key().await?.sign(&claims)?;
         Ok(Ok(json!({
             "access_token": access_token,
             "token_type": "Bearer",

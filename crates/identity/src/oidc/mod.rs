@@ -5,7 +5,13 @@ mod clients;
 mod endpoints;
 mod flow;
 mod keys;
+mod machine;
 
 pub use clients::{Client, NewClient};
 pub use endpoints::routes;
-pub use flow::SCOPES;
+pub use flow::{SCOPES, TokenError};
+pub(crate) use machine::MachineCache;
+pub use machine::{
+    ASSERTION_TYPE, EXCHANGE_AUDIENCE, MachineToken, NewMachineClient, TokenRejected,
+    sign_client_assertion,
+};

@@ -1,0 +1,520 @@
+//! Agency systems acting as themselves: the `client_credentials` grant (RFC 6749 §4.4) with
+//! `private_key_jwt` client authentication (RFC 7523 §2.2, OpenID Connect Core §9). The
+//! client proves itself with a short-lived JWT signed by its own key, so no shared secret
+//! exists to leak; the provider keeps only the public key. Access tokens are JWTs (RFC 9068)
+//! that the exchange verifies without a database round trip.
+//!
+//! Issuance touches no database on its hot path: registered keys and the signing key are
+//! cached for `CACHE_SECONDS`, and used assertion ids (`jti`) are remembered in memory until
+//! the assertion expires. A client disabled by another process stays usable for at most
+//! `CACHE_SECONDS` plus the lifetime of the tokens it already holds.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+use std::time::Instant;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use p256::ecdsa::VerifyingKey;
+use p256::pkcs8::DecodePublicKey;
+use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+use store::timestamp;
+use time::OffsetDateTime;
+
+use super::flow::{TokenError, random_token, token_error};
+use super::keys::Key;
+use crate::accounts::{Identity, IdentityError};
+
+/// RFC 7523 §2.2: the `client_assertion_type` that announces a JWT.
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The audience of machine access tokens: the exchange that accepts them.
+pub const EXCHANGE_AUDIENCE: &str = "urn:lienthong:exchange";
+/// Short, because a JWT access token cannot be recalled: a disabled client loses access
+/// when its last token expires.
+pub const MACHINE_TOKEN_SECONDS: i64 = 300;
+/// Assertions valid for longer are refused, which bounds how long a `jti` is remembered.
+const MAX_ASSERTION_SECONDS: i64 = 600;
+const CLOCK_SKEW_SECONDS: i64 = 30;
+const CACHE_SECONDS: u64 = 60;
+
+/// What an operator registers for an agency system.
+#[derive(Debug, Clone)]
+pub struct NewMachineClient {
+    pub name: String,
+    /// The identity its tokens carry: the exchange subsystem it acts as, for example
+    /// `VN/GOV/000.00.00.H41/portal`.
+    pub subject: String,
+    /// The client's P-256 public key as PEM (SubjectPublicKeyInfo), as `openssl ec -pubout`
+    /// writes it.
+    pub public_key_pem: String,
+    /// Scopes it may ask for; tokens get the requested subset, or all when none is asked.
+    pub scopes: Vec<String>,
+}
+
+/// A verified machine access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineToken {
+    pub client_id: String,
+    pub subject: String,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+/// Why a presented access token is not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenRejected {
+    #[error("the access token is not a well-formed JWT: {0}")]
+    Malformed(&'static str),
+    #[error("the access token's signature does not verify with any published key")]
+    BadSignature,
+    #[error("the access token has expired")]
+    Expired,
+    #[error("the access token is not meant for the exchange")]
+    WrongAudience,
+}
+
+/// A P-256 public key as an uncompressed SEC1 point, verified with `ring` (see keys.rs).
+type PublicPoint = Vec<u8>;
+
+fn verifies(point: &[u8], compact: &Compact<'_>) -> bool {
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+        .verify(compact.signing_input.as_bytes(), &compact.signature)
+        .is_ok()
+}
+
+fn point_of(key: &VerifyingKey) -> PublicPoint {
+    key.to_encoded_point(false).as_bytes().to_vec()
+}
+
+/// The provider's published keys by `kid`.
+type PublishedKeys = Vec<(String, PublicPoint)>;
+
+#[derive(Clone)]
+pub(crate) struct Registered {
+    pub name: String,
+    subject: String,
+    key: PublicPoint,
+    scopes: Vec<String>,
+    loaded: Instant,
+}
+
+/// In-memory state for issuance and verification; one per `Identity`, shared by its clones.
+#[derive(Default)]
+pub(crate) struct MachineCache {
+    clients: RwLock<HashMap<String, Registered>>,
+    signing: RwLock<Option<(Instant, Key)>>,
+    published: RwLock<Option<(Instant, PublishedKeys)>>,
+    /// `client_id` + `jti` of accepted assertions, with their expiry (RFC 7523 §3 item 7).
+    seen: Mutex<HashMap<(String, String), i64>>,
+}
+
+impl std::fmt::Debug for MachineCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MachineCache").finish_non_exhaustive()
+    }
+}
+
+fn fresh(loaded: Instant) -> bool {
+    loaded.elapsed().as_secs() < CACHE_SECONDS
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn contains(&self, wanted: &[&str]) -> bool {
+        match self {
+            Self::One(one) => wanted.contains(&one.as_str()),
+            Self::Many(many) => many.iter().any(|a| wanted.contains(&a.as_str())),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    sub: String,
+    aud: Audience,
+    exp: i64,
+    jti: String,
+    nbf: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct AccessClaims {
+    sub: String,
+    aud: String,
+    exp: i64,
+    client_id: String,
+    scope: String,
+}
+
+/// A compact ES256 JWS split into its parts, signature checked by the caller.
+struct Compact<'a> {
+    signing_input: &'a str,
+    header: Header,
+    payload: Vec<u8>,
+    /// ES256: r and s, 32 bytes each (RFC 7518 §3.4).
+    signature: Vec<u8>,
+}
+
+fn split_compact(token: &str) -> Result<Compact<'_>, &'static str> {
+    let (signing_input, signature) = token.rsplit_once('.').ok_or("it has no signature part")?;
+    let (header, payload) = signing_input
+        .split_once('.')
+        .ok_or("it has no payload part")?;
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| "a part is not base64url")
+    };
+    let header: Header = serde_json::from_slice(&decode(header)?)
+        .map_err(|_| "the header is not the expected JSON")?;
+    if header.alg != "ES256" {
+        return Err("alg must be ES256");
+    }
+    let signature = decode(signature)?;
+    if signature.len() != 64 {
+        return Err("the signature is not an ES256 signature");
+    }
+    Ok(Compact {
+        signing_input,
+        header,
+        payload: decode(payload)?,
+        signature,
+    })
+}
+
+/// The client's side of `private_key_jwt`: an assertion for `client_id`, addressed to the
+/// token endpoint, valid for `seconds`, with a fresh `jti`. For agency systems built on this
+/// code base (and the benchmarks and tests that play one).
+pub fn sign_client_assertion(
+    key: &p256::ecdsa::SigningKey,
+    client_id: &str,
+    token_endpoint: &str,
+    seconds: i64,
+) -> Result<String, IdentityError> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let claims = json!({ "iss": client_id, "sub": client_id, "aud": token_endpoint,
+                         "iat": now, "exp": now + seconds, "jti": random_token() });
+    Key::ephemeral(key.clone())?.sign(&claims)
+}
+
+fn check_scope_name(scope: &str) -> Result<(), IdentityError> {
+    let valid = !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".:_-".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(IdentityError::Invalid {
+            field: "scope",
+            reason: format!("{scope:?}: use lower-case letters, digits and . : _ -"),
+        })
+    }
+}
+
+impl Identity {
+    /// Registers an agency system; returns its `client_id`.
+    pub async fn register_machine_client(
+        &self,
+        client: NewMachineClient,
+    ) -> Result<String, IdentityError> {
+        let invalid = |field, reason: &str| IdentityError::Invalid {
+            field,
+            reason: reason.into(),
+        };
+        if client.name.trim().is_empty() {
+            return Err(invalid("name", "is required"));
+        }
+        if client.subject.trim().is_empty() || client.subject.chars().any(char::is_whitespace) {
+            return Err(invalid("subject", "is required and has no spaces"));
+        }
+        VerifyingKey::from_public_key_pem(client.public_key_pem.trim()).map_err(|_| {
+            invalid(
+                "public_key",
+                "must be a P-256 public key in PEM (BEGIN PUBLIC KEY)",
+            )
+        })?;
+        if client.scopes.is_empty() {
+            return Err(invalid("scope", "give at least one"));
+        }
+        for scope in &client.scopes {
+            check_scope_name(scope)?;
+        }
+        let client_id = uuid::Uuid::now_v7().simple().to_string();
+        let mut tx = self.db.begin().await?;
+        sqlx::query("INSERT INTO oidc_machine_clients (client_id, name, subject, public_key, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&client_id)
+            .bind(client.name.trim())
+            .bind(client.subject.trim())
+            .bind(client.public_key_pem.trim())
+            .bind(client.scopes.join(" "))
+            .bind(timestamp::now())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(client_id)
+    }
+
+    /// Stops a client from getting new tokens; returns false for an unknown client.
+    pub async fn disable_machine_client(&self, client_id: &str) -> Result<bool, IdentityError> {
+        let mut tx = self.db.begin().await?;
+        let done = sqlx::query("UPDATE oidc_machine_clients SET disabled_at = $1 WHERE client_id = $2 AND disabled_at IS NULL")
+            .bind(timestamp::now())
+            .bind(client_id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        if let Ok(mut clients) = self.machine.clients.write() {
+            clients.remove(client_id);
+        }
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn machine_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Registered>, IdentityError> {
+        let cached = self
+            .machine
+            .clients
+            .read()
+            .ok()
+            .and_then(|clients| clients.get(client_id).cloned());
+        if let Some(registered) = cached.filter(|r| fresh(r.loaded)) {
+            return Ok(Some(registered));
+        }
+        let row = sqlx::query("SELECT name, subject, public_key, scopes FROM oidc_machine_clients WHERE client_id = $1 AND disabled_at IS NULL")
+            .bind(client_id)
+            .fetch_optional(self.db.reader())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let key = VerifyingKey::from_public_key_pem(&row.try_get::<String, _>("public_key")?)
+            .map_err(|e| IdentityError::Internal(format!("stored client key: {e}")))?;
+        let registered = Registered {
+            name: row.try_get("name")?,
+            subject: row.try_get("subject")?,
+            key: point_of(&key),
+            scopes: row
+                .try_get::<String, _>("scopes")?
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            loaded: Instant::now(),
+        };
+        if let Ok(mut clients) = self.machine.clients.write() {
+            clients.insert(client_id.to_owned(), registered.clone());
+        }
+        Ok(Some(registered))
+    }
+
+    async fn cached_signing_key(&self) -> Result<Key, IdentityError> {
+        let cached = self.machine.signing.read().ok().and_then(|s| s.clone());
+        if let Some((_, key)) = cached.filter(|(loaded, _)| fresh(*loaded)) {
+            return Ok(key);
+        }
+        let key = self.signing_key().await?;
+        if let Ok(mut signing) = self.machine.signing.write() {
+            *signing = Some((Instant::now(), key.clone()));
+        }
+        Ok(key)
+    }
+
+    /// Records an assertion id; false when it was already used. Forgets expired ones as the
+    /// map grows, so memory stays bounded by the assertions of the last ten minutes.
+    fn first_use(&self, client_id: &str, jti: &str, exp: i64, now: i64) -> bool {
+        let Ok(mut seen) = self.machine.seen.lock() else {
+            return false;
+        };
+        if seen.len() >= 4096 && seen.len().is_power_of_two() {
+            seen.retain(|_, expires| *expires >= now);
+        }
+        seen.insert((client_id.to_owned(), jti.to_owned()), exp)
+            .is_none()
+    }
+
+    /// The `client_credentials` grant: checks the client's signed assertion and issues an
+    /// access token for its subject. `token_endpoint` and `issuer` are the audiences an
+    /// assertion may name.
+    pub async fn client_credentials(
+        &self,
+        issuer: &str,
+        assertion_type: Option<&str>,
+        assertion: Option<&str>,
+        form_client_id: Option<&str>,
+        requested_scope: Option<&str>,
+    ) -> Result<Result<Value, TokenError>, IdentityError> {
+        if assertion_type != Some(ASSERTION_TYPE) {
+            return Ok(Err(token_error(
+                "invalid_client",
+                format!("client_assertion_type must be {ASSERTION_TYPE} (private_key_jwt)"),
+            )));
+        }
+        let Some(assertion) = assertion else {
+            return Ok(Err(token_error(
+                "invalid_client",
+                "client_assertion is required",
+            )));
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let compact = match split_compact(assertion) {
+            Ok(compact) => compact,
+            Err(reason) => {
+                return Ok(Err(token_error(
+                    "invalid_client",
+                    format!("client_assertion: {reason}"),
+                )));
+            }
+        };
+        let Ok(claims) = serde_json::from_slice::<AssertionClaims>(&compact.payload) else {
+            return Ok(Err(token_error(
+                "invalid_client",
+                "client_assertion must carry iss, sub, aud, exp and jti",
+            )));
+        };
+        if claims.iss != claims.sub || form_client_id.is_some_and(|id| id != claims.iss) {
+            return Ok(Err(token_error(
+                "invalid_client",
+                "iss and sub of the assertion must both be the client_id",
+            )));
+        }
+        let Some(client) = self.machine_client(&claims.iss).await? else {
+            return Ok(Err(token_error(
+                "invalid_client",
+                "unknown or disabled client",
+            )));
+        };
+        if !verifies(&client.key, &compact) {
+            return Ok(Err(token_error(
+                "invalid_client",
+                "the assertion's signature does not verify with the registered key",
+            )));
+        }
+        let token_endpoint = format!("{issuer}/oauth/token");
+        let problem = if !claims.aud.contains(&[issuer, &token_endpoint]) {
+            Some("aud must be the token endpoint or the issuer")
+        } else if claims.exp + CLOCK_SKEW_SECONDS < now {
+            Some("the assertion has expired")
+        } else if claims.exp > now + MAX_ASSERTION_SECONDS {
+            Some("the assertion is valid for too long (at most 600 s)")
+        } else if claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_SKEW_SECONDS) {
+            Some("the assertion is not valid yet")
+        } else if !self.first_use(&claims.iss, &claims.jti, claims.exp, now) {
+            Some("this assertion (jti) was already used")
+        } else {
+            None
+        };
+        if let Some(reason) = problem {
+            return Ok(Err(token_error("invalid_client", reason)));
+        }
+        let scope = match requested_scope.filter(|s| !s.trim().is_empty()) {
+            None => client.scopes.join(" "),
+            Some(requested) => {
+                let asked: Vec<&str> = requested.split_whitespace().collect();
+                if let Some(denied) = asked
+                    .iter()
+                    .find(|s| !client.scopes.iter().any(|c| c == *s))
+                {
+                    return Ok(Err(token_error(
+                        "invalid_scope",
+                        format!("scope {denied:?} is not registered for this client"),
+                    )));
+                }
+                asked.join(" ")
+            }
+        };
+        let claims = json!({
+            "iss": issuer,
+            "sub": client.subject,
+            "aud": EXCHANGE_AUDIENCE,
+            "client_id": claims.iss,
+            "scope": scope,
+            "iat": now,
+            "exp": now + MACHINE_TOKEN_SECONDS,
+            "jti": random_token(),
+        });
+        let access_token = self
+            .cached_signing_key()
+            .await?
+            .sign_typed(&claims, "at+jwt")?;
+        Ok(Ok(json!({
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": MACHINE_TOKEN_SECONDS,
+            "scope": scope,
+        })))
+    }
+
+    async fn published_verifying_keys(
+        &self,
+        refresh: bool,
+    ) -> Result<PublishedKeys, IdentityError> {
+        let cached = self.machine.published.read().ok().and_then(|p| p.clone());
+        if let Some((_, keys)) = cached.filter(|(loaded, _)| fresh(*loaded) && !refresh) {
+            return Ok(keys);
+        }
+        let keys: PublishedKeys = self
+            .published_keys()
+            .await?
+            .iter()
+            .map(|key| (key.kid.clone(), key.public_point()))
+            .collect();
+        if let Ok(mut published) = self.machine.published.write() {
+            *published = Some((Instant::now(), keys.clone()));
+        }
+        Ok(keys)
+    }
+
+    /// Checks a machine access token as the exchange receives it.
+    pub async fn verify_machine_token(
+        &self,
+        token: &str,
+    ) -> Result<Result<MachineToken, TokenRejected>, IdentityError> {
+        let compact = match split_compact(token) {
+            Ok(compact) => compact,
+            Err(reason) => return Ok(Err(TokenRejected::Malformed(reason))),
+        };
+        let kid = compact.header.kid.as_deref().unwrap_or_default();
+        let mut keys = self.published_verifying_keys(false).await?;
+        if !keys.iter().any(|(k, _)| k == kid) {
+            // A key rotated in since the cache was filled.
+            keys = self.published_verifying_keys(true).await?;
+        }
+        let Some((_, key)) = keys.iter().find(|(k, _)| k == kid) else {
+            return Ok(Err(TokenRejected::BadSignature));
+        };
+        if !verifies(key, &compact) {
+            return Ok(Err(TokenRejected::BadSignature));
+        }
+        let Ok(claims) = serde_json::from_slice::<AccessClaims>(&compact.payload) else {
+            return Ok(Err(TokenRejected::Malformed("claims are missing")));
+        };
+        if claims.aud != EXCHANGE_AUDIENCE {
+            return Ok(Err(TokenRejected::WrongAudience));
+        }
+        if claims.exp < OffsetDateTime::now_utc().unix_timestamp() {
+            return Ok(Err(TokenRejected::Expired));
+        }
+        Ok(Ok(MachineToken {
+            client_id: claims.client_id,
+            subject: claims.sub,
+            scope: claims.scope,
+            expires_at: claims.exp,
+        }))
+    }
+}
