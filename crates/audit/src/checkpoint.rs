@@ -1,0 +1,321 @@
+//! Ed25519-signed checkpoints: the signing key, its file, and the signed message (specified
+//! in the crate documentation).
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::Error;
+use crate::chain::{Hash, hex, parse_hash};
+
+const CHECKPOINT_TAG: &[u8; 29] = b"lienthong-audit-checkpoint-v1";
+
+/// A signed statement that the chain's entry `seq` has hash `entry_hash`, as stored and
+/// exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Checkpoint {
+    pub seq: i64,
+    pub entry_hash: String,
+    pub signed_at: String,
+    pub key_id: String,
+    pub signature: String,
+}
+
+pub(crate) const CHECKPOINT_COLUMNS: [&str; 5] =
+    ["seq", "entry_hash", "signed_at", "key_id", "signature"];
+
+impl Checkpoint {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            seq: row.try_get("seq")?,
+            entry_hash: row.try_get("entry_hash")?,
+            signed_at: row.try_get("signed_at")?,
+            key_id: row.try_get("key_id")?,
+            signature: row.try_get("signature")?,
+        })
+    }
+
+    pub(crate) fn into_values(self) -> Vec<store::bulk::Value> {
+        use store::bulk::Value::{Int, Text};
+        vec![
+            Int(self.seq),
+            Text(self.entry_hash),
+            Text(self.signed_at),
+            Text(self.key_id),
+            Text(self.signature),
+        ]
+    }
+
+    /// Why the signature does not hold, if it does not. `keys` pairs key ids with keys.
+    pub(crate) fn signature_problem(&self, keys: &[(String, VerifyingKey)]) -> Option<String> {
+        let Some((_, key)) = keys.iter().find(|(id, _)| *id == self.key_id) else {
+            return Some(format!(
+                "signed with key {}, which is not among the keys given",
+                self.key_id
+            ));
+        };
+        let Some(hash) = parse_hash(&self.entry_hash) else {
+            return Some("its entry hash is not 64 lowercase hexadecimal digits".into());
+        };
+        let signature = STANDARD
+            .decode(&self.signature)
+            .ok()
+            .and_then(|bytes| Signature::from_slice(&bytes).ok());
+        let Some(signature) = signature else {
+            return Some("its signature is not a base64 Ed25519 signature".into());
+        };
+        let message = message(self.seq, &hash, &self.signed_at);
+        match key.verify_strict(&message, &signature) {
+            Ok(()) => None,
+            Err(_) => Some(format!(
+                "the signature does not match key {} (seq, hash or time changed)",
+                self.key_id
+            )),
+        }
+    }
+}
+
+fn message(seq: i64, entry_hash: &Hash, signed_at: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(CHECKPOINT_TAG.len() + 8 + 32 + 4 + signed_at.len());
+    bytes.extend_from_slice(CHECKPOINT_TAG);
+    bytes.extend_from_slice(&seq.to_be_bytes());
+    bytes.extend_from_slice(entry_hash);
+    let length = u32::try_from(signed_at.len()).unwrap_or(u32::MAX);
+    bytes.extend_from_slice(&length.to_be_bytes());
+    bytes.extend_from_slice(signed_at.as_bytes());
+    bytes
+}
+
+/// The first 16 hexadecimal digits of SHA-256 of the raw 32-byte public key.
+pub fn key_id(key: &VerifyingKey) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    hex(digest.get(..8).unwrap_or_default())
+}
+
+/// The public key as PEM (`-----BEGIN PUBLIC KEY-----`, SPKI), the form auditors are given.
+pub fn public_key_pem(key: &VerifyingKey) -> String {
+    // Encoding a valid 32-byte key as SPKI cannot fail; an empty string would fail to parse.
+    key.to_public_key_pem(LineEnding::LF).unwrap_or_default()
+}
+
+/// Reads a public key in PEM (SPKI) form, as [`public_key_pem`] writes it.
+pub fn parse_public_key(pem: &str) -> Result<VerifyingKey, Error> {
+    VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| Error::PublicKey(e.to_string()))
+}
+
+/// The key that signs checkpoints. It lives in a file outside the database, readable by
+/// the server's user only, so that write access to the database is not enough to forge
+/// history.
+pub struct CheckpointSigner {
+    key: SigningKey,
+    key_id: String,
+}
+
+impl fmt::Debug for CheckpointSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the private key.
+        f.debug_struct("CheckpointSigner")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CheckpointSigner {
+    /// A new random key, held in memory only (tests, demos).
+    pub fn generate() -> Self {
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        Self::from_key(SigningKey::from_bytes(&secret))
+    }
+
+    fn from_key(key: SigningKey) -> Self {
+        let key_id = key_id(&key.verifying_key());
+        Self { key, key_id }
+    }
+
+    /// Loads the PKCS#8 PEM key at `path`, or creates one there (mode 0600) if the file does
+    /// not exist. Refuses a key file that other users may read.
+    pub fn load_or_create(path: &Path) -> Result<Self, Error> {
+        let fail = |reason: String| Error::Key {
+            path: path.display().to_string(),
+            reason,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(pem) => {
+                check_private(path).map_err(fail)?;
+                let key = SigningKey::from_pkcs8_pem(&pem)
+                    .map_err(|e| fail(format!("not an Ed25519 PKCS#8 PEM private key: {e}")))?;
+                Ok(Self::from_key(key))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let signer = Self::generate();
+                match signer.write_new(path) {
+                    Ok(()) => {
+                        tracing::info!(key_id = %signer.key_id, path = %path.display(), "created audit checkpoint key");
+                        Ok(signer)
+                    }
+                    // Another process created it first: use theirs, so both sign alike.
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::load_or_create(path)
+                    }
+                    Err(error) => Err(fail(error.to_string())),
+                }
+            }
+            Err(error) => Err(fail(error.to_string())),
+        }
+    }
+
+    /// Writes the key to a private temporary file, then links it into place, so the key file
+    /// never exists half-written and an existing one is never replaced.
+    fn write_new(&self, path: &Path) -> std::io::Result<()> {
+        let pem = self
+            .key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(std::io::Error::other)?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir)?;
+        let mut suffix = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut suffix);
+        let temporary = dir.join(format!(".audit-key-{}.tmp", hex(&suffix)));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let written = (|| {
+            let mut file = options.open(&temporary)?;
+            file.write_all(pem.as_bytes())?;
+            file.sync_all()?;
+            std::fs::hard_link(&temporary, path)?;
+            std::fs::File::open(dir)?.sync_all()
+        })();
+        let _ = std::fs::remove_file(&temporary);
+        written
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    pub(crate) fn sign(&self, seq: i64, entry_hash: &Hash) -> Checkpoint {
+        let signed_at = store::timestamp::now();
+        let signature = self.key.sign(&message(seq, entry_hash, &signed_at));
+        Checkpoint {
+            seq,
+            entry_hash: hex(entry_hash),
+            signed_at,
+            key_id: self.key_id.clone(),
+            signature: STANDARD.encode(signature.to_bytes()),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| e.to_string())?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "other users may read it (mode {:o}); run chmod 600 on it",
+            mode & 0o777
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+/// Pairs each key with its id, as checkpoints name them.
+pub(crate) fn keyring(keys: &[VerifyingKey]) -> Vec<(String, VerifyingKey)> {
+    keys.iter().map(|key| (key_id(key), *key)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_covers_seq_hash_and_time() {
+        let signer = CheckpointSigner::generate();
+        let keys = keyring(&[signer.verifying_key()]);
+        let good = signer.sign(7, &[3; 32]);
+        assert_eq!(good.signature_problem(&keys), None);
+        let mut moved = good.clone();
+        moved.seq = 8;
+        assert!(moved.signature_problem(&keys).is_some());
+        let mut rehashed = good.clone();
+        rehashed.entry_hash = hex(&[4; 32]);
+        assert!(rehashed.signature_problem(&keys).is_some());
+        let mut redated = good.clone();
+        redated.signed_at.push('0');
+        assert!(redated.signature_problem(&keys).is_some());
+        let stranger = keyring(&[CheckpointSigner::generate().verifying_key()]);
+        assert!(
+            good.signature_problem(&stranger)
+                .is_some_and(|p| p.contains("not among the keys given"))
+        );
+    }
+
+    #[test]
+    fn the_public_key_round_trips_through_pem() {
+        let signer = CheckpointSigner::generate();
+        let pem = public_key_pem(&signer.verifying_key());
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+        let parsed = parse_public_key(&pem).expect("our own PEM");
+        assert_eq!(key_id(&parsed), signer.key_id());
+        assert_eq!(signer.key_id().len(), 16);
+        assert!(parse_public_key("not a key").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_key_file_is_created_private_reloaded_and_refused_when_readable()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("keys").join("audit.pem");
+        let created = CheckpointSigner::load_or_create(&path)?;
+        let mode = std::fs::metadata(&path)?.permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(std::fs::read_to_string(&path)?.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let loaded = CheckpointSigner::load_or_create(&path)?;
+        assert_eq!(loaded.key_id(), created.key_id());
+        assert!(!format!("{loaded:?}").contains("key:"));
+        // Only the key file is left behind.
+        assert_eq!(std::fs::read_dir(path.parent().unwrap())?.count(), 1);
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+        let refused = CheckpointSigner::load_or_create(&path)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            refused.as_deref().is_some_and(|m| m.contains("mode 644")),
+            "{refused:?}"
+        );
+        Ok(())
+    }
+}

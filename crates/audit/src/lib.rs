@@ -1,0 +1,107 @@
+//! The tamper-evident audit log of the data-exchange gateway (MISSION.md: exchange).
+//!
+//! Every exchange through the gateway becomes one entry: message id (`X-Road-Id`), client,
+//! service, endpoint, end user (`X-Road-UserId`), purpose or case (`X-Road-Issue`), the citizen
+//! concerned where known, status, latency, and SHA-256 hashes of request and response bodies.
+//!
+//! - **Hash chain.** Each entry's hash covers the previous entry's hash and every stored
+//!   field, so changing, removing or reordering a row breaks the chain at that row.
+//! - **Signed checkpoints.** Every N entries and every T seconds the writer signs
+//!   `(seq, entry_hash)` with an Ed25519 key kept outside the database, so someone who can
+//!   write to the database still cannot rewrite history before the last checkpoint, nor cut
+//!   entries off the end unnoticed.
+//! - **Durable before answered.** [`AuditLog::record`] returns only after the transaction
+//!   holding the entry has committed. Entries waiting together are written in one
+//!   transaction (group commit), so durability costs one commit per batch, not per entry.
+//! - **Verifiable by outsiders.** [`verify`] walks the whole chain in pages and names the
+//!   first entry that was altered, removed or reordered; [`export`] writes NDJSON that an
+//!   auditor checks offline with [`verify_export`] and the public key alone.
+//!
+//! # Encoding (for auditors re-implementing the check)
+//!
+//! Columns are hashed exactly as stored (and as they appear in an export).
+//! `u32be`/`i64be` are big-endian integers; `str(s)` is `u32be(byte length of s)` followed by
+//! the UTF-8 bytes of `s`; `opt(None)` is the byte `0x00` and `opt(Some(s))` is `0x01`
+//! followed by `str(s)`. Hashes are stored as 64 lowercase hexadecimal digits.
+//!
+//! ```text
+//! entry_hash = SHA-256(
+//!     prev_hash                      32 raw bytes: the previous entry's entry_hash,
+//!                                    32 zero bytes for seq 1
+//!     str("lienthong-audit-entry-v1")
+//!     i64be(seq)
+//!     str(message_id) str(at) str(client) str(service) str(method) str(path)
+//!     opt(user_id) opt(issue) opt(subject)
+//!     i64be(status) i64be(latency_micros)
+//!     str(request_hash) str(response_hash)          the 64-digit hex text
+//! )
+//! ```
+//!
+//! `at` is fixed-width RFC 3339 UTC with microseconds (`2026-11-23T07:08:43.123456Z`).
+//! `request_hash` and `response_hash` are SHA-256 of the bodies as sent (empty body: the hash
+//! of zero bytes). `seq` starts at 1 and has no gaps.
+//!
+//! A checkpoint's signature is Ed25519 (RFC 8032, verified strictly) over
+//!
+//! ```text
+//! "lienthong-audit-checkpoint-v1"     the 29 ASCII bytes, no length prefix
+//! i64be(seq)
+//! entry_hash                          32 raw bytes
+//! str(signed_at)                      RFC 3339 UTC text as stored
+//! ```
+//!
+//! stored as standard base64 with padding. `key_id` is the first 16 hexadecimal digits of
+//! SHA-256 of the 32-byte raw public key.
+//!
+//! # What the checks can and cannot show
+//! The chain shows any change to rows whose hashes were not recomputed. Someone who can write
+//! to the database *and* recomputes hashes from some entry onwards is caught by the first
+//! signed checkpoint after that entry, but entries after the last checkpoint are protected by
+//! the chain alone, and deleting checkpoints too hides a rewrite after the last one left.
+//! [`VerifyReport::last_signed_seq`] says how far the signatures reach; auditors who keep
+//! earlier exports compare their checkpoints with newer ones.
+
+mod chain;
+mod checkpoint;
+mod export;
+mod tracker;
+mod verify;
+mod walk;
+mod writer;
+
+pub use chain::{NewEntry, body_hash};
+pub use checkpoint::{CheckpointSigner, key_id, parse_public_key, public_key_pem};
+pub use ed25519_dalek::VerifyingKey;
+pub use export::{ExportSummary, export, verify_export};
+pub use tracker::{Entry, daily_counts, entries_about, member_of};
+pub use verify::{Problem, ProblemKind, VerifyReport, verify};
+pub use writer::{AuditLog, AuditOptions, Sealed, WriterStats};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("audit entry field {field} is not acceptable: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("the audit writer has stopped; no entry can be recorded")]
+    Closed,
+    /// The batch holding the entry did not commit; the entry is not in the log.
+    #[error("the audit entry was not recorded: {0}")]
+    NotRecorded(String),
+    #[error("audit signing key {path}: {reason}")]
+    Key { path: String, reason: String },
+    #[error("public key is not an Ed25519 public key in PEM (SPKI) form: {0}")]
+    PublicKey(String),
+    #[error("stored audit entry {seq} cannot be read: {reason}")]
+    Corrupt { seq: i64, reason: String },
+    #[error("audit export, line {line}: {reason}")]
+    Export { line: u64, reason: String },
+    #[error("audit export: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(store::Error::Sql(error))
+    }
+}
