@@ -1,6 +1,7 @@
 //! The single writer task: group commit of waiting entries, chained onto the head read under
 //! a lock, with checkpoints signed in the same transaction.
 
+use ed25519_dalek::VerifyingKey;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -78,6 +79,7 @@ type Reply = oneshot::Sender<Result<Sealed, Error>>;
 pub struct AuditLog {
     queue: mpsc::Sender<(Record, Reply)>,
     counters: Arc<Counters>,
+    verifying_key: VerifyingKey,
 }
 
 impl AuditLog {
@@ -102,6 +104,7 @@ impl AuditLog {
         };
         let (queue, receiver) = mpsc::channel(options.max_batch.saturating_mul(4));
         let counters = Arc::new(Counters::default());
+        let verifying_key = signer.verifying_key();
         let writer = Writer {
             db,
             signer,
@@ -109,7 +112,16 @@ impl AuditLog {
             counters: counters.clone(),
         };
         tokio::spawn(writer.run(receiver));
-        Ok(Self { queue, counters })
+        Ok(Self {
+            queue,
+            counters,
+            verifying_key,
+        })
+    }
+
+    /// The public key that checks this writer's checkpoints.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.verifying_key
     }
 
     /// Appends one entry. Returns only after the transaction holding it has committed, so a

@@ -34,6 +34,13 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub registry: registry::Registry,
     pub identity: identity::Identity,
+    pub exchange: exchange::Exchange,
+}
+
+impl FromRef<AppState> for exchange::Exchange {
+    fn from_ref(state: &AppState) -> Self {
+        state.exchange.clone()
+    }
 }
 
 impl FromRef<AppState> for identity::Identity {
@@ -66,6 +73,7 @@ impl FromRef<AppState> for Arc<Metrics> {
     tags((name = "reference", description = "Administrative units and state agencies by period"),
          (name = "registry", description = "National population database, for officials holding registry.officer at BCA (session cookie)"),
          (name = "identity", description = "Services for agency and bank systems, authenticated with a machine access token (client_credentials with private_key_jwt at /oauth/token)"),
+         (name = "exchange", description = "Data-exchange platform management, for operators (exchange.operator) and member administrators (exchange.admin); the gateway itself speaks X-Road r1 under /r1/"),
          (name = "operations", description = "Health, readiness and metrics")),
     modifiers(&MachineTokenScheme)
 )]
@@ -101,6 +109,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(web::reference::api_routes())
         .merge(registry::pages::api_routes())
         .merge(identity::verification::api_routes())
+        .merge(exchange::admin::api_routes())
         .split_for_parts();
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
 
@@ -111,7 +120,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/static/{name}", get(web::assets::serve))
         .merge(identity::pages::routes())
         .merge(identity::oidc::routes())
-        .merge(registry::pages::routes());
+        .merge(registry::pages::routes())
+        .merge(exchange::tracker::routes());
 
     // The span names the route template, never the concrete path or query: those can hold
     // personal data (an ID number in a lookup), which must not reach the logs.
@@ -128,7 +138,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         tracing::info_span!("request", id, method = %request.method(), route)
     };
 
-    api.merge(pages)
+    // The gateway stays outside the layers below: providers' answers pass through unchanged
+    // (no error rewriting, no compression) and per-service timeouts replace the global one.
+    let gateway = exchange::gateway_routes().with_state(state.clone());
+    let platform = api.merge(pages)
         .route("/metrics", get(metrics::serve))
         .route("/openapi.json", get(move || async move { ([("content-type", "application/json")], openapi_json.as_ref().clone()) }))
         .fallback(not_found)
@@ -158,7 +171,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 ))
                 .layer(security_header(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()")),
         )
-        .with_state(state)
+        .with_state(state);
+    gateway.merge(platform)
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -42,6 +42,13 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The exchange's tamper-evident audit log: verify, export for auditors.
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit_cli::AuditCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// The population registry: generate, import and export citizen records.
     Registry {
         #[command(subcommand)]
@@ -208,6 +215,14 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Bench { command } => {
             crate::telemetry::init(crate::config::LogFormat::Human);
             crate::bench::run(command).await
+        }
+        Command::Audit { command, db } => {
+            let overrides = Overrides {
+                db: db.db,
+                data_dir: db.data_dir,
+                ..Overrides::default()
+            };
+            crate::audit_cli::run(command, &load(config_file, &overrides)?).await
         }
         Command::Registry { command, db } => {
             let overrides = Overrides {

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 10] = [
+const ENV_KEYS: [&str; 12] = [
     "public_url",
+    "exchange_instance",
+    "audit_key",
     "cookie_secure",
     "db",
     "listen",
@@ -42,6 +44,19 @@ pub struct Config {
     /// The address people and relying parties use (`https://eid.example.gov.vn`); the
     /// OpenID Connect issuer. Taken from each request's Host header when unset.
     pub public_url: Option<String>,
+    /// The X-Road instance this node's exchange belongs to.
+    pub exchange_instance: String,
+    /// Ed25519 key that signs audit checkpoints; `<data_dir>/audit-signing.key` when absent.
+    /// Keep it outside the database: whoever can write both could rewrite history.
+    pub audit_key: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
+    }
 }
 
 impl Default for Config {
@@ -57,6 +72,8 @@ impl Default for Config {
             db_max_connections: 16,
             cookie_secure: true,
             public_url: None,
+            exchange_instance: "VN".into(),
+            audit_key: None,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! server's life cycle. It wires the contexts together and holds no business rules.
 
 pub mod app;
-pub mod bench;
+pub mod audit_cli;
+mod bench;
 pub mod cli;
 pub mod config;
 pub mod metrics;
@@ -38,15 +39,33 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     let registry = registry::Registry::new(db.clone(), Arc::new(lists));
     let mut identity = identity::Identity::new(db.clone(), registry.clone(), config.cookie_secure);
     identity.public_url = config.public_url.clone();
+    let signer = audit::CheckpointSigner::load_or_create(&config.audit_key_path())
+        .context("loading the audit signing key")?;
+    let audit = audit::AuditLog::start(db.clone(), signer, audit::AuditOptions::default())
+        .await
+        .context("starting the audit log")?;
+    let metrics = Arc::new(metrics::Metrics::new());
+    let exchange = exchange::Exchange::start(exchange::Parts {
+        db: db.clone(),
+        audit,
+        identity: identity.clone(),
+        registry: registry.clone(),
+        instance: config.exchange_instance.clone(),
+        max_body: config.max_body_bytes,
+        metrics: metrics.exchange.clone(),
+    })
+    .await
+    .context("starting the exchange")?;
     Ok(AppState {
         db,
         site: Site {
             reference: Arc::new(reference),
             i18n: Arc::new(i18n),
         },
-        metrics: Arc::new(metrics::Metrics::new()),
+        metrics,
         registry,
         identity,
+        exchange,
     })
 }
 

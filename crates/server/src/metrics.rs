@@ -33,6 +33,7 @@ struct RouteLabels {
 
 pub struct Metrics {
     registry: Registry,
+    pub exchange: exchange::metrics::ExchangeMetrics,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     in_flight: Gauge,
@@ -75,8 +76,10 @@ impl Metrics {
             "HTTP requests being answered now",
             in_flight.clone(),
         );
+        let exchange = exchange::metrics::ExchangeMetrics::register(&mut registry);
         Self {
             registry,
+            exchange,
             requests,
             latency,
             in_flight,

@@ -39,10 +39,13 @@ fn a_bad_configuration_is_named_and_nothing_starts() -> TestResult {
 /// Starts `lienthong serve` and returns it with the address it reports in its JSON log.
 fn start_server(
     database: &str,
+    data_dir: &std::path::Path,
 ) -> Result<(Child, String), Box<dyn std::error::Error + Send + Sync>> {
     let mut child = Command::new(BINARY)
         .args([
             "serve",
+            "--data-dir",
+            &data_dir.display().to_string(),
             "--db",
             database,
             "--listen",
@@ -98,8 +101,11 @@ fn wait_for_exit(
 async fn sigterm_finishes_requests_in_flight_then_exits_cleanly() -> TestResult {
     for backend in TestBackend::all() {
         let database = backend.fresh().await?;
+        // Files beside the database (the audit signing key) go here, not into the crate.
+        let scratch = tempfile::tempdir()?;
+        let data_dir = scratch.path().display().to_string();
         let migrate = Command::new(BINARY)
-            .args(["migrate", "--db", &database.target])
+            .args(["migrate", "--data-dir", &data_dir, "--db", &database.target])
             .output()?;
         assert!(
             migrate.status.success(),
@@ -107,7 +113,7 @@ async fn sigterm_finishes_requests_in_flight_then_exits_cleanly() -> TestResult 
             String::from_utf8_lossy(&migrate.stderr)
         );
 
-        let (mut child, address) = start_server(&database.target)?;
+        let (mut child, address) = start_server(&database.target, scratch.path())?;
         let body = br#"{"recorded_on":"2020-01-01","codes":["74"]}"#;
         let (first_half, second_half) = body.split_at(10);
         let mut stream = TcpStream::connect(&address).await?;

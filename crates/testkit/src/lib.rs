@@ -26,6 +26,9 @@ pub struct TestApp {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     _database: FreshDatabase,
+    /// Files the server keeps outside the database (the audit signing key) when the
+    /// database itself has no directory.
+    _scratch: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -45,9 +48,10 @@ impl TestApp {
             listen: "127.0.0.1:0".parse()?,
             ..Config::default()
         };
-        if let Some(dir) = database.data_dir() {
-            config.data_dir = dir;
-        }
+        let scratch = tempfile::tempdir()?;
+        config.data_dir = database
+            .data_dir()
+            .unwrap_or_else(|| scratch.path().to_path_buf());
         adjust(&mut config);
         let state = server::build_state(&config).await?;
         let listener = TcpListener::bind(config.listen).await?;
@@ -72,6 +76,7 @@ impl TestApp {
             stop: Some(stop),
             task,
             _database: database,
+            _scratch: scratch,
         };
         app.wait_until_ready().await?;
         Ok(app)

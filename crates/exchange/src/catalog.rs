@@ -1,0 +1,605 @@
+//! Members, subsystems, services, endpoints, access rights and limits: kept in the database,
+//! read by the gateway from an in-memory snapshot so that no request waits on a query. Every
+//! change made through this node replaces the snapshot at once; changes made by other nodes
+//! are picked up within `RELOAD_SECONDS`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sqlx::Row;
+use store::{Db, timestamp};
+use utoipa::ToSchema;
+
+use crate::ids::{InvalidId, MemberId, ServiceId, SubsystemId};
+
+const RELOAD_SECONDS: u64 = 10;
+/// The scheme of services this node answers itself instead of forwarding.
+pub const BUILTIN_REGISTRY: &str = "lienthong:registry";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("{0} is not registered")]
+    Unknown(String),
+    #[error("{0} is already registered")]
+    Exists(String),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl From<sqlx::Error> for CatalogError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(store::Error::Sql(error))
+    }
+}
+
+impl CatalogError {
+    fn id(field: &'static str, error: InvalidId) -> Self {
+        Self::Invalid {
+            field,
+            reason: error.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Endpoint {
+    pub method: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Service {
+    #[schema(value_type = String)]
+    #[serde(serialize_with = "as_text")]
+    pub id: ServiceId,
+    pub base_url: String,
+    #[serde(skip)]
+    pub openapi: Option<String>,
+    pub has_openapi: bool,
+    pub timeout_ms: u64,
+    pub endpoints: Vec<Endpoint>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Right {
+    pub id: String,
+    pub client: String,
+    pub service: String,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub fields: Option<Vec<String>>,
+    pub granted_by: String,
+    pub granted_at: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct Limit {
+    pub per_second: u32,
+    pub per_day: u64,
+}
+
+fn as_text<T: std::fmt::Display, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+/// Everything the gateway needs to route and authorise, as of one moment.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub members: Vec<(MemberId, String)>,
+    pub subsystems: Vec<(SubsystemId, String)>,
+    pub services: HashMap<ServiceId, Service>,
+    rights: HashMap<(String, String), Vec<Right>>,
+    pub limits: HashMap<String, Limit>,
+}
+
+/// True when `path` (decoded, starting with `/`) fits `pattern`, where a `*` segment matches
+/// one segment and a final `**` any rest (the ACL syntax of X-Road's REST services).
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut wanted = pattern.trim_start_matches('/').split('/');
+    let mut given = path.trim_start_matches('/').split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (Some("**"), _) => return true,
+            (Some(w), Some(g)) if w == "*" || w == g => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+impl Snapshot {
+    pub fn member_name(&self, id: &MemberId) -> Option<&str> {
+        self.members
+            .iter()
+            .find(|(m, _)| m == id)
+            .map(|(_, n)| n.as_str())
+    }
+
+    pub fn has_subsystem(&self, id: &SubsystemId) -> bool {
+        self.subsystems.iter().any(|(s, _)| s == id)
+    }
+
+    /// The right under which `client` may call `method path` on `service`, if any.
+    pub fn right_for(
+        &self,
+        client: &SubsystemId,
+        service: &ServiceId,
+        method: &str,
+        path: &str,
+    ) -> Option<&Right> {
+        self.rights
+            .get(&(client.to_string(), service.to_string()))?
+            .iter()
+            .find(|right| {
+                right
+                    .method
+                    .as_deref()
+                    .is_none_or(|m| m == "*" || m.eq_ignore_ascii_case(method))
+                    && right.path.as_deref().is_none_or(|p| path_matches(p, path))
+            })
+    }
+
+    pub fn rights_of(&self, client: &SubsystemId, service: &ServiceId) -> &[Right] {
+        self.rights
+            .get(&(client.to_string(), service.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    pub fn all_rights(&self) -> impl Iterator<Item = &Right> {
+        self.rights.values().flatten()
+    }
+}
+
+/// What an operator or member administrator registers.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewService {
+    /// `INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE`
+    pub id: String,
+    /// `https://…` (plain `http://` only on loopback and private networks of the deployment).
+    pub base_url: String,
+    pub openapi: Option<String>,
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub endpoints: Vec<NewEndpoint>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEndpoint {
+    pub method: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRight {
+    /// The client subsystem, `INSTANCE/CLASS/MEMBER/SUBSYSTEM`.
+    pub client: String,
+    pub service: String,
+    /// With `path`: only this endpoint; `*` any method.
+    pub method: Option<String>,
+    pub path: Option<String>,
+    /// Registry fields released under this right (citizen lookup); none means all.
+    pub fields: Option<Vec<String>>,
+}
+
+const METHODS: [&str; 9] = [
+    "*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
+];
+
+fn check_method(method: &str) -> Result<String, CatalogError> {
+    let upper = method.trim().to_ascii_uppercase();
+    if METHODS.contains(&upper.as_str()) {
+        Ok(upper)
+    } else {
+        Err(CatalogError::Invalid {
+            field: "method",
+            reason: format!("{method:?} is not an HTTP method (or *)"),
+        })
+    }
+}
+
+fn check_path(path: &str) -> Result<String, CatalogError> {
+    let path = path.trim();
+    let ok = path.starts_with('/')
+        && !path.contains("..")
+        && !path.contains('?')
+        && !path.chars().any(char::is_whitespace);
+    if ok {
+        Ok(path.to_owned())
+    } else {
+        Err(CatalogError::Invalid {
+            field: "path",
+            reason: format!("{path:?} must start with / and hold no spaces, ? or .."),
+        })
+    }
+}
+
+fn check_name(name: &str) -> Result<String, CatalogError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(CatalogError::Invalid {
+            field: "name",
+            reason: "is required, at most 200 characters".into(),
+        });
+    }
+    Ok(name.to_owned())
+}
+
+fn check_base_url(url: &str) -> Result<String, CatalogError> {
+    let url = url.trim().trim_end_matches('/');
+    let scheme_ok =
+        url == BUILTIN_REGISTRY || url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.contains(['?', '#']) || url.chars().any(char::is_whitespace) {
+        return Err(CatalogError::Invalid {
+            field: "base_url",
+            reason: format!(
+                "{url:?} must be an http(s) URL without query or fragment, or {BUILTIN_REGISTRY}"
+            ),
+        });
+    }
+    Ok(url.to_owned())
+}
+
+/// The catalogue service: changes go to the database, reads come from the snapshot.
+#[derive(Clone)]
+pub struct Catalog {
+    db: Db,
+    current: Arc<RwLock<(Instant, Arc<Snapshot>)>>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog").finish_non_exhaustive()
+    }
+}
+
+impl Catalog {
+    pub async fn open(db: Db) -> Result<Self, CatalogError> {
+        let snapshot = load(&db).await?;
+        Ok(Self {
+            db,
+            current: Arc::new(RwLock::new((Instant::now(), Arc::new(snapshot)))),
+        })
+    }
+
+    /// The current snapshot; reloads it in the background of this call when it is old.
+    pub async fn snapshot(&self) -> Arc<Snapshot> {
+        let (loaded, snapshot) = match self.current.read() {
+            Ok(current) => (current.0, current.1.clone()),
+            Err(_) => return Arc::default(),
+        };
+        if loaded.elapsed() < Duration::from_secs(RELOAD_SECONDS) {
+            return snapshot;
+        }
+        match self.reload().await {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                tracing::warn!(%error, "exchange catalogue reload failed; serving the last one");
+                snapshot
+            }
+        }
+    }
+
+    async fn reload(&self) -> Result<Arc<Snapshot>, CatalogError> {
+        let fresh = Arc::new(load(&self.db).await?);
+        if let Ok(mut current) = self.current.write() {
+            *current = (Instant::now(), fresh.clone());
+        }
+        Ok(fresh)
+    }
+
+    pub async fn add_member(&self, id: &str, name: &str) -> Result<MemberId, CatalogError> {
+        let id = MemberId::parse(id).map_err(|e| CatalogError::id("id", e))?;
+        let name = check_name(name)?;
+        let mut tx = self.db.begin().await?;
+        let done = sqlx::query("INSERT INTO exchange_members (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            .bind(id.to_string())
+            .bind(&name)
+            .bind(timestamp::now())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::Exists(id.to_string()));
+        }
+        self.reload().await?;
+        Ok(id)
+    }
+
+    pub async fn add_subsystem(&self, id: &str, name: &str) -> Result<SubsystemId, CatalogError> {
+        let id = SubsystemId::parse(id).map_err(|e| CatalogError::id("id", e))?;
+        let name = check_name(name)?;
+        let snapshot = self.snapshot().await;
+        if snapshot.member_name(&id.member).is_none() {
+            return Err(CatalogError::Unknown(format!("member {}", id.member)));
+        }
+        if snapshot.has_subsystem(&id) {
+            return Err(CatalogError::Exists(id.to_string()));
+        }
+        let mut tx = self.db.begin().await?;
+        sqlx::query("INSERT INTO exchange_subsystems (id, member_id, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id.to_string())
+            .bind(id.member.to_string())
+            .bind(&name)
+            .bind(timestamp::now())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        self.reload().await?;
+        Ok(id)
+    }
+
+    pub async fn add_service(&self, service: NewService) -> Result<ServiceId, CatalogError> {
+        let id = ServiceId::parse(&service.id).map_err(|e| CatalogError::id("id", e))?;
+        let base_url = check_base_url(&service.base_url)?;
+        let timeout_ms = service.timeout_ms.unwrap_or(30_000);
+        if !(100..=300_000).contains(&timeout_ms) {
+            return Err(CatalogError::Invalid {
+                field: "timeout_ms",
+                reason: "must be between 100 and 300000".into(),
+            });
+        }
+        if let Some(document) = &service.openapi
+            && serde_json::from_str::<serde_json::Value>(document)
+                .ok()
+                .and_then(|v| v.get("openapi").cloned())
+                .is_none()
+        {
+            return Err(CatalogError::Invalid {
+                field: "openapi",
+                reason: "must be an OpenAPI 3 document in JSON".into(),
+            });
+        }
+        let endpoints = service
+            .endpoints
+            .iter()
+            .map(|e| Ok((check_method(&e.method)?, check_path(&e.path)?)))
+            .collect::<Result<Vec<_>, CatalogError>>()?;
+        let snapshot = self.snapshot().await;
+        if !snapshot.has_subsystem(&id.subsystem) {
+            return Err(CatalogError::Unknown(format!("subsystem {}", id.subsystem)));
+        }
+        if snapshot.services.contains_key(&id) {
+            return Err(CatalogError::Exists(id.to_string()));
+        }
+        let mut tx = self.db.begin().await?;
+        sqlx::query("INSERT INTO exchange_services (id, subsystem_id, base_url, openapi, timeout_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id.to_string())
+            .bind(id.subsystem.to_string())
+            .bind(&base_url)
+            .bind(&service.openapi)
+            .bind(i64::try_from(timeout_ms).unwrap_or(30_000))
+            .bind(timestamp::now())
+            .execute(tx.conn())
+            .await?;
+        for (method, path) in endpoints {
+            sqlx::query("INSERT INTO exchange_endpoints (service_id, method, path) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(id.to_string())
+                .bind(method)
+                .bind(path)
+                .execute(tx.conn())
+                .await?;
+        }
+        tx.commit().await?;
+        self.reload().await?;
+        Ok(id)
+    }
+
+    /// Grants a right; returns its id.
+    pub async fn grant(&self, right: NewRight, actor: &str) -> Result<String, CatalogError> {
+        let client =
+            SubsystemId::parse(&right.client).map_err(|e| CatalogError::id("client", e))?;
+        let service =
+            ServiceId::parse(&right.service).map_err(|e| CatalogError::id("service", e))?;
+        let method = right.method.as_deref().map(check_method).transpose()?;
+        let path = right.path.as_deref().map(check_path).transpose()?;
+        if method.is_some() != path.is_some() {
+            return Err(CatalogError::Invalid {
+                field: "path",
+                reason:
+                    "give method and path together (an endpoint), or neither (the whole service)"
+                        .into(),
+            });
+        }
+        let fields = right
+            .fields
+            .map(|fields| {
+                fields
+                    .iter()
+                    .map(|f| {
+                        let f = f.trim();
+                        if crate::builtin::CITIZEN_FIELDS.contains(&f) {
+                            Ok(f.to_owned())
+                        } else {
+                            Err(CatalogError::Invalid {
+                                field: "fields",
+                                reason: format!("{f:?} is not a registry field"),
+                            })
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let snapshot = self.snapshot().await;
+        if !snapshot.has_subsystem(&client) {
+            return Err(CatalogError::Unknown(format!("client subsystem {client}")));
+        }
+        if !snapshot.services.contains_key(&service) {
+            return Err(CatalogError::Unknown(format!("service {service}")));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.db.begin().await?;
+        sqlx::query("INSERT INTO exchange_rights (id, client_id, service_id, method, path, fields, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&id)
+            .bind(client.to_string())
+            .bind(service.to_string())
+            .bind(method)
+            .bind(path)
+            .bind(fields.map(|f| f.join(",")))
+            .bind(actor)
+            .bind(timestamp::now())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        self.reload().await?;
+        Ok(id)
+    }
+
+    pub async fn revoke(&self, right_id: &str, actor: &str) -> Result<(), CatalogError> {
+        let mut tx = self.db.begin().await?;
+        let done = sqlx::query("UPDATE exchange_rights SET revoked_by = $1, revoked_at = $2 WHERE id = $3 AND revoked_at IS NULL")
+            .bind(actor)
+            .bind(timestamp::now())
+            .bind(right_id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::Unknown(format!("right {right_id}")));
+        }
+        self.reload().await?;
+        Ok(())
+    }
+
+    pub async fn set_limit(&self, client: &str, limit: Limit) -> Result<(), CatalogError> {
+        let client = SubsystemId::parse(client).map_err(|e| CatalogError::id("client", e))?;
+        if limit.per_second == 0 || limit.per_day == 0 {
+            return Err(CatalogError::Invalid {
+                field: "per_second",
+                reason: "limits must be at least 1 (revoke rights to stop a client)".into(),
+            });
+        }
+        if !self.snapshot().await.has_subsystem(&client) {
+            return Err(CatalogError::Unknown(format!("client subsystem {client}")));
+        }
+        let mut tx = self.db.begin().await?;
+        sqlx::query("INSERT INTO exchange_limits (client_id, per_second, per_day) VALUES ($1, $2, $3) ON CONFLICT (client_id) DO UPDATE SET per_second = $2, per_day = $3")
+            .bind(client.to_string())
+            .bind(i64::from(limit.per_second))
+            .bind(i64::try_from(limit.per_day).unwrap_or(i64::MAX))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        self.reload().await?;
+        Ok(())
+    }
+}
+
+async fn load(db: &Db) -> Result<Snapshot, CatalogError> {
+    let bad = |e: InvalidId| CatalogError::Invalid {
+        field: "stored identifier",
+        reason: e.to_string(),
+    };
+    let mut snapshot = Snapshot::default();
+    for row in sqlx::query("SELECT id, name FROM exchange_members ORDER BY id")
+        .fetch_all(db.reader())
+        .await?
+    {
+        let id = MemberId::parse(&row.try_get::<String, _>("id")?).map_err(bad)?;
+        snapshot.members.push((id, row.try_get("name")?));
+    }
+    for row in sqlx::query("SELECT id, name FROM exchange_subsystems ORDER BY id")
+        .fetch_all(db.reader())
+        .await?
+    {
+        let id = SubsystemId::parse(&row.try_get::<String, _>("id")?).map_err(bad)?;
+        snapshot.subsystems.push((id, row.try_get("name")?));
+    }
+    let mut endpoints: HashMap<String, Vec<Endpoint>> = HashMap::new();
+    for row in sqlx::query(
+        "SELECT service_id, method, path FROM exchange_endpoints ORDER BY service_id, path, method",
+    )
+    .fetch_all(db.reader())
+    .await?
+    {
+        endpoints
+            .entry(row.try_get("service_id")?)
+            .or_default()
+            .push(Endpoint {
+                method: row.try_get("method")?,
+                path: row.try_get("path")?,
+            });
+    }
+    for row in
+        sqlx::query("SELECT id, base_url, openapi, timeout_ms, disabled_at FROM exchange_services")
+            .fetch_all(db.reader())
+            .await?
+    {
+        let text: String = row.try_get("id")?;
+        let id = ServiceId::parse(&text).map_err(bad)?;
+        let openapi: Option<String> = row.try_get("openapi")?;
+        let service = Service {
+            id: id.clone(),
+            base_url: row.try_get("base_url")?,
+            has_openapi: openapi.is_some(),
+            openapi,
+            timeout_ms: u64::try_from(row.try_get::<i64, _>("timeout_ms")?).unwrap_or(30_000),
+            endpoints: endpoints.remove(&text).unwrap_or_default(),
+            disabled: row.try_get::<Option<String>, _>("disabled_at")?.is_some(),
+        };
+        snapshot.services.insert(id, service);
+    }
+    for row in sqlx::query("SELECT id, client_id, service_id, method, path, fields, granted_by, granted_at FROM exchange_rights WHERE revoked_at IS NULL ORDER BY granted_at")
+        .fetch_all(db.reader())
+        .await?
+    {
+        let right = Right {
+            id: row.try_get("id")?,
+            client: row.try_get("client_id")?,
+            service: row.try_get("service_id")?,
+            method: row.try_get("method")?,
+            path: row.try_get("path")?,
+            fields: row
+                .try_get::<Option<String>, _>("fields")?
+                .map(|f| f.split(',').map(str::to_owned).collect()),
+            granted_by: row.try_get("granted_by")?,
+            granted_at: row.try_get("granted_at")?,
+        };
+        snapshot
+            .rights
+            .entry((right.client.clone(), right.service.clone()))
+            .or_default()
+            .push(right);
+    }
+    for row in sqlx::query("SELECT client_id, per_second, per_day FROM exchange_limits")
+        .fetch_all(db.reader())
+        .await?
+    {
+        snapshot.limits.insert(
+            row.try_get("client_id")?,
+            Limit {
+                per_second: u32::try_from(row.try_get::<i64, _>("per_second")?).unwrap_or(u32::MAX),
+                per_day: u64::try_from(row.try_get::<i64, _>("per_day")?).unwrap_or(u64::MAX),
+            },
+        );
+    }
+    Ok(snapshot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_matches;
+
+    #[test]
+    fn endpoint_patterns() {
+        assert!(path_matches("/citizens/*", "/citizens/001090000042"));
+        assert!(!path_matches(
+            "/citizens/*",
+            "/citizens/001090000042/residence"
+        ));
+        assert!(path_matches("/citizens/**", "/citizens/1/residence"));
+        assert!(path_matches("/**", "/"));
+        assert!(!path_matches("/a", "/b"));
+        assert!(path_matches("/a", "/a"));
+    }
+}

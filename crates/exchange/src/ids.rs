@@ -1,0 +1,242 @@
+//! X-Road identifiers (PR-REST §4.1, §4.2, §4.8): a client subsystem
+//! `INSTANCE/CLASS/MEMBER/SUBSYSTEM` and a service `INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE`.
+//! In URLs and headers each part is percent-encoded on its own and the `/` separators never
+//! are. Values may use only `A-Z a-z 0-9 ' ( ) + , - . = ?` (§4.8, v1.0.3).
+
+use std::fmt;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// Characters that stay as they are when an identifier part is written into a path.
+const PART: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'=');
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {reason}")]
+pub struct InvalidId {
+    pub what: &'static str,
+    pub reason: String,
+}
+
+fn invalid(what: &'static str, reason: impl Into<String>) -> InvalidId {
+    InvalidId {
+        what,
+        reason: reason.into(),
+    }
+}
+
+/// One decoded identifier part, checked against the allowed characters.
+fn part(what: &'static str, raw: &str) -> Result<String, InvalidId> {
+    // Decoded per RFC 3986: `+` stays a plus, not a space.
+    let decoded = percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| invalid(what, "is not UTF-8 after percent-decoding"))?;
+    if decoded.is_empty() {
+        return Err(invalid(what, "is empty"));
+    }
+    if decoded.len() > 255 {
+        return Err(invalid(what, "is longer than 255 bytes"));
+    }
+    if let Some(bad) = decoded
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "'()+,-.=?".contains(*c)))
+    {
+        return Err(invalid(
+            what,
+            format!("{decoded:?} contains {bad:?}; allowed are A-Z a-z 0-9 ' ( ) + , - . = ?"),
+        ));
+    }
+    Ok(decoded.into_owned())
+}
+
+fn encode(part: &str) -> String {
+    utf8_percent_encode(part, PART).to_string()
+}
+
+/// A member: `INSTANCE/CLASS/MEMBER`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemberId {
+    pub instance: String,
+    pub class: String,
+    pub code: String,
+}
+
+/// A subsystem (an information system of a member): `INSTANCE/CLASS/MEMBER/SUBSYSTEM`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubsystemId {
+    pub member: MemberId,
+    pub code: String,
+}
+
+/// A service of a subsystem: `INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE`. r1 has no version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceId {
+    pub subsystem: SubsystemId,
+    pub code: String,
+}
+
+impl MemberId {
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        let parts: Vec<&str> = text.split('/').collect();
+        match parts.as_slice() {
+            [instance, class, code] => Ok(Self {
+                instance: part("instance", instance)?,
+                class: part("member class", class)?,
+                code: part("member code", code)?,
+            }),
+            _ => Err(invalid(
+                "member",
+                format!("{text:?} must be INSTANCE/CLASS/MEMBER"),
+            )),
+        }
+    }
+}
+
+impl SubsystemId {
+    /// The `X-Road-Client` form. A client without a subsystem (3 parts) is refused: rights are
+    /// granted to information systems, not to whole organisations.
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        let parts: Vec<&str> = text.trim().split('/').collect();
+        match parts.as_slice() {
+            [instance, class, member, subsystem] => Ok(Self {
+                member: MemberId {
+                    instance: part("instance", instance)?,
+                    class: part("member class", class)?,
+                    code: part("member code", member)?,
+                },
+                code: part("subsystem code", subsystem)?,
+            }),
+            _ => Err(invalid(
+                "client",
+                format!("{text:?} must be INSTANCE/CLASS/MEMBER/SUBSYSTEM"),
+            )),
+        }
+    }
+}
+
+impl ServiceId {
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        let (subsystem, code) = text
+            .rsplit_once('/')
+            .ok_or_else(|| invalid("service", format!("{text:?} must have five parts")))?;
+        Ok(Self {
+            subsystem: SubsystemId::parse(subsystem)
+                .map_err(|e| invalid("service", e.to_string()))?,
+            code: part("service code", code)?,
+        })
+    }
+
+    /// Splits an r1 path after `/r1/` into the service and the rest of the path, kept raw
+    /// (PR-REST §4.1: everything after the service code goes to the provider as it came).
+    pub fn from_r1_path(path: &str) -> Result<(Self, &str), InvalidId> {
+        let mut pieces = path.splitn(6, '/');
+        let mut next = |what: &'static str| {
+            pieces.next().filter(|p| !p.is_empty()).ok_or_else(|| {
+                invalid(
+                    what,
+                    "is missing from the path /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE",
+                )
+            })
+        };
+        let instance = next("instance")?;
+        let class = next("member class")?;
+        let member = next("member code")?;
+        let subsystem = next("subsystem code")?;
+        let rest = path
+            .get(instance.len() + class.len() + member.len() + subsystem.len() + 4..)
+            .unwrap_or_default();
+        let (service, tail) = match rest.find(['/', '?']) {
+            Some(at) => rest.split_at(at),
+            None => (rest, ""),
+        };
+        if service.is_empty() {
+            return Err(invalid(
+                "service code",
+                "is missing from the path /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE",
+            ));
+        }
+        Ok((
+            Self {
+                subsystem: SubsystemId {
+                    member: MemberId {
+                        instance: part("instance", instance)?,
+                        class: part("member class", class)?,
+                        code: part("member code", member)?,
+                    },
+                    code: part("subsystem code", subsystem)?,
+                },
+                code: part("service code", service)?,
+            },
+            tail,
+        ))
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}",
+            encode(&self.instance),
+            encode(&self.class),
+            encode(&self.code)
+        )
+    }
+}
+
+impl fmt::Display for SubsystemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.member, encode(&self.code))
+    }
+}
+
+impl fmt::Display for ServiceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.subsystem, encode(&self.code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r1_paths_split_into_service_and_raw_rest() {
+        let (service, rest) =
+            ServiceId::from_r1_path("VN/GOV/BCA/registry/citizens/v1/x%3B?a=1+2").unwrap();
+        assert_eq!(service.to_string(), "VN/GOV/BCA/registry/citizens");
+        assert_eq!(rest, "/v1/x%3B?a=1+2");
+        let (bare, rest) = ServiceId::from_r1_path("VN/GOV/BCA/registry/listMethods").unwrap();
+        assert_eq!((bare.code.as_str(), rest), ("listMethods", ""));
+    }
+
+    #[test]
+    fn parts_are_decoded_one_by_one_and_checked() {
+        let client = SubsystemId::parse("VN/COM/0100%2B1/ekyc").unwrap();
+        assert_eq!(client.member.code, "0100+1");
+        assert_eq!(client.to_string(), "VN/COM/0100+1/ekyc");
+        let slash = SubsystemId::parse("VN/GOV/BCA/a%2Fb").unwrap_err();
+        assert_eq!(slash.what, "subsystem code");
+        assert!(
+            SubsystemId::parse("VN/GOV/BCA").is_err(),
+            "a subsystem is required"
+        );
+        assert_eq!(
+            ServiceId::from_r1_path("VN/GOV/BCA/registry")
+                .unwrap_err()
+                .what,
+            "service code"
+        );
+        assert_eq!(
+            SubsystemId::parse("VN/GOV/B CA/x").unwrap_err().what,
+            "member code"
+        );
+    }
+}

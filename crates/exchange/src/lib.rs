@@ -1,0 +1,297 @@
+//! The data-exchange platform (MISSION.md S3, and the privacy half of S13): members and
+//! their subsystems, the services they provide and the rights granted to use them, a gateway
+//! that speaks the X-Road Message Protocol for REST (r1) so existing X-Road clients work
+//! unchanged, a tamper-evident audit log of every exchange (crates/audit), built-in services
+//! from the population registry, and the citizen's data tracker.
+
+pub mod admin;
+pub mod builtin;
+pub mod catalog;
+mod fault;
+mod gateway;
+pub mod ids;
+mod limits;
+mod metadata;
+pub mod metrics;
+pub mod tracker;
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use identity::Identity;
+use identity::oidc::MachineToken;
+use registry::Registry;
+use sha2::{Digest, Sha256};
+
+pub use catalog::{Catalog, CatalogError, Limit, NewEndpoint, NewRight, NewService};
+pub use fault::Fault;
+pub use ids::{MemberId, ServiceId, SubsystemId};
+
+/// The scope an agency system's token needs to call through the gateway.
+pub const EXCHANGE_SCOPE: &str = "exchange";
+/// Verified tokens remembered, so a busy client is not re-verified on every call.
+const TOKEN_CACHE: usize = 10_000;
+
+/// The exchange service. Cheap to clone.
+#[derive(Clone)]
+pub struct Exchange(Arc<Inner>);
+
+pub struct Inner {
+    pub catalog: Catalog,
+    pub audit: audit::AuditLog,
+    pub identity: Identity,
+    pub registry: Registry,
+    pub db: store::Db,
+    /// The X-Road instance this node belongs to (`VN`).
+    pub instance: String,
+    /// Largest request or response body passed through, in bytes.
+    pub max_body: usize,
+    pub metrics: metrics::ExchangeMetrics,
+    http: reqwest::Client,
+    limiter: limits::Limiter,
+    tokens: Mutex<HashMap<[u8; 32], MachineToken>>,
+}
+
+impl Deref for Exchange {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the server hands the exchange at start.
+pub struct Parts {
+    pub db: store::Db,
+    pub audit: audit::AuditLog,
+    pub identity: Identity,
+    pub registry: Registry,
+    pub instance: String,
+    pub max_body: usize,
+    pub metrics: metrics::ExchangeMetrics,
+}
+
+impl Exchange {
+    pub async fn start(parts: Parts) -> Result<Self, CatalogError> {
+        let catalog = Catalog::open(parts.db.clone()).await?;
+        // One pooled client for every provider: connections are reused across calls, and it
+        // never retries, so a non-idempotent call reaches the provider at most once.
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| CatalogError::Invalid {
+                field: "http client",
+                reason: e.to_string(),
+            })?;
+        let exchange = Self(Arc::new(Inner {
+            catalog,
+            audit: parts.audit,
+            identity: parts.identity,
+            registry: parts.registry,
+            db: parts.db,
+            instance: parts.instance,
+            max_body: parts.max_body,
+            metrics: parts.metrics,
+            http,
+            limiter: limits::Limiter::default(),
+            tokens: Mutex::default(),
+        }));
+        exchange.register_builtin_services().await?;
+        Ok(exchange)
+    }
+
+    /// The population registry's services, provided by this node (idempotent).
+    async fn register_builtin_services(&self) -> Result<(), CatalogError> {
+        let member = format!("{}/GOV/BCA", self.instance);
+        let subsystem = format!("{member}/registry");
+        let snapshot = self.catalog.snapshot().await;
+        let member_id = MemberId::parse(&member).map_err(|e| CatalogError::Invalid {
+            field: "instance",
+            reason: e.to_string(),
+        })?;
+        if snapshot.member_name(&member_id).is_none() {
+            self.catalog.add_member(&member, "Bộ Công an").await?;
+        }
+        let subsystem_id = SubsystemId::parse(&subsystem).map_err(|e| CatalogError::Invalid {
+            field: "instance",
+            reason: e.to_string(),
+        })?;
+        if !snapshot.has_subsystem(&subsystem_id) {
+            self.catalog
+                .add_subsystem(&subsystem, "Cơ sở dữ liệu quốc gia về dân cư")
+                .await?;
+        }
+        for code in ["citizens", "residence", "household", "identity-check"] {
+            let id = format!("{subsystem}/{code}");
+            let known = ServiceId::parse(&id)
+                .map(|id| snapshot.services.contains_key(&id))
+                .unwrap_or(false);
+            if !known {
+                self.catalog
+                    .add_service(NewService {
+                        id,
+                        base_url: catalog::BUILTIN_REGISTRY.into(),
+                        openapi: None,
+                        timeout_ms: Some(10_000),
+                        endpoints: builtin::endpoints(code)
+                            .iter()
+                            .map(|(method, path)| NewEndpoint {
+                                method: (*method).into(),
+                                path: (*path).into(),
+                            })
+                            .collect(),
+                    })
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The client proves it is the subsystem named in `X-Road-Client` with a machine access
+    /// token (client_credentials at /oauth/token) whose subject is that subsystem.
+    async fn authenticate(&self, headers: &HeaderMap, client: &SubsystemId) -> Result<(), Fault> {
+        let Some(token) = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return Err(Fault::authentication(format!(
+                "Client (SUBSYSTEM:{client}) presented no credentials: send Authorization: Bearer with a token from the client_credentials grant"
+            )));
+        };
+        let key: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let cached = self
+            .tokens
+            .lock()
+            .ok()
+            .and_then(|tokens| tokens.get(&key).cloned())
+            .filter(|t| t.expires_at >= now);
+        let verified = match cached {
+            Some(token) => token,
+            None => {
+                let token = match self.identity.verify_machine_token(token.trim()).await {
+                    Ok(Ok(token)) => token,
+                    Ok(Err(rejected)) => return Err(Fault::authentication(rejected.to_string())),
+                    Err(error) => return Err(Fault::internal(error.to_string())),
+                };
+                if let Ok(mut tokens) = self.tokens.lock() {
+                    if tokens.len() >= TOKEN_CACHE {
+                        tokens.retain(|_, t| t.expires_at >= now);
+                    }
+                    if tokens.len() < TOKEN_CACHE {
+                        tokens.insert(key, token.clone());
+                    }
+                }
+                token
+            }
+        };
+        if !verified
+            .scope
+            .split_whitespace()
+            .any(|s| s == EXCHANGE_SCOPE)
+        {
+            return Err(Fault::authentication(format!(
+                "the access token lacks the scope {EXCHANGE_SCOPE}"
+            )));
+        }
+        if verified.subject != client.to_string() {
+            return Err(Fault::authentication(format!(
+                "the access token was issued to SUBSYSTEM:{} but X-Road-Client is SUBSYSTEM:{client}",
+                verified.subject
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl FromRef<Exchange> for Identity {
+    fn from_ref(exchange: &Exchange) -> Self {
+        exchange.identity.clone()
+    }
+}
+
+/// The gateway's routes. They sit outside the platform's page and API layers: the provider's
+/// answers pass through unchanged (no error rewriting, no compression), and per-service
+/// timeouts replace the global one.
+pub fn gateway_routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Exchange: FromRef<S>,
+{
+    Router::new()
+        .route("/r1/{*rest}", any(gateway::r1))
+        .route("/listClients", get(list_clients))
+}
+
+/// `GET /listClients` (PR-META §2): JSON when asked for, XML otherwise.
+async fn list_clients(State(exchange): State<Exchange>, headers: HeaderMap) -> Response {
+    let snapshot = exchange.catalog.snapshot().await;
+    let listing = metadata::list_clients(&snapshot);
+    let wants_json = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        return axum::Json(listing).into_response();
+    }
+    let mut xml = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ns2:clientList xmlns:ns1="http://x-road.eu/xsd/identifiers" xmlns:ns2="http://x-road.eu/xsd/xroad.xsd">"#,
+    );
+    for member in listing
+        .get("member")
+        .and_then(|m| m.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let field = |key: &str| {
+            member
+                .get("id")
+                .and_then(|id| id.get(key))
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let subsystem = match field("subsystem_code") {
+            code if code.is_empty() => String::new(),
+            code => format!("<ns1:subsystemCode>{code}</ns1:subsystemCode>"),
+        };
+        let name = member
+            .get("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;");
+        xml.push_str(&format!(
+            "<ns2:member><ns2:id ns1:objectType=\"{}\"><ns1:xRoadInstance>{}</ns1:xRoadInstance><ns1:memberClass>{}</ns1:memberClass><ns1:memberCode>{}</ns1:memberCode>{subsystem}</ns2:id><ns2:name>{name}</ns2:name></ns2:member>",
+            field("object_type"),
+            field("xroad_instance"),
+            field("member_class"),
+            field("member_code"),
+        ));
+    }
+    xml.push_str("</ns2:clientList>");
+    let mut response = xml.into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/xml;charset=utf-8"),
+    );
+    response
+}

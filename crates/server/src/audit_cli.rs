@@ -1,0 +1,85 @@
+//! `lienthong audit …`: check the exchange's audit chain, and hand it to outside auditors.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole chain and every signed checkpoint; name the first entry that was
+    /// altered, removed or reordered. Exits with status 1 when the log is not intact.
+    Verify {
+        /// Also accept checkpoints signed by these earlier public keys (PEM files).
+        #[arg(long = "old-key")]
+        old_keys: Vec<PathBuf>,
+    },
+    /// Write the log as NDJSON with the public key, for an auditor to check offline.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check an export file offline against a public key (PEM), as an auditor would.
+    VerifyExport {
+        file: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Print the public key that checks this node's checkpoints (PEM).
+    PublicKey,
+}
+
+fn read_key(path: &PathBuf) -> anyhow::Result<audit::VerifyingKey> {
+    let pem =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    audit::parse_public_key(&pem).with_context(|| format!("{} is not a public key", path.display()))
+}
+
+fn report(report: &audit::VerifyReport) -> anyhow::Result<()> {
+    println!("{report}");
+    if !report.is_intact() {
+        bail!("the audit log is NOT intact");
+    }
+    Ok(())
+}
+
+pub async fn run(command: AuditCommand, config: &Config) -> anyhow::Result<()> {
+    if let AuditCommand::VerifyExport { file, key } = &command {
+        let input = std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+        );
+        return report(&audit::verify_export(input, &[read_key(key)?])?);
+    }
+    let signer = audit::CheckpointSigner::load_or_create(&config.audit_key_path())
+        .context("loading the audit signing key")?;
+    if let AuditCommand::PublicKey = command {
+        print!("{}", audit::public_key_pem(&signer.verifying_key()));
+        return Ok(());
+    }
+    let mut keys = vec![signer.verifying_key()];
+    let target = config.database();
+    let db = store::Db::connect(target.expose(), &config.db_options())
+        .await
+        .with_context(|| format!("opening database {target}"))?;
+    let outcome = match command {
+        AuditCommand::Verify { old_keys } => {
+            for path in &old_keys {
+                keys.push(read_key(path)?);
+            }
+            report(&audit::verify(&db, &keys).await?)
+        }
+        AuditCommand::Export { out } => {
+            let file = tokio::fs::File::create(&out)
+                .await
+                .with_context(|| format!("creating {}", out.display()))?;
+            let summary = audit::export(&db, &keys, tokio::io::BufWriter::new(file)).await?;
+            println!("{summary:?} written to {}", out.display());
+            Ok(())
+        }
+        AuditCommand::VerifyExport { .. } | AuditCommand::PublicKey => Ok(()),
+    };
+    db.close().await;
+    outcome
+}

@@ -1,0 +1,365 @@
+//! The X-Road r1 gateway over HTTP: a plain client, a real upstream provider, access rights,
+//! metadata services, built-in registry services, limits and the audit chain.
+
+use axum::extract::Request;
+use axum::routing::{any, get};
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::{EncodePublicKey, LineEnding};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use testkit::{TestApp, TestResult, for_each_backend};
+use tokio::net::TcpListener;
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+const CLIENT: &str = "VN/GOV/BTP/civil";
+const SERVICE: &str = "VN/GOV/BYT/insurance/cards";
+
+/// A provider that echoes what it received, and fails on /broken with its own 404.
+async fn upstream() -> Result<String, Failure> {
+    let echo = |request: Request| async move {
+        let headers: serde_json::Map<String, Value> = request
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or_default())))
+            .collect();
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .unwrap_or_default();
+        axum::Json(json!({
+            "method": parts.method.as_str(),
+            "uri": parts.uri.to_string(),
+            "headers": headers,
+            "body": String::from_utf8_lossy(&body),
+        }))
+    };
+    let app = axum::Router::new()
+        .route(
+            "/broken",
+            get(|| async { (StatusCode::NOT_FOUND, "no such card") }),
+        )
+        .fallback(any(echo));
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(base)
+}
+
+/// Registers the client and provider and returns a token for the client subsystem.
+async fn setup(app: &TestApp, upstream: &str) -> Result<String, Failure> {
+    let catalog = &app.state.exchange.catalog;
+    catalog.add_member("VN/GOV/BTP", "Bộ Tư pháp").await?;
+    catalog.add_subsystem(CLIENT, "Hộ tịch điện tử").await?;
+    catalog.add_member("VN/GOV/BYT", "Bộ Y tế").await?;
+    catalog
+        .add_subsystem("VN/GOV/BYT/insurance", "Bảo hiểm y tế")
+        .await?;
+    catalog
+        .add_service(exchange::NewService {
+            id: SERVICE.into(),
+            base_url: upstream.into(),
+            openapi: Some(
+                r#"{"openapi":"3.0.3","info":{"title":"cards","version":"1"},"paths":{}}"#.into(),
+            ),
+            timeout_ms: Some(2_000),
+            endpoints: vec![exchange::NewEndpoint {
+                method: "GET".into(),
+                path: "/cards/*".into(),
+            }],
+        })
+        .await?;
+    let key = SigningKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+    let client_id = app
+        .state
+        .identity
+        .register_machine_client(identity::oidc::NewMachineClient {
+            name: "Hộ tịch điện tử".into(),
+            subject: CLIENT.into(),
+            public_key_pem: key.verifying_key().to_public_key_pem(LineEnding::LF)?,
+            scopes: vec!["exchange".into()],
+        })
+        .await?;
+    let assertion =
+        identity::oidc::sign_client_assertion(&key, &client_id, &app.url("/oauth/token"), 60)?;
+    let response: Value = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", identity::oidc::ASSERTION_TYPE),
+            ("client_assertion", assertion.as_str()),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(response
+        .get("access_token")
+        .and_then(Value::as_str)
+        .ok_or("no token")?
+        .to_owned())
+}
+
+/// The X-Road error type of a refused call, checking header and body agree.
+async fn refusal(response: reqwest::Response) -> Result<(StatusCode, String), Failure> {
+    let status = response.status();
+    let header = response
+        .headers()
+        .get("x-road-error")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: Value = response.json().await?;
+    assert_eq!(
+        body.get("type").and_then(Value::as_str),
+        Some(header.as_str())
+    );
+    assert!(body.get("message").is_some() && body.get("detail").is_some());
+    Ok((status, header))
+}
+
+#[tokio::test]
+async fn x_road_clients_reach_providers_only_within_their_rights() -> TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        let call = |path: &str, client: Option<&str>| {
+            let mut request = app.client.get(app.url(path)).bearer_auth(&token);
+            if let Some(client) = client {
+                request = request.header("X-Road-Client", client);
+            }
+            request
+        };
+
+        // Deny by default.
+        let denied = call("/r1/VN/GOV/BYT/insurance/cards/cards/79", Some(CLIENT))
+            .send()
+            .await?;
+        assert_eq!(refusal(denied).await?.1, "Server.ServerProxy.AccessDenied");
+
+        let right = app
+            .state
+            .exchange
+            .catalog
+            .grant(
+                exchange::NewRight {
+                    client: CLIENT.into(),
+                    service: SERVICE.into(),
+                    method: Some("GET".into()),
+                    path: Some("/cards/*".into()),
+                    fields: None,
+                },
+                "operator:test",
+            )
+            .await?;
+        let response = call(
+            "/r1/VN/GOV/BYT/insurance/cards/cards/79?full=1",
+            Some(CLIENT),
+        )
+        .header("X-Road-Id", "msg-0001")
+        .header("X-Road-UserId", "VN001090000042")
+        .header("X-Road-Issue", "HS-2026-77")
+        .send()
+        .await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(header("x-road-id").as_deref(), Some("msg-0001"));
+        assert_eq!(header("x-road-client").as_deref(), Some(CLIENT));
+        assert_eq!(header("x-road-service").as_deref(), Some(SERVICE));
+        assert_eq!(
+            header("x-road-request-hash").map(|h| h.len()),
+            Some(88),
+            "base64 of SHA-512"
+        );
+        assert!(header("x-road-request-id").is_some());
+        let seen: Value = response.json().await?;
+        assert_eq!(seen["uri"], "/cards/79?full=1");
+        assert_eq!(seen["headers"]["x-road-client"], CLIENT);
+        assert_eq!(seen["headers"]["x-road-issue"], "HS-2026-77");
+        assert!(
+            seen["headers"].get("authorization").is_none(),
+            "the gateway's credential stays here"
+        );
+
+        // Outside the endpoint the right covers; the provider's own errors pass through.
+        let other = call("/r1/VN/GOV/BYT/insurance/cards/claims/1", Some(CLIENT))
+            .send()
+            .await?;
+        assert_eq!(refusal(other).await?.1, "Server.ServerProxy.AccessDenied");
+        app.state
+            .exchange
+            .catalog
+            .grant(
+                exchange::NewRight {
+                    client: CLIENT.into(),
+                    service: SERVICE.into(),
+                    method: Some("GET".into()),
+                    path: Some("/broken".into()),
+                    fields: None,
+                },
+                "operator:test",
+            )
+            .await?;
+        let broken = call("/r1/VN/GOV/BYT/insurance/cards/broken", Some(CLIENT))
+            .send()
+            .await?;
+        assert_eq!(broken.status(), StatusCode::NOT_FOUND);
+        assert!(broken.headers().get("x-road-error").is_none());
+        assert_eq!(broken.text().await?, "no such card");
+
+        // Refusals with the X-Road error types.
+        let mismatch = call(
+            "/r1/VN/GOV/BYT/insurance/cards/cards/79",
+            Some("VN/GOV/BTP/other"),
+        )
+        .send()
+        .await?;
+        assert_eq!(
+            refusal(mismatch).await?,
+            (
+                StatusCode::UNAUTHORIZED,
+                "Server.ClientProxy.SslAuthenticationFailed".into()
+            )
+        );
+        let missing = call("/r1/VN/GOV/BYT/insurance/cards/cards/79", None)
+            .send()
+            .await?;
+        assert_eq!(
+            refusal(missing).await?.1,
+            "Server.ClientProxy.InvalidClientIdentifier"
+        );
+        let malformed = call("/r1/VN/GOV/BYT/insurance", Some(CLIENT))
+            .send()
+            .await?;
+        assert_eq!(
+            refusal(malformed).await?,
+            (
+                StatusCode::BAD_REQUEST,
+                "Server.ClientProxy.InvalidRequest".into()
+            )
+        );
+        let bad_chars = call(
+            "/r1/VN/GOV/BYT/insurance/cards/x",
+            Some("VN/GOV/BTP/ci vil"),
+        )
+        .send()
+        .await?;
+        assert_eq!(
+            refusal(bad_chars).await?.1,
+            "Server.ClientProxy.InvalidClientIdentifier"
+        );
+        let unknown = call("/r1/VN/GOV/BYT/insurance/nothing", Some(CLIENT))
+            .send()
+            .await?;
+        assert_eq!(
+            refusal(unknown).await?.1,
+            "Server.ServerProxy.UnknownService"
+        );
+        let anonymous = app
+            .client
+            .get(app.url("/r1/VN/GOV/BYT/insurance/cards/cards/79"))
+            .header("X-Road-Client", CLIENT)
+            .send()
+            .await?;
+        assert_eq!(
+            refusal(anonymous).await?.1,
+            "Server.ClientProxy.SslAuthenticationFailed"
+        );
+
+        // Revoked: refused again.
+        app.state
+            .exchange
+            .catalog
+            .revoke(&right, "operator:test")
+            .await?;
+        let revoked = call("/r1/VN/GOV/BYT/insurance/cards/cards/79", Some(CLIENT))
+            .send()
+            .await?;
+        assert_eq!(refusal(revoked).await?.1, "Server.ServerProxy.AccessDenied");
+
+        // Every authenticated exchange is in an intact chain.
+        let report =
+            audit::verify(&app.state.db, &[app.state.exchange.audit.verifying_key()]).await?;
+        assert!(report.is_intact(), "{report}");
+        // Six passed authentication: denied, answered, denied, the provider's 404, unknown, revoked.
+        assert_eq!(report.entries, 6, "{report}");
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn metadata_services_answer_in_the_specification_shape() -> TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        let meta = |path: &str| app.client.get(app.url(path)).bearer_auth(&token).header("X-Road-Client", CLIENT).send();
+        let listed: Value = meta("/r1/VN/GOV/BYT/insurance/listMethods").await?.json().await?;
+        assert_eq!(listed, json!({ "service": [{
+            "object_type": "SERVICE", "xroad_instance": "VN", "member_class": "GOV", "member_code": "BYT",
+            "subsystem_code": "insurance", "service_code": "cards", "service_type": "OPENAPI",
+            "endpoint_list": [{ "method": "GET", "path": "/cards/*" }] }] }));
+        let allowed: Value = meta("/r1/VN/GOV/BYT/insurance/allowedMethods").await?.json().await?;
+        assert_eq!(allowed, json!({ "service": [] }), "no rights yet");
+        let openapi: Value = meta("/r1/VN/GOV/BYT/insurance/getOpenAPI?serviceCode=cards").await?.json().await?;
+        assert_eq!(openapi["openapi"], "3.0.3");
+        let (_, kind) = refusal(meta("/r1/VN/GOV/BYT/insurance/getOpenAPI").await?).await?;
+        assert_eq!(kind, "Server.ServerProxy.InvalidRequest");
+        let clients: Value = app.client.get(app.url("/listClients")).header("Accept", "application/json").send().await?.json().await?;
+        let members = clients["member"].as_array().ok_or("member list")?;
+        assert!(members.iter().any(|m| m["id"] == json!({ "object_type": "SUBSYSTEM", "xroad_instance": "VN", "member_class": "GOV", "member_code": "BTP", "subsystem_code": "civil" }) && m["name"] == "Bộ Tư pháp"));
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn registry_services_release_only_granted_fields_and_the_citizen_sees_each_access()
+-> TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        let reference = kernel::Reference::load()?;
+        let tables = registry::generate::Tables::load()?;
+        let person = registry::generate::Generator::new(&tables, &reference, 10, 3).next().ok_or("no person")?;
+        app.state.registry.register(&person, registry::Change { actor: "test", basis: "test fixture" }, time::macros::date!(2026 - 11 - 23)).await?;
+        let citizens = "VN/GOV/BCA/registry/citizens";
+        app.state.exchange.catalog.grant(
+            exchange::NewRight { client: CLIENT.into(), service: citizens.into(), method: None, path: None, fields: Some(vec!["full_name".into(), "birth_date".into()]) },
+            "operator:test",
+        ).await?;
+        app.state.exchange.catalog.set_limit(CLIENT, exchange::Limit { per_second: 2, per_day: 1000 }).await?;
+        let lookup = || app.client
+            .get(app.url(&format!("/r1/{citizens}/{}", person.personal_id)))
+            .bearer_auth(&token)
+            .header("X-Road-Client", CLIENT)
+            .header("X-Road-Issue", "Đăng ký khai sinh HS-1")
+            .send();
+        let record: Value = lookup().await?.json().await?;
+        let keys: Vec<&String> = record.as_object().ok_or("object")?.keys().collect();
+        assert_eq!(keys, ["birth_date", "full_name"], "only the granted fields");
+        assert_eq!(record["full_name"], person.full_name.as_str());
+
+        // Two a second: the third at once is held back.
+        let _second = lookup().await?;
+        let held = lookup().await?;
+        assert!(held.headers().get("retry-after").is_some());
+        assert_eq!(refusal(held).await?, (StatusCode::TOO_MANY_REQUESTS, "Server.ClientProxy.TooManyRequests".into()));
+
+        let tracked = audit::entries_about(&app.state.db, &person.personal_id.to_string(), 10).await?;
+        assert_eq!(tracked.len(), 2, "the two answered lookups name the citizen");
+        assert!(tracked.iter().all(|e| e.issue.as_deref() == Some("Đăng ký khai sinh HS-1") && e.client == CLIENT));
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
