@@ -33,6 +33,14 @@ pub enum IdentityError {
     Forbidden(&'static str),
     #[error("no account for this personal ID number")]
     NoAccount,
+    #[error("the passkey was not accepted: {0}")]
+    PasskeyRefused(String),
+    #[error("passkeys are not available: {0}")]
+    PasskeysUnavailable(String),
+    #[error("no active mandate from this citizen: it was never given, has expired or was revoked")]
+    NoMandate,
+    #[error("the citizen's mandate does not cover this: it needs the scope {0}")]
+    OutOfScope(&'static str),
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
@@ -273,9 +281,12 @@ impl Identity {
             .execute(tx.conn())
             .await?;
         }
-        let token =
-            crate::sessions::open(&mut tx, &account.id, user_agent, account.has_second_factor)
-                .await?;
+        let method = if account.has_second_factor {
+            crate::sessions::SignInMethod::PasswordAndCode
+        } else {
+            crate::sessions::SignInMethod::Password
+        };
+        let token = crate::sessions::open(&mut tx, &account.id, user_agent, method).await?;
         tx.commit().await?;
         Ok(if account.has_second_factor {
             SignIn::NeedsCode(token)

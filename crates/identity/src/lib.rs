@@ -7,13 +7,17 @@
 mod accounts;
 pub mod oidc;
 pub mod pages;
+mod passkeys;
 pub mod password;
 mod recovery;
 mod sessions;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod throttle;
 mod totp;
 pub mod verification;
 
 pub use accounts::{Identity, IdentityError, Registration, SignIn};
+pub use passkeys::{PasskeyChallenge, PasskeyInfo, RelyingParty};
 pub use sessions::{SESSION_COOKIE, SessionInfo, resolve_session};
 pub use totp::Enrolment;

@@ -1,8 +1,8 @@
 //! Account recovery in person. A citizen who lost the password or the phone with the
 //! authenticator goes to the police, as for a level-2 account (Decree 69/2024); an official
 //! holding `identity.verifier` checks the person and hands over a one-time code. With it the
-//! citizen sets a new password: every session ends and the second factor is reset, since the
-//! lost phone may be in someone else's hands.
+//! citizen sets a new password: every session ends, and the second factor and passkeys are
+//! removed, since the lost phone may be in someone else's hands.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -59,7 +59,7 @@ impl Identity {
     }
 
     /// Sets a new password with a recovery code: ends every session, resets the second
-    /// factor and the failure count. A wrong or used code changes nothing.
+    /// factor and the failure count, removes the passkeys. A wrong or used code changes nothing.
     pub async fn recover(
         &self,
         personal_id: &str,
@@ -107,6 +107,10 @@ impl Identity {
         .bind(&account)
         .execute(tx.conn())
         .await?;
+        sqlx::query("DELETE FROM identity_passkeys WHERE account_id = $1")
+            .bind(&account)
+            .execute(tx.conn())
+            .await?;
         sqlx::query("UPDATE identity_sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
             .bind(&now)
             .bind(&account)

@@ -30,19 +30,40 @@ pub(crate) fn digest(token: &str) -> String {
         .collect()
 }
 
-/// Opens a session; with `pending_code` it signs nobody in until the second factor is given.
+/// How a session was opened, shown in the person's list of sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignInMethod {
+    Password,
+    /// A right password; the session waits for a TOTP code before it signs anyone in.
+    PasswordAndCode,
+    Passkey,
+}
+
+impl SignInMethod {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::PasswordAndCode => "password_totp",
+            Self::Passkey => "passkey",
+        }
+    }
+}
+
+/// Opens a session. After a password with a second factor set up, it signs nobody in until
+/// the code is given.
 pub(crate) async fn open(
     tx: &mut Tx,
     account_id: &str,
     user_agent: &str,
-    pending_code: bool,
+    method: SignInMethod,
 ) -> Result<String, IdentityError> {
+    let pending_code = method == SignInMethod::PasswordAndCode;
     let mut bytes = [0_u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let now = OffsetDateTime::now_utc();
     sqlx::query(
-        "INSERT INTO identity_sessions (token_hash, account_id, created_at, expires_at, user_agent, pending_code) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO identity_sessions (token_hash, account_id, created_at, expires_at, user_agent, pending_code, method) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
         .bind(digest(&token))
         .bind(account_id)
@@ -50,6 +71,7 @@ pub(crate) async fn open(
         .bind(timestamp::format(now + Duration::seconds(SESSION_SECONDS)))
         .bind(user_agent.chars().take(200).collect::<String>())
         .bind(i64::from(pending_code))
+        .bind(method.as_str())
         .execute(tx.conn())
         .await?;
     Ok(token)
@@ -63,6 +85,8 @@ pub struct SessionInfo {
     pub created_at: String,
     pub expires_at: String,
     pub user_agent: String,
+    /// `password`, `password_totp` or `passkey`.
+    pub method: String,
     pub current: bool,
 }
 
@@ -117,7 +141,7 @@ impl Identity {
     ) -> Result<Vec<SessionInfo>, IdentityError> {
         let current = current_token.map(digest);
         let rows = sqlx::query(
-            "SELECT token_hash, created_at, expires_at, user_agent FROM identity_sessions \
+            "SELECT token_hash, created_at, expires_at, user_agent, method FROM identity_sessions \
              WHERE account_id = $1 AND pending_code = 0 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC",
         )
         .bind(account_id)
@@ -133,6 +157,7 @@ impl Identity {
                     created_at: row.try_get("created_at")?,
                     expires_at: row.try_get("expires_at")?,
                     user_agent: row.try_get("user_agent")?,
+                    method: row.try_get("method")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -4,6 +4,8 @@
 
 #[path = "identity/machine.rs"]
 mod machine;
+#[path = "identity/passkeys.rs"]
+mod passkeys;
 
 use std::sync::Arc;
 

@@ -4,6 +4,8 @@
 mod gateway;
 #[path = "e2e/machine.rs"]
 mod machine;
+#[path = "e2e/passkeys.rs"]
+mod passkeys;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};

@@ -17,7 +17,10 @@ use web::layout::render;
 use web::{Authenticated, Chrome, Site, Texts};
 
 use crate::accounts::{Identity, IdentityError, Registration, SignIn};
+use crate::passkeys::PasskeyInfo;
 use crate::sessions::{SESSION_COOKIE, SESSION_SECONDS, SessionInfo, session_token};
+
+mod passkeys;
 
 pub fn routes<S>() -> Router<S>
 where
@@ -42,6 +45,7 @@ where
         .route("/register", get(register_form).post(register))
         .route("/account", get(account))
         .route("/account/sessions/{id}/revoke", post(revoke))
+        .merge(passkeys::routes())
 }
 
 /// The client's address as the connection reports it (behind a reverse proxy: the proxy's,
@@ -345,6 +349,17 @@ struct AccountPage<'a> {
     /// Who looked at this person's registry record, newest first.
     views: Vec<registry::ViewEntry>,
     second_factor: bool,
+    passkeys: Vec<PasskeyInfo>,
+}
+
+impl AccountPage<'_> {
+    fn method_label(&self, method: &str) -> &str {
+        self.t.get(match method {
+            "passkey" => "identity.method_passkey",
+            "password_totp" => "identity.method_password_totp",
+            _ => "identity.method_password",
+        })
+    }
 }
 
 async fn account(
@@ -353,13 +368,29 @@ async fn account(
     State(identity): State<Identity>,
     headers: HeaderMap,
 ) -> Response {
-    let sessions = identity
-        .sessions(&principal.account_id, session_token(&headers).as_deref())
-        .await;
-    let views = identity.registry.views_of(principal.personal_id).await;
-    let second_factor = identity.has_totp(&principal.account_id).await;
-    match (sessions, views, second_factor) {
-        (Ok(sessions), Ok(views), Ok(second_factor)) => page(
+    let internal = |error: &dyn std::fmt::Display| web::Problem::internal(&error.to_string());
+    let page_parts = async {
+        let sessions = identity
+            .sessions(&principal.account_id, session_token(&headers).as_deref())
+            .await
+            .map_err(|e| internal(&e))?;
+        let views = identity
+            .registry
+            .views_of(principal.personal_id)
+            .await
+            .map_err(|e| internal(&e))?;
+        let second_factor = identity
+            .has_totp(&principal.account_id)
+            .await
+            .map_err(|e| internal(&e))?;
+        let passkeys = identity
+            .passkeys(&principal.account_id)
+            .await
+            .map_err(|e| internal(&e))?;
+        Ok::<_, web::Problem>((sessions, views, second_factor, passkeys))
+    };
+    match page_parts.await {
+        Ok((sessions, views, second_factor, passkeys)) => page(
             &chrome,
             StatusCode::OK,
             "identity.account_title",
@@ -369,10 +400,10 @@ async fn account(
                 sessions,
                 views,
                 second_factor,
+                passkeys,
             },
         ),
-        (Err(error), _, _) | (_, _, Err(error)) => web::Problem::internal(&error).into_response(),
-        (_, Err(error), _) => web::Problem::internal(&error).into_response(),
+        Err(problem) => problem.into_response(),
     }
 }
 

@@ -1,0 +1,226 @@
+//! Passkey endpoints for the small script on /login and /account (`/static/passkeys.js`):
+//! JSON in and out, since WebAuthn itself runs in the browser's JavaScript. Errors are
+//! problem documents whose `detail` is in the reader's language, for the script to show.
+//! Removing a passkey is a plain form and works without JavaScript.
+
+use axum::Router;
+use axum::extract::{FromRef, Path, State};
+use axum::http::header::{HOST, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use web::{ApiJson, Authenticated, Chrome, Problem, Site, Texts};
+
+use super::{ClientAddress, local, see_other, session_cookie};
+use crate::accounts::{Identity, IdentityError};
+use crate::passkeys::RelyingParty;
+use crate::sessions::SESSION_SECONDS;
+
+pub(super) fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Identity: FromRef<S>,
+    Site: FromRef<S>,
+{
+    Router::new()
+        .route(
+            "/api/v1/identity/passkeys/register/start",
+            post(register_start),
+        )
+        .route(
+            "/api/v1/identity/passkeys/register/finish",
+            post(register_finish),
+        )
+        .route(
+            "/api/v1/identity/passkeys/sign-in/start",
+            post(sign_in_start),
+        )
+        .route(
+            "/api/v1/identity/passkeys/sign-in/finish",
+            post(sign_in_finish),
+        )
+        .route("/account/passkeys/{id}/remove", post(remove))
+}
+
+/// The problem for a passkey error, told in the reader's language where it is theirs to act on.
+fn problem(t: &Texts, error: IdentityError) -> Problem {
+    match error {
+        IdentityError::Invalid { field, reason } => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", reason).field(field)
+        }
+        IdentityError::PasskeyRefused(reason) => Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "passkey-refused",
+            format!("{} ({reason})", t.get("passkeys.refused")),
+        )
+        .field("credential"),
+        IdentityError::PasskeysUnavailable(reason) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "passkeys-unavailable",
+            format!("{} ({reason})", t.get("passkeys.unavailable")),
+        ),
+        IdentityError::Locked { until } => Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "account-locked",
+            format!("{} {until} UTC", t.get("identity.locked")),
+        ),
+        other => Problem::internal(&other),
+    }
+}
+
+fn relying_party(
+    identity: &Identity,
+    headers: &HeaderMap,
+    t: &Texts,
+) -> Result<RelyingParty, Problem> {
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    identity.relying_party(host).map_err(|e| problem(t, e))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterStart {
+    name: String,
+}
+
+async fn register_start(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RegisterStart>,
+) -> Result<Response, Problem> {
+    let t = chrome.t();
+    let rp = relying_party(&identity, &headers, t)?;
+    let challenge = identity
+        .begin_passkey_registration(&rp, &principal, &body.name)
+        .await
+        .map_err(|e| problem(t, e))?;
+    Ok((StatusCode::CREATED, axum::Json(challenge)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Finish {
+    ceremony: String,
+    credential: serde_json::Value,
+    /// Where to go after signing in; only local paths are followed.
+    next: Option<String>,
+}
+
+async fn register_finish(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Finish>,
+) -> Result<Response, Problem> {
+    let t = chrome.t();
+    let rp = relying_party(&identity, &headers, t)?;
+    let passkey = identity
+        .finish_passkey_registration(&rp, &principal.account_id, &body.ceremony, &body.credential)
+        .await
+        .map_err(|e| match e {
+            // Registration is not a sign-in: a refusal is a bad request, not a failed login.
+            IdentityError::PasskeyRefused(_) => {
+                problem(t, e).with_status(StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            other => problem(t, other),
+        })?;
+    Ok((StatusCode::CREATED, axum::Json(passkey)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignInStart {
+    /// When given, only that account's passkeys are asked for.
+    personal_id: Option<String>,
+}
+
+async fn sign_in_start(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignInStart>,
+) -> Result<Response, Problem> {
+    let t = chrome.t();
+    let rp = relying_party(&identity, &headers, t)?;
+    let challenge = identity
+        .begin_passkey_sign_in(&rp, body.personal_id.as_deref())
+        .await
+        .map_err(|e| problem(t, e))?;
+    Ok((StatusCode::OK, axum::Json(challenge)).into_response())
+}
+
+#[derive(Serialize)]
+struct SignedIn {
+    redirect: String,
+}
+
+async fn sign_in_finish(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Finish>,
+) -> Result<Response, Problem> {
+    let t = chrome.t();
+    if let Some(Err(seconds)) = address.map(|a| identity.throttle.check(a)) {
+        let mut response = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-failures",
+            t.get("identity.too_many"),
+        )
+        .into_response();
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
+    let rp = relying_party(&identity, &headers, t)?;
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let token = match identity
+        .finish_passkey_sign_in(&rp, &body.ceremony, &body.credential, user_agent)
+        .await
+    {
+        Ok(token) => token,
+        Err(error) => {
+            // A refused answer counts against the address, like a wrong password; it does
+            // not count against the account, since forging a signature is no guess at a
+            // secret and counting it would let strangers lock people out.
+            if matches!(
+                error,
+                IdentityError::PasskeyRefused(_) | IdentityError::Locked { .. }
+            ) && let Some(address) = address
+            {
+                identity.throttle.record_failure(address);
+            }
+            return Err(problem(t, error));
+        }
+    };
+    let mut response = axum::Json(SignedIn {
+        redirect: local(body.next.as_deref()),
+    })
+    .into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&session_cookie(&identity, &token, SESSION_SECONDS)) {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+async fn remove(
+    Authenticated(principal): Authenticated,
+    State(identity): State<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    match identity.remove_passkey(&principal.account_id, &id).await {
+        Ok(_) => see_other("/account#passkeys", None),
+        Err(error) => Problem::internal(&error).into_response(),
+    }
+}

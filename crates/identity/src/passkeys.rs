@@ -1,0 +1,498 @@
+//! Passkeys (WebAuthn Level 3): phishing-resistant sign-in. A passkey proves possession of a
+//! private key bound to this site's domain and, with user verification required, that the
+//! person unlocked it with a PIN or biometric: two factors in one gesture, so it opens a
+//! complete session without a TOTP code (NIST SP 800-63B §5.1.8). The cryptographic checks
+//! are the webauthn-rs library's; this module keeps credentials and ceremonies in the
+//! database, so a challenge issued by one node can be answered on another, once.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde::Serialize;
+use sqlx::Row;
+use store::timestamp;
+use time::{Duration, OffsetDateTime};
+use web::Principal;
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+};
+
+use crate::accounts::{Identity, IdentityError};
+use crate::sessions::SignInMethod;
+
+/// How long a challenge may be answered. WebAuthn L3 §15.1 recommends 300 s to 600 s for
+/// ceremonies with user verification; the shorter end keeps the table small.
+const CEREMONY_SECONDS: i64 = 300;
+/// Enough for a phone, a laptop and a spare security key, with room to spare.
+const MAX_PASSKEYS: i64 = 10;
+const MAX_NAME_CHARS: usize = 60;
+
+/// The relying party for one request: the site's domain (the RP ID, which every passkey is
+/// bound to) and the origin the browser must report.
+#[derive(Debug, Clone)]
+pub struct RelyingParty {
+    webauthn: Webauthn,
+}
+
+/// A challenge for the browser: `ceremony` names the server-side state to finish with,
+/// `options` is what `navigator.credentials.create()` or `.get()` takes (binary fields in
+/// base64url, as in WebAuthn L3 §5.1.8's JSON forms).
+#[derive(Debug, Clone, Serialize)]
+pub struct PasskeyChallenge {
+    pub ceremony: String,
+    pub options: serde_json::Value,
+}
+
+/// A registered passkey as its owner sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasskeyInfo {
+    /// The credential ID in base64url: names the passkey for removal.
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+fn refused(reason: impl Into<String>) -> IdentityError {
+    IdentityError::PasskeyRefused(reason.into())
+}
+
+fn internal(error: impl std::fmt::Display) -> IdentityError {
+    IdentityError::Internal(error.to_string())
+}
+
+fn random_id() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The WebAuthn user handle: the account's UUID, never the ID number, since the handle is
+/// stored in authenticators and must carry no personal information (WebAuthn L3 §14.6.1).
+fn user_handle(account_id: &str) -> Result<Uuid, IdentityError> {
+    Uuid::parse_str(account_id).map_err(internal)
+}
+
+struct Ceremony {
+    purpose: String,
+    account_id: Option<String>,
+    name: Option<String>,
+    state: String,
+}
+
+impl Identity {
+    /// The relying party: from the configured public URL, or else from the request's host
+    /// over plain HTTP, which browsers accept for WebAuthn only on `localhost` (a secure
+    /// context). The RP ID must be a domain: an IP address such as 127.0.0.1 cannot hold
+    /// passkeys (WebAuthn L3 §5.1.3 step 8 and §5.1.4.1 step 7, via the HTML "valid domain").
+    pub fn relying_party(&self, request_host: Option<&str>) -> Result<RelyingParty, IdentityError> {
+        let origin = match &self.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", request_host.unwrap_or("localhost")),
+        };
+        let url = Url::parse(&origin).map_err(|e| IdentityError::Invalid {
+            field: "public_url",
+            reason: e.to_string(),
+        })?;
+        let Some(rp_id) = url.domain() else {
+            return Err(IdentityError::PasskeysUnavailable(format!(
+                "passkeys are bound to a domain name and {origin} has none; open the site by its name (for a local demo: http://localhost:{})",
+                url.port_or_known_default().unwrap_or(80)
+            )));
+        };
+        // Only scheme, host and port take part in the comparison (WebAuthn L3 §7.1 step 9).
+        let origin = Url::parse(&url.origin().ascii_serialization()).map_err(internal)?;
+        let webauthn = WebauthnBuilder::new(rp_id, &origin)
+            .and_then(|builder| builder.rp_name("Liên thông").build())
+            .map_err(|e| IdentityError::PasskeysUnavailable(e.to_string()))?;
+        Ok(RelyingParty { webauthn })
+    }
+
+    /// Starts adding a passkey named `name` to the signed-in person's account.
+    pub async fn begin_passkey_registration(
+        &self,
+        rp: &RelyingParty,
+        principal: &Principal,
+        name: &str,
+    ) -> Result<PasskeyChallenge, IdentityError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(IdentityError::Invalid {
+                field: "name",
+                reason: format!(
+                    "give the passkey a name of 1 to {MAX_NAME_CHARS} characters, e.g. \"Điện thoại của tôi\""
+                ),
+            });
+        }
+        let existing = self.stored_passkeys(&principal.account_id).await?;
+        if i64::try_from(existing.len()).unwrap_or(i64::MAX) >= MAX_PASSKEYS {
+            return Err(IdentityError::Invalid {
+                field: "name",
+                reason: format!(
+                    "an account holds at most {MAX_PASSKEYS} passkeys; remove one first"
+                ),
+            });
+        }
+        // Passkeys the account already has are excluded, so one authenticator is not
+        // registered twice (WebAuthn L3 §5.4 excludeCredentials).
+        let exclude = existing
+            .iter()
+            .map(|(_, passkey)| passkey.cred_id().clone())
+            .collect();
+        let (options, state) = rp
+            .webauthn
+            .start_passkey_registration(
+                user_handle(&principal.account_id)?,
+                &principal.personal_id.to_string(),
+                &principal.full_name,
+                Some(exclude),
+            )
+            .map_err(internal)?;
+        let mut options = serde_json::to_value(&options).map_err(internal)?;
+        // A discoverable credential (resident key) is what lets a person sign in without
+        // typing the ID number (WebAuthn L3 §5.4.4, §6.2.2); the library asks for none.
+        if let Some(selection) = options
+            .pointer_mut("/publicKey/authenticatorSelection")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            selection.insert("residentKey".into(), "required".into());
+            selection.insert("requireResidentKey".into(), true.into());
+        }
+        let ceremony = self
+            .save_ceremony("register", Some(&principal.account_id), Some(name), &state)
+            .await?;
+        Ok(PasskeyChallenge { ceremony, options })
+    }
+
+    /// Checks the browser's answer to a registration challenge and keeps the new passkey.
+    pub async fn finish_passkey_registration(
+        &self,
+        rp: &RelyingParty,
+        account_id: &str,
+        ceremony: &str,
+        credential: &serde_json::Value,
+    ) -> Result<PasskeyInfo, IdentityError> {
+        let ceremony = self
+            .take_ceremony(ceremony, &["register"])
+            .await?
+            .filter(|c| c.account_id.as_deref() == Some(account_id))
+            .ok_or_else(|| refused("the challenge is unknown, used or expired; start again"))?;
+        let state: PasskeyRegistration = serde_json::from_str(&ceremony.state).map_err(internal)?;
+        let credential: RegisterPublicKeyCredential = serde_json::from_value(credential.clone())
+            .map_err(|e| IdentityError::Invalid {
+                field: "credential",
+                reason: format!("not a WebAuthn registration response: {e}"),
+            })?;
+        let passkey = rp
+            .webauthn
+            .finish_passkey_registration(&credential, &state)
+            .map_err(|e| refused(e.to_string()))?;
+        let info = PasskeyInfo {
+            id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
+            name: ceremony.name.unwrap_or_default(),
+            created_at: timestamp::now(),
+            last_used_at: None,
+        };
+        let mut tx = self.db.begin().await?;
+        // A credential ID already registered, to anyone, is refused (WebAuthn L3 §7.1 step 26).
+        let inserted = sqlx::query(
+            "INSERT INTO identity_passkeys (credential_id, account_id, name, credential, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (credential_id) DO NOTHING",
+        )
+        .bind(&info.id)
+        .bind(account_id)
+        .bind(&info.name)
+        .bind(serde_json::to_string(&passkey).map_err(internal)?)
+        .bind(&info.created_at)
+        .execute(tx.conn())
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(refused("this passkey is already registered"));
+        }
+        store::events::append(
+            &mut tx,
+            store::events::NewEvent {
+                stream: "account",
+                stream_id: account_id,
+                kind: "account.passkey_added",
+                payload: serde_json::json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    /// Starts a sign-in. With a personal ID number whose account has passkeys, only those
+    /// are allowed; otherwise the authenticator offers the passkeys it holds for this site
+    /// (a discoverable-credential ceremony, WebAuthn L3 §7.2 with empty allowCredentials).
+    pub async fn begin_passkey_sign_in(
+        &self,
+        rp: &RelyingParty,
+        personal_id: Option<&str>,
+    ) -> Result<PasskeyChallenge, IdentityError> {
+        let account = match personal_id.map(str::trim).filter(|id| !id.is_empty()) {
+            Some(id) => {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT id FROM identity_accounts WHERE personal_id = $1",
+                )
+                .bind(id)
+                .fetch_optional(self.db.reader())
+                .await?
+            }
+            None => None,
+        };
+        let passkeys = match &account {
+            Some(account) => self.stored_passkeys(account).await?,
+            None => Vec::new(),
+        };
+        let (ceremony, options) = match account.filter(|_| !passkeys.is_empty()) {
+            Some(account) => {
+                let keys: Vec<Passkey> = passkeys.into_iter().map(|(_, key)| key).collect();
+                let (options, state) = rp
+                    .webauthn
+                    .start_passkey_authentication(&keys)
+                    .map_err(internal)?;
+                let id = self
+                    .save_ceremony("sign_in", Some(&account), None, &state)
+                    .await?;
+                (id, serde_json::to_value(&options).map_err(internal)?)
+            }
+            None => {
+                let (mut options, state) = rp
+                    .webauthn
+                    .start_discoverable_authentication()
+                    .map_err(internal)?;
+                // The library asks for conditional mediation (autofill); the page asks on a
+                // button press instead, which every browser with passkeys supports.
+                options.mediation = None;
+                let id = self
+                    .save_ceremony("discoverable", None, None, &state)
+                    .await?;
+                (id, serde_json::to_value(&options).map_err(internal)?)
+            }
+        };
+        Ok(PasskeyChallenge { ceremony, options })
+    }
+
+    /// Checks the browser's answer to a sign-in challenge and opens a complete session.
+    /// A locked account stays locked. Returns the session token.
+    pub async fn finish_passkey_sign_in(
+        &self,
+        rp: &RelyingParty,
+        ceremony: &str,
+        credential: &serde_json::Value,
+        user_agent: &str,
+    ) -> Result<String, IdentityError> {
+        let ceremony = self
+            .take_ceremony(ceremony, &["sign_in", "discoverable"])
+            .await?
+            .ok_or_else(|| refused("the challenge is unknown, used or expired; start again"))?;
+        let credential: PublicKeyCredential =
+            serde_json::from_value(credential.clone()).map_err(|e| IdentityError::Invalid {
+                field: "credential",
+                reason: format!("not a WebAuthn authentication response: {e}"),
+            })?;
+        let credential_id = URL_SAFE_NO_PAD.encode(credential.get_credential_id());
+        let row = sqlx::query(
+            "SELECT p.account_id, p.credential, a.locked_until, a.failed_logins FROM identity_passkeys p \
+             JOIN identity_accounts a ON a.id = p.account_id WHERE p.credential_id = $1",
+        )
+        .bind(&credential_id)
+        .fetch_optional(self.db.reader())
+        .await?;
+        // Unknown, or removed since: WebAuthn L3 §7.2 step 6 wants the credential known.
+        let row = row.ok_or_else(|| refused("this passkey is not registered here"))?;
+        let account_id: String = row.try_get("account_id")?;
+        let mut passkey: Passkey =
+            serde_json::from_str(&row.try_get::<String, _>("credential")?).map_err(internal)?;
+        if let Some(until) = row.try_get::<Option<String>, _>("locked_until")?
+            && timestamp::parse(&until).is_ok_and(|until| until > OffsetDateTime::now_utc())
+        {
+            return Err(IdentityError::Locked { until });
+        }
+        let result = if ceremony.purpose == "sign_in" {
+            // The ceremony allowed only this account's passkeys.
+            if ceremony.account_id.as_deref() != Some(account_id.as_str()) {
+                return Err(refused("this passkey belongs to another account"));
+            }
+            let state: PasskeyAuthentication =
+                serde_json::from_str(&ceremony.state).map_err(internal)?;
+            rp.webauthn
+                .finish_passkey_authentication(&credential, &state)
+        } else {
+            // The user handle the authenticator returned must be the credential's owner
+            // (WebAuthn L3 §7.2 step 6).
+            let expected = user_handle(&account_id)?;
+            if credential.get_user_unique_id() != Some(expected.as_bytes().as_slice()) {
+                return Err(refused(
+                    "the user handle does not match the passkey's account",
+                ));
+            }
+            let state: DiscoverableAuthentication =
+                serde_json::from_str(&ceremony.state).map_err(internal)?;
+            rp.webauthn
+                .finish_discoverable_authentication_v2(&credential, state, &passkey)
+        }
+        .map_err(|e| refused(e.to_string()))?;
+        // The signature counter moves on (a counter that went back was refused above as a
+        // possible clone, WebAuthn L3 §6.1.1), and so do the backup flags.
+        let changed = passkey.update_credential(&result).unwrap_or(false);
+        let now = timestamp::now();
+        let mut tx = self.db.begin().await?;
+        if changed {
+            sqlx::query("UPDATE identity_passkeys SET credential = $1, last_used_at = $2 WHERE credential_id = $3")
+                .bind(serde_json::to_string(&passkey).map_err(internal)?)
+                .bind(&now)
+                .bind(&credential_id)
+                .execute(tx.conn())
+                .await?;
+        } else {
+            sqlx::query("UPDATE identity_passkeys SET last_used_at = $1 WHERE credential_id = $2")
+                .bind(&now)
+                .bind(&credential_id)
+                .execute(tx.conn())
+                .await?;
+        }
+        if row.try_get::<i64, _>("failed_logins")? > 0 {
+            sqlx::query(
+                "UPDATE identity_accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+            )
+            .bind(&account_id)
+            .execute(tx.conn())
+            .await?;
+        }
+        let token =
+            crate::sessions::open(&mut tx, &account_id, user_agent, SignInMethod::Passkey).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// The account's passkeys, oldest first.
+    pub async fn passkeys(&self, account_id: &str) -> Result<Vec<PasskeyInfo>, IdentityError> {
+        let rows = sqlx::query(
+            "SELECT credential_id, name, created_at, last_used_at FROM identity_passkeys WHERE account_id = $1 ORDER BY created_at, credential_id",
+        )
+        .bind(account_id)
+        .fetch_all(self.db.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PasskeyInfo {
+                    id: row.try_get("credential_id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(IdentityError::from)
+    }
+
+    /// Removes one of the account's passkeys; it cannot sign in from then on.
+    pub async fn remove_passkey(&self, account_id: &str, id: &str) -> Result<bool, IdentityError> {
+        let mut tx = self.db.begin().await?;
+        let removed = sqlx::query(
+            "DELETE FROM identity_passkeys WHERE account_id = $1 AND credential_id = $2",
+        )
+        .bind(account_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        if removed.rows_affected() > 0 {
+            store::events::append(
+                &mut tx,
+                store::events::NewEvent {
+                    stream: "account",
+                    stream_id: account_id,
+                    kind: "account.passkey_removed",
+                    payload: serde_json::json!({}),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(removed.rows_affected() > 0)
+    }
+
+    async fn stored_passkeys(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<(String, Passkey)>, IdentityError> {
+        let rows = sqlx::query(
+            "SELECT credential_id, credential FROM identity_passkeys WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_all(self.db.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("credential_id")?;
+                let passkey = serde_json::from_str(&row.try_get::<String, _>("credential")?)
+                    .map_err(internal)?;
+                Ok((id, passkey))
+            })
+            .collect()
+    }
+
+    async fn save_ceremony(
+        &self,
+        purpose: &str,
+        account_id: Option<&str>,
+        name: Option<&str>,
+        state: &impl Serialize,
+    ) -> Result<String, IdentityError> {
+        let id = random_id();
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.db.begin().await?;
+        // Expired ceremonies are cleared as new ones start: no background job needed.
+        sqlx::query("DELETE FROM identity_webauthn_ceremonies WHERE expires_at < $1")
+            .bind(timestamp::format(now))
+            .execute(tx.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO identity_webauthn_ceremonies (id, purpose, account_id, name, state, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(purpose)
+        .bind(account_id)
+        .bind(name)
+        .bind(serde_json::to_string(state).map_err(internal)?)
+        .bind(timestamp::format(now + Duration::seconds(CEREMONY_SECONDS)))
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Deletes the ceremony and returns it if it was live: whatever happens next, its
+    /// challenge cannot be answered again (WebAuthn L3 §13.4.3).
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        purposes: &[&str],
+    ) -> Result<Option<Ceremony>, IdentityError> {
+        let mut tx = self.db.begin().await?;
+        let row = sqlx::query(
+            "DELETE FROM identity_webauthn_ceremonies WHERE id = $1 RETURNING purpose, account_id, name, state, expires_at",
+        )
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+        tx.commit().await?;
+        let Some(row) = row else { return Ok(None) };
+        let expires_at: String = row.try_get("expires_at")?;
+        let purpose: String = row.try_get("purpose")?;
+        let live = timestamp::parse(&expires_at).is_ok_and(|at| at > OffsetDateTime::now_utc());
+        if !live || !purposes.contains(&purpose.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(Ceremony {
+            purpose,
+            account_id: row.try_get("account_id")?,
+            name: row.try_get("name")?,
+            state: row.try_get("state")?,
+        }))
+    }
+}
