@@ -42,6 +42,13 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The data-exchange platform: register members, services and rights from a file.
+    Exchange {
+        #[command(subcommand)]
+        command: crate::exchange_cli::ExchangeCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// The exchange's tamper-evident audit log: verify, export for auditors.
     Audit {
         #[command(subcommand)]
@@ -85,6 +92,19 @@ enum IdentityCommand {
         /// A scope it may ask for; repeat for several.
         #[arg(long = "scope", default_value = "exchange")]
         scopes: Vec<String>,
+    },
+    /// Print a client assertion for private_key_jwt, signed with an agency system's key
+    /// (SEC1 or PKCS#8 PEM): what the system sends to /oauth/token. For testing a set-up.
+    ClientAssertion {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        key: PathBuf,
+        /// The token endpoint, e.g. http://127.0.0.1:8080/oauth/token
+        #[arg(long)]
+        audience: String,
+        #[arg(long, default_value_t = 60)]
+        seconds: i64,
     },
     /// Stop an agency system from getting new tokens.
     DisableMachineClient { client_id: String },
@@ -198,6 +218,30 @@ pub async fn run() -> anyhow::Result<()> {
                         .await?;
                     println!("client_id {client_id}");
                 }
+                IdentityCommand::ClientAssertion {
+                    client_id,
+                    key,
+                    audience,
+                    seconds,
+                } => {
+                    use p256::pkcs8::DecodePrivateKey;
+                    let pem = std::fs::read_to_string(&key)
+                        .with_context(|| format!("cannot read {}", key.display()))?;
+                    let secret = p256::SecretKey::from_sec1_pem(&pem)
+                        .or_else(|_| p256::SecretKey::from_pkcs8_pem(&pem))
+                        .map_err(|_| {
+                            anyhow::anyhow!("{} is not a P-256 private key in PEM", key.display())
+                        })?;
+                    println!(
+                        "{}",
+                        identity::oidc::sign_client_assertion(
+                            &p256::ecdsa::SigningKey::from(secret),
+                            &client_id,
+                            &audience,
+                            seconds
+                        )?
+                    );
+                }
                 IdentityCommand::DisableMachineClient { client_id } => {
                     if !state.identity.disable_machine_client(&client_id).await? {
                         anyhow::bail!("no enabled machine client {client_id}");
@@ -215,6 +259,17 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Bench { command } => {
             crate::telemetry::init(crate::config::LogFormat::Human);
             crate::bench::run(command).await
+        }
+        Command::Exchange { command, db } => {
+            let overrides = Overrides {
+                db: db.db,
+                data_dir: db.data_dir,
+                ..Overrides::default()
+            };
+            let state = crate::build_state(&load(config_file, &overrides)?).await?;
+            let outcome = crate::exchange_cli::run(command, &state).await;
+            state.db.close().await;
+            outcome
         }
         Command::Audit { command, db } => {
             let overrides = Overrides {

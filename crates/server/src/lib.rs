@@ -6,6 +6,7 @@ pub mod audit_cli;
 mod bench;
 pub mod cli;
 pub mod config;
+mod exchange_cli;
 pub mod metrics;
 pub mod registry_cli;
 pub mod telemetry;

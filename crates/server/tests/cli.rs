@@ -159,3 +159,159 @@ async fn sigterm_finishes_requests_in_flight_then_exits_cleanly() -> TestResult 
     }
     Ok(())
 }
+
+/// Runs `lienthong <args> --data-dir <dir> --db <target>` to completion; returns stdout.
+fn operator(
+    args: &[&str],
+    data_dir: &std::path::Path,
+    database: &str,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let output = Command::new(BINARY)
+        .args(args)
+        .args([
+            "--data-dir",
+            &data_dir.display().to_string(),
+            "--db",
+            database,
+        ])
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("{args:?}: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+#[tokio::test]
+async fn sigkill_under_load_loses_no_audit_entry_of_an_answered_exchange() -> TestResult {
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+
+    for backend in TestBackend::all() {
+        let database = backend.fresh().await?;
+        let scratch = tempfile::tempdir()?;
+        let key = p256::ecdsa::SigningKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+        let public = scratch.path().join("client.pub.pem");
+        std::fs::write(
+            &public,
+            key.verifying_key().to_public_key_pem(LineEnding::LF)?,
+        )?;
+        let added = operator(
+            &[
+                "identity",
+                "add-machine-client",
+                "--name",
+                "load",
+                "--subject",
+                "VN/GOV/LOAD/client",
+                "--public-key",
+                &public.display().to_string(),
+            ],
+            scratch.path(),
+            &database.target,
+        )?;
+        let client_id = added
+            .trim()
+            .strip_prefix("client_id ")
+            .ok_or("no client_id")?
+            .to_owned();
+        let setup = scratch.path().join("exchange.json");
+        std::fs::write(
+            &setup,
+            r#"{"members": [{"id": "VN/GOV/LOAD", "name": "Load"}], "subsystems": [{"id": "VN/GOV/LOAD/client", "name": "client"}]}"#,
+        )?;
+        operator(
+            &["exchange", "apply", &setup.display().to_string()],
+            scratch.path(),
+            &database.target,
+        )?;
+
+        let (mut child, address) = start_server(&database.target, scratch.path())?;
+        let http = reqwest::Client::new();
+        let assertion = identity::oidc::sign_client_assertion(
+            &key,
+            &client_id,
+            &format!("http://{address}/oauth/token"),
+            60,
+        )?;
+        let token: serde_json::Value = http
+            .post(format!("http://{address}/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", identity::oidc::ASSERTION_TYPE),
+                ("client_assertion", &assertion),
+            ])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = token
+            .get("access_token")
+            .and_then(|t| t.as_str())
+            .ok_or("no token")?
+            .to_owned();
+
+        // Sixteen clients call a metadata service (audited like any exchange) as fast as they
+        // can, each keeping the message ids of the answers it received.
+        let mut loops = Vec::new();
+        for worker in 0..16 {
+            let (http, token, address) = (http.clone(), token.clone(), address.clone());
+            loops.push(tokio::spawn(async move {
+                let mut answered = Vec::new();
+                for n in 0.. {
+                    let id = format!("load-{worker}-{n}");
+                    let sent = http
+                        .get(format!(
+                            "http://{address}/r1/VN/GOV/BCA/registry/listMethods"
+                        ))
+                        .bearer_auth(&token)
+                        .header("X-Road-Client", "VN/GOV/LOAD/client")
+                        .header("X-Road-Id", &id)
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status().is_success() => {
+                            match response.bytes().await {
+                                Ok(_) => answered.push(id),
+                                Err(_) => break,
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+                answered
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        child.kill()?; // SIGKILL: no shutdown, no flush
+        child.wait()?;
+        let mut answered = Vec::new();
+        for task in loops {
+            answered.extend(task.await?);
+        }
+        assert!(
+            answered.len() > 50,
+            "load was applied: {} answers",
+            answered.len()
+        );
+
+        let db = store::Db::connect(&database.target, &store::DbOptions::default()).await?;
+        let recorded: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT message_id FROM audit_entries")
+                .fetch_all(db.reader())
+                .await?
+                .into_iter()
+                .collect();
+        let lost: Vec<&String> = answered
+            .iter()
+            .filter(|id| !recorded.contains(*id))
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "answered but not in the audit log on {:?}: {lost:?}",
+            backend.backend()
+        );
+        db.close().await;
+        let verified = operator(&["audit", "verify"], scratch.path(), &database.target)?;
+        assert!(verified.starts_with("intact"), "{verified}");
+    }
+    Ok(())
+}
