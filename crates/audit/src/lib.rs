@@ -73,7 +73,7 @@ pub use chain::{NewEntry, body_hash};
 pub use checkpoint::{CheckpointSigner, key_id, parse_public_key, public_key_pem};
 pub use ed25519_dalek::VerifyingKey;
 pub use export::{ExportSummary, export, verify_export};
-pub use tracker::{Entry, daily_counts, entries_about, member_of};
+pub use tracker::{Entry, daily_counts, entries_about, member_of, recent};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify};
 pub use writer::{AuditLog, AuditOptions, Sealed, WriterStats};
 

@@ -86,6 +86,26 @@ pub async fn entries_about(db: &Db, subject: &str, limit: i64) -> Result<Vec<Ent
         .collect()
 }
 
+/// The latest entries where `member` is the client's or the provider's member (every entry
+/// when `member` is `None`), newest first: the live traffic an operator or a member sees.
+pub async fn recent(db: &Db, member: Option<&str>, limit: i64) -> Result<Vec<Entry>, Error> {
+    let sql = format!(
+        "SELECT {} FROM audit_entries WHERE $1 = '' OR client LIKE $2 OR service LIKE $2 ORDER BY seq DESC LIMIT $3",
+        COLUMNS.join(", ")
+    );
+    // Identifier parts never hold % or _ unescaped (X-Road allows neither), so the member
+    // prefix is a literal LIKE pattern.
+    let rows = sqlx::query(&sql)
+        .bind(member.unwrap_or_default())
+        .bind(format!("{}/%", member.unwrap_or_default()))
+        .bind(limit.max(0))
+        .fetch_all(db.reader())
+        .await?;
+    rows.iter()
+        .map(|row| Entry::try_from(Record::from_row(row)?))
+        .collect()
+}
+
 /// The member a client subsystem belongs to: the first three parts of
 /// `instance/class/member/subsystem` (`VN/GOV/000.00.00.H41/portal` → `VN/GOV/000.00.00.H41`).
 /// An id with fewer parts is its own member.

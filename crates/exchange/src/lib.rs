@@ -13,6 +13,7 @@ pub mod ids;
 mod limits;
 mod metadata;
 pub mod metrics;
+pub mod pages;
 pub mod tracker;
 
 use std::collections::HashMap;

@@ -121,7 +121,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(identity::pages::routes())
         .merge(identity::oidc::routes())
         .merge(registry::pages::routes())
-        .merge(exchange::tracker::routes());
+        .merge(exchange::tracker::routes())
+        .merge(exchange::pages::routes());
 
     // The span names the route template, never the concrete path or query: those can hold
     // personal data (an ID number in a lookup), which must not reach the logs.

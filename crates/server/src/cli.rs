@@ -361,7 +361,7 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
     let accounts: [(&str, &[&str]); 2] = [
         (
             "demo-canbo-2026",
-            &["registry.officer", "identity.verifier"],
+            &["registry.officer", "identity.verifier", "exchange.operator"],
         ),
         ("demo-congdan-2026", &[]),
     ];
@@ -388,7 +388,7 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
         let who = if roles.is_empty() {
             "citizen"
         } else {
-            "registry official (BCA)"
+            "official (BCA: registry, exchange)"
         };
         logins.push_str(&format!(
             "  {who:<25} ID {}  password {password}  ({})\n",
@@ -428,6 +428,9 @@ fn print_demo_banner(base: &str, config: &Config, logins: &str) {
          {base}/readyz             readiness\n  \
          {base}/login              sign in with a demo login below\n  \
          {base}/registry           population registry (officials)\n  \
+         {base}/exchange           data-sharing platform: services, rights, live exchanges (operators)\n  \
+         {base}/account/data-tracker   who used my data (citizens)\n  \
+         {base}/r1/VN/GOV/BCA/registry/listMethods   the X-Road r1 gateway (agency systems; see README)\n  \
          {base}/.well-known/openid-configuration   \"log in with national e-ID\" (OpenID Connect);\n                           \
          register a relying party with: lienthong identity add-client --data-dir {dir} --name NAME --redirect-uri URI\n\n\
          Demo logins:\n{logins}\n\

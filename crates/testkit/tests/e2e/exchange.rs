@@ -363,3 +363,79 @@ async fn registry_services_release_only_granted_fields_and_the_citizen_sees_each
     })
     .await
 }
+
+#[tokio::test]
+async fn operators_see_the_traffic_and_citizens_see_who_used_their_data() -> TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        let (people, official_cookie, citizen_cookie) = super::officials_and_citizens(&app).await?;
+        let citizen = people.get(1).ok_or("no citizen")?;
+        app.state
+            .exchange
+            .catalog
+            .grant(
+                exchange::NewRight {
+                    client: CLIENT.into(),
+                    service: "VN/GOV/BCA/registry/residence".into(),
+                    method: None,
+                    path: None,
+                    fields: None,
+                },
+                "operator:test",
+            )
+            .await?;
+        let confirmed = app
+            .client
+            .get(app.url(&format!(
+                "/r1/VN/GOV/BCA/registry/residence/{}",
+                citizen.personal_id
+            )))
+            .bearer_auth(&token)
+            .header("X-Road-Client", CLIENT)
+            .header("X-Road-Issue", "HS-2026-0042")
+            .send()
+            .await?;
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        let residence: Value = confirmed.json().await?;
+        assert_eq!(residence["personal_id"], citizen.personal_id.to_string());
+
+        let page = |path: &str, cookie: &str| {
+            app.client
+                .get(app.url(path))
+                .header("Cookie", cookie)
+                .send()
+        };
+        let tracker = page("/account/data-tracker", &citizen_cookie).await?;
+        assert_eq!(tracker.status(), StatusCode::OK);
+        let text = tracker.text().await?;
+        assert!(
+            text.contains("HS-2026-0042")
+                && text.contains("Bộ Tư pháp")
+                && text.contains("residence"),
+            "the tracker names who, what and why"
+        );
+
+        assert_eq!(
+            page("/exchange", &citizen_cookie).await?.status(),
+            StatusCode::FORBIDDEN
+        );
+        let official = people.first().ok_or("no official")?;
+        app.state
+            .identity
+            .grant_role(
+                official.personal_id,
+                &kernel::AgencyCode::parse("BCA")?,
+                "exchange.operator",
+                "operator:test",
+            )
+            .await?;
+        let operators = page("/exchange", &official_cookie).await?;
+        assert_eq!(operators.status(), StatusCode::OK);
+        let text = operators.text().await?;
+        assert!(text.contains("VN/GOV/BCA/registry/residence") && text.contains(CLIENT));
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
