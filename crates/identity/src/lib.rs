@@ -5,6 +5,7 @@
 //! their agencies.
 
 mod accounts;
+pub mod assistance;
 pub mod oidc;
 pub mod pages;
 mod passkeys;

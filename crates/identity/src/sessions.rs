@@ -15,7 +15,7 @@ use sqlx::Row;
 use store::{Tx, timestamp};
 use time::{Duration, OffsetDateTime};
 use web::Principal;
-use web::auth::AgencyRole;
+use web::auth::{ActingFor, AgencyRole};
 
 use crate::accounts::{Identity, IdentityError};
 
@@ -93,8 +93,17 @@ pub struct SessionInfo {
 impl Identity {
     /// The person behind a live session token.
     pub async fn principal(&self, token: &str) -> Result<Option<Principal>, IdentityError> {
+        Ok(self.session(token).await?.map(|(principal, _)| principal))
+    }
+
+    /// The person behind a live session token, and the citizen they are acting for, if the
+    /// session acts under a mandate that is still active.
+    pub async fn session(
+        &self,
+        token: &str,
+    ) -> Result<Option<(Principal, Option<ActingFor>)>, IdentityError> {
         let row = sqlx::query(
-            "SELECT a.id, a.personal_id, a.assurance_level FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
+            "SELECT a.id, a.personal_id, a.assurance_level, s.acting_mandate FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
              WHERE s.token_hash = $1 AND s.pending_code = 0 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
         .bind(digest(token))
@@ -125,13 +134,25 @@ impl Identity {
             .await?
             .map(|v| v.record.full_name)
             .unwrap_or_default();
-        Ok(Some(Principal {
+        let principal = Principal {
             account_id,
             personal_id,
             full_name,
             assurance_level: u8::try_from(row.try_get::<i64, _>("assurance_level")?).unwrap_or(1),
             roles,
-        }))
+        };
+        // Acting ends when the mandate does, or when the helper loses the role.
+        let acting = match row.try_get::<Option<String>, _>("acting_mandate")? {
+            Some(mandate)
+                if principal
+                    .agency_with(crate::assistance::HELPER_ROLE)
+                    .is_some() =>
+            {
+                self.acting_for(&mandate, &principal.account_id).await?
+            }
+            _ => None,
+        };
+        Ok(Some((principal, acting)))
     }
 
     pub async fn sessions(
@@ -204,16 +225,20 @@ pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// Middleware: puts the [`Principal`] of a live session into the request's extensions.
+/// Middleware: puts the [`Principal`] of a live session into the request's extensions, and
+/// beside it the [`ActingFor`] of a helper acting under an active mandate.
 pub async fn resolve_session(
     State(identity): State<Identity>,
     mut request: Request,
     next: Next,
 ) -> Response {
     if let Some(token) = session_token(request.headers()) {
-        match identity.principal(&token).await {
-            Ok(Some(principal)) => {
+        match identity.session(&token).await {
+            Ok(Some((principal, acting))) => {
                 request.extensions_mut().insert(principal);
+                if let Some(acting) = acting {
+                    request.extensions_mut().insert(acting);
+                }
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "session lookup failed"),

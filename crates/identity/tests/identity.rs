@@ -2,6 +2,8 @@
 
 //! Identity contract tests, on SQLite and (when configured) PostgreSQL.
 
+#[path = "identity/assistance.rs"]
+mod assistance;
 #[path = "identity/machine.rs"]
 mod machine;
 #[path = "identity/passkeys.rs"]

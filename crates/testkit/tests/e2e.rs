@@ -1,5 +1,7 @@
 //! End-to-end tests: a real server, a real database, a real HTTP client.
 
+#[path = "e2e/assistance.rs"]
+mod assistance;
 #[path = "e2e/exchange.rs"]
 mod gateway;
 #[path = "e2e/machine.rs"]

@@ -44,6 +44,27 @@ impl Principal {
     }
 }
 
+/// A helper acting for a citizen under the citizen's recorded mandate (MISSION S14). The
+/// identity context resolves it from the session on the server and puts it beside the
+/// [`Principal`], who stays the helper: a context offering an assisted action checks
+/// [`ActingFor::allows`] and has identity record the action. Pages show a banner while it is set.
+#[derive(Debug, Clone)]
+pub struct ActingFor {
+    pub mandate_id: String,
+    pub citizen_account_id: String,
+    pub citizen_personal_id: PersonalId,
+    pub citizen_name: String,
+    /// Scopes the citizen consented to, e.g. `profile.view`.
+    pub scopes: Vec<String>,
+    pub expires_at: String,
+}
+
+impl ActingFor {
+    pub fn allows(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
 /// Requires a signed-in person: pages redirect to the login page, APIs answer 401.
 pub struct Authenticated(pub Principal);
 

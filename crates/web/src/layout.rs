@@ -20,6 +20,8 @@ pub struct Chrome {
     pub path: String,
     /// The signed-in person's name, shown in the header.
     pub signed_in: Option<String>,
+    /// The citizen a helper is acting for, named in a banner on every page.
+    pub acting_for: Option<String>,
     i18n: Arc<I18n>,
 }
 
@@ -38,6 +40,7 @@ struct Layout<'a> {
     body: &'a str,
     nav: Vec<NavItem>,
     switch_href: String,
+    acting_for: Option<&'a str>,
 }
 
 impl Chrome {
@@ -76,6 +79,7 @@ impl Chrome {
                 self.lang.other().code(),
                 form_urlencoded::byte_serialize(self.path.as_bytes()).collect::<String>()
             ),
+            acting_for: self.acting_for.as_deref(),
         };
         match layout.render() {
             Ok(html) => (status, Html(html)).into_response(),
@@ -100,6 +104,10 @@ where
                 .extensions
                 .get::<crate::Principal>()
                 .map(|p| p.full_name.clone()),
+            acting_for: parts
+                .extensions
+                .get::<crate::auth::ActingFor>()
+                .map(|a| a.citizen_name.clone()),
             i18n: Site::from_ref(state).i18n,
         })
     }

@@ -17,9 +17,11 @@ use web::layout::render;
 use web::{Authenticated, Chrome, Site, Texts};
 
 use crate::accounts::{Identity, IdentityError, Registration, SignIn};
+use crate::assistance::{AssistedAction, HELPER_ROLE, Mandate, MandateStatus, Scope};
 use crate::passkeys::PasskeyInfo;
 use crate::sessions::{SESSION_COOKIE, SESSION_SECONDS, SessionInfo, session_token};
 
+pub(crate) mod assistance;
 mod passkeys;
 
 pub fn routes<S>() -> Router<S>
@@ -46,6 +48,7 @@ where
         .route("/account", get(account))
         .route("/account/sessions/{id}/revoke", post(revoke))
         .merge(passkeys::routes())
+        .merge(assistance::routes())
 }
 
 /// The client's address as the connection reports it (behind a reverse proxy: the proxy's,
@@ -350,6 +353,15 @@ struct AccountPage<'a> {
     views: Vec<registry::ViewEntry>,
     second_factor: bool,
     passkeys: Vec<PasskeyInfo>,
+    /// Mandates this person gave to helpers, and what helpers did under them.
+    mandates_given: Vec<Mandate>,
+    actions: Vec<AssistedAction>,
+    /// For a community digital technology team member: mandates given to them.
+    is_helper: bool,
+    mandates_held: Vec<Mandate>,
+    scopes: [Scope; 3],
+    form: assistance::MandateForm,
+    form_error: Option<String>,
 }
 
 impl AccountPage<'_> {
@@ -387,10 +399,34 @@ async fn account(
             .passkeys(&principal.account_id)
             .await
             .map_err(|e| internal(&e))?;
-        Ok::<_, web::Problem>((sessions, views, second_factor, passkeys))
+        let mandates_given = identity
+            .mandates_given(&principal.account_id)
+            .await
+            .map_err(|e| internal(&e))?;
+        let actions = identity
+            .assisted_actions(&principal.account_id)
+            .await
+            .map_err(|e| internal(&e))?;
+        let mandates_held = identity
+            .mandates_held(&principal.account_id)
+            .await
+            .map_err(|e| internal(&e))?;
+        Ok::<_, web::Problem>((
+            sessions,
+            views,
+            second_factor,
+            passkeys,
+            (mandates_given, actions, mandates_held),
+        ))
     };
     match page_parts.await {
-        Ok((sessions, views, second_factor, passkeys)) => page(
+        Ok((
+            sessions,
+            views,
+            second_factor,
+            passkeys,
+            (mandates_given, actions, mandates_held),
+        )) => page(
             &chrome,
             StatusCode::OK,
             "identity.account_title",
@@ -401,6 +437,13 @@ async fn account(
                 views,
                 second_factor,
                 passkeys,
+                mandates_given,
+                actions,
+                is_helper: principal.agency_with(HELPER_ROLE).is_some(),
+                mandates_held,
+                scopes: Scope::ALL,
+                form: assistance::MandateForm::default(),
+                form_error: None,
             },
         ),
         Err(problem) => problem.into_response(),

@@ -1,0 +1,516 @@
+//! Assisted use (MISSION S14): members of a commune's community digital technology team help
+//! people use public services. A helper may act for a citizen only under the citizen's
+//! recorded consent, a *mandate*: limited to scopes from a fixed list and to at most 30
+//! days, revocable at any time, listed in both accounts. Which mandate a session acts under
+//! is kept with the session on the server, never in a cookie; acting never makes the helper
+//! *be* the citizen: the principal stays the helper, and each action taken is recorded
+//! (who, for whom, what, when) and shown to the citizen.
+
+use kernel::PersonalId;
+use serde::Serialize;
+use sqlx::Row;
+use store::timestamp;
+use time::{Duration, OffsetDateTime};
+use web::Principal;
+use web::auth::ActingFor;
+
+use crate::accounts::{Identity, IdentityError};
+use crate::sessions::digest;
+
+/// The role of a community digital technology team member, granted in the team's agency.
+pub const HELPER_ROLE: &str = "assist.helper";
+/// The longest mandate a citizen can give in one go.
+pub const MAX_DAYS: i64 = 30;
+
+/// What a mandate may allow: a fixed list, so a citizen consents to named things only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Scope {
+    /// See the citizen's account and registry facts.
+    ProfileView,
+    /// See who viewed the citizen's registry data.
+    AccessLogView,
+    /// Submit dossiers for the citizen (honoured once the public-service portal exists).
+    DossierSubmit,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [
+        Scope::ProfileView,
+        Scope::AccessLogView,
+        Scope::DossierSubmit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProfileView => "profile.view",
+            Self::AccessLogView => "access_log.view",
+            Self::DossierSubmit => "dossier.submit",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Where a mandate stands now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MandateStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+/// A mandate as both parties see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mandate {
+    pub id: String,
+    pub citizen_name: String,
+    pub citizen_personal_id: String,
+    pub helper_name: String,
+    /// The agency (team) in which the helper holds the helper role.
+    pub helper_agency: String,
+    pub scopes: Vec<Scope>,
+    pub granted_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+    pub status: MandateStatus,
+}
+
+/// One action a helper took for a citizen.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssistedAction {
+    pub at: String,
+    pub helper_name: String,
+    pub helper_agency: String,
+    /// `assist.started`, `assist.stopped`, `profile.viewed` or `access_log.viewed`.
+    pub action: String,
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> IdentityError {
+    IdentityError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn parse_scopes(text: &str) -> Vec<Scope> {
+    text.split_whitespace().filter_map(Scope::parse).collect()
+}
+
+const MANDATE_COLUMNS: &str = "m.id, m.helper_agency, m.scopes, m.granted_at, m.expires_at, m.revoked_at, \
+     c.personal_id AS citizen_pid, h.personal_id AS helper_pid";
+
+impl Identity {
+    /// The signed-in citizen gives `helper_personal_id`, a registered helper, a mandate for
+    /// `scopes` during `days` days.
+    pub async fn grant_mandate(
+        &self,
+        citizen: &Principal,
+        helper_personal_id: &str,
+        scopes: &[String],
+        days: i64,
+    ) -> Result<String, IdentityError> {
+        let helper_id = PersonalId::parse(helper_personal_id.trim())
+            .map_err(|e| invalid("helper_personal_id", e.reason))?;
+        if helper_id == citizen.personal_id {
+            return Err(invalid(
+                "helper_personal_id",
+                "a mandate is given to someone else",
+            ));
+        }
+        let scopes = scopes
+            .iter()
+            .map(|s| {
+                Scope::parse(s.trim())
+                    .ok_or_else(|| invalid("scopes", format!("unknown scope {s:?}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if scopes.is_empty() {
+            return Err(invalid(
+                "scopes",
+                "choose at least one thing the helper may do",
+            ));
+        }
+        if !(1..=MAX_DAYS).contains(&days) {
+            return Err(invalid("days", format!("from 1 to {MAX_DAYS} days")));
+        }
+        let helper = sqlx::query(
+            "SELECT a.id, r.agency FROM identity_accounts a LEFT JOIN identity_roles r ON r.account_id = a.id AND r.role = $1 \
+             WHERE a.personal_id = $2 ORDER BY r.agency",
+        )
+        .bind(HELPER_ROLE)
+        .bind(helper_id.to_string())
+        .fetch_optional(self.db.reader())
+        .await?
+        .ok_or_else(|| invalid("helper_personal_id", "no e-ID account has this number"))?;
+        let agency: String = helper
+            .try_get::<Option<String>, _>("agency")?
+            .ok_or_else(|| {
+                invalid(
+                    "helper_personal_id",
+                    "this person is not a registered member of a community digital technology team",
+                )
+            })?;
+        let helper_account: String = helper.try_get("id")?;
+        let now = OffsetDateTime::now_utc();
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut scope_text: Vec<&str> = Scope::ALL
+            .into_iter()
+            .filter(|s| scopes.contains(s))
+            .map(Scope::as_str)
+            .collect();
+        scope_text.dedup();
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO identity_mandates (id, citizen_account, helper_account, helper_agency, scopes, granted_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(&citizen.account_id)
+        .bind(&helper_account)
+        .bind(&agency)
+        .bind(scope_text.join(" "))
+        .bind(timestamp::format(now))
+        .bind(timestamp::format(now + Duration::days(days)))
+        .execute(tx.conn())
+        .await?;
+        store::events::append(
+            &mut tx,
+            store::events::NewEvent {
+                stream: "account",
+                stream_id: &citizen.account_id,
+                kind: "account.mandate_granted",
+                payload: serde_json::json!({ "mandate": id, "days": days }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The citizen withdraws a mandate; sessions acting under it stop at their next request.
+    pub async fn revoke_mandate(
+        &self,
+        citizen_account: &str,
+        mandate_id: &str,
+    ) -> Result<bool, IdentityError> {
+        let mut tx = self.db.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE identity_mandates SET revoked_at = $1 WHERE id = $2 AND citizen_account = $3 AND revoked_at IS NULL",
+        )
+        .bind(timestamp::now())
+        .bind(mandate_id)
+        .bind(citizen_account)
+        .execute(tx.conn())
+        .await?;
+        if revoked.rows_affected() > 0 {
+            sqlx::query(
+                "UPDATE identity_sessions SET acting_mandate = NULL WHERE acting_mandate = $1",
+            )
+            .bind(mandate_id)
+            .execute(tx.conn())
+            .await?;
+            store::events::append(
+                &mut tx,
+                store::events::NewEvent {
+                    stream: "account",
+                    stream_id: citizen_account,
+                    kind: "account.mandate_revoked",
+                    payload: serde_json::json!({ "mandate": mandate_id }),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(revoked.rows_affected() > 0)
+    }
+
+    /// Mandates the citizen gave, newest first.
+    pub async fn mandates_given(
+        &self,
+        citizen_account: &str,
+    ) -> Result<Vec<Mandate>, IdentityError> {
+        self.mandates("m.citizen_account", citizen_account).await
+    }
+
+    /// Mandates given to the helper, newest first.
+    pub async fn mandates_held(&self, helper_account: &str) -> Result<Vec<Mandate>, IdentityError> {
+        self.mandates("m.helper_account", helper_account).await
+    }
+
+    async fn mandates(&self, column: &str, account: &str) -> Result<Vec<Mandate>, IdentityError> {
+        // `column` is one of two literals above, never input.
+        let rows = sqlx::query(&format!(
+            "SELECT {MANDATE_COLUMNS} FROM identity_mandates m \
+             JOIN identity_accounts c ON c.id = m.citizen_account JOIN identity_accounts h ON h.id = m.helper_account \
+             WHERE {column} = $1 ORDER BY m.granted_at DESC, m.id DESC LIMIT 100"
+        ))
+        .bind(account)
+        .fetch_all(self.db.reader())
+        .await?;
+        let now = OffsetDateTime::now_utc();
+        let mut mandates = Vec::with_capacity(rows.len());
+        for row in rows {
+            let expires_at: String = row.try_get("expires_at")?;
+            let revoked_at: Option<String> = row.try_get("revoked_at")?;
+            let status = if revoked_at.is_some() {
+                MandateStatus::Revoked
+            } else if timestamp::parse(&expires_at).is_ok_and(|at| at > now) {
+                MandateStatus::Active
+            } else {
+                MandateStatus::Expired
+            };
+            let citizen_pid: String = row.try_get("citizen_pid")?;
+            let helper_pid: String = row.try_get("helper_pid")?;
+            mandates.push(Mandate {
+                id: row.try_get("id")?,
+                citizen_name: self.name_of(&citizen_pid).await?,
+                citizen_personal_id: citizen_pid,
+                helper_name: self.name_of(&helper_pid).await?,
+                helper_agency: row.try_get("helper_agency")?,
+                scopes: parse_scopes(&row.try_get::<String, _>("scopes")?),
+                granted_at: row.try_get("granted_at")?,
+                expires_at,
+                revoked_at,
+                status,
+            });
+        }
+        Ok(mandates)
+    }
+
+    /// A person's name from the registry, for lists; empty when the record is missing.
+    async fn name_of(&self, personal_id: &str) -> Result<String, IdentityError> {
+        let Ok(id) = PersonalId::parse(personal_id) else {
+            return Ok(String::new());
+        };
+        Ok(self
+            .registry
+            .get(id)
+            .await?
+            .map(|v| v.record.full_name)
+            .unwrap_or_default())
+    }
+
+    /// The mandate a session acts under, if it is still active for the session's account.
+    pub(crate) async fn acting_for(
+        &self,
+        mandate_id: &str,
+        helper_account: &str,
+    ) -> Result<Option<ActingFor>, IdentityError> {
+        let row = sqlx::query(
+            "SELECT m.id, m.citizen_account, m.scopes, m.expires_at, c.personal_id FROM identity_mandates m \
+             JOIN identity_accounts c ON c.id = m.citizen_account \
+             WHERE m.id = $1 AND m.helper_account = $2 AND m.revoked_at IS NULL AND m.expires_at > $3",
+        )
+        .bind(mandate_id)
+        .bind(helper_account)
+        .bind(timestamp::now())
+        .fetch_optional(self.db.reader())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let pid: String = row.try_get("personal_id")?;
+        let citizen_personal_id =
+            PersonalId::parse(&pid).map_err(|e| IdentityError::Internal(e.reason))?;
+        Ok(Some(ActingFor {
+            mandate_id: row.try_get("id")?,
+            citizen_account_id: row.try_get("citizen_account")?,
+            citizen_personal_id,
+            citizen_name: self.name_of(&pid).await?,
+            scopes: parse_scopes(&row.try_get::<String, _>("scopes")?)
+                .into_iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            expires_at: row.try_get("expires_at")?,
+        }))
+    }
+
+    /// The helper starts acting for a citizen in this session, under an active mandate the
+    /// citizen gave them. The start is recorded.
+    pub async fn start_acting(
+        &self,
+        session_token: &str,
+        helper: &Principal,
+        mandate_id: &str,
+    ) -> Result<ActingFor, IdentityError> {
+        if helper.agency_with(HELPER_ROLE).is_none() {
+            return Err(IdentityError::Forbidden(HELPER_ROLE));
+        }
+        let acting = self
+            .acting_for(mandate_id, &helper.account_id)
+            .await?
+            .ok_or(IdentityError::NoMandate)?;
+        let mut tx = self.db.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE identity_sessions SET acting_mandate = $1 WHERE token_hash = $2 AND account_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(&acting.mandate_id)
+        .bind(digest(session_token))
+        .bind(&helper.account_id)
+        .execute(tx.conn())
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(IdentityError::BadCredentials);
+        }
+        record(&mut tx, &acting, helper, "assist.started").await?;
+        tx.commit().await?;
+        Ok(acting)
+    }
+
+    /// Ends acting for anyone in this session; the end is recorded.
+    pub async fn stop_acting(
+        &self,
+        session_token: &str,
+        helper: &Principal,
+        acting: Option<&ActingFor>,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("UPDATE identity_sessions SET acting_mandate = NULL WHERE token_hash = $1 AND account_id = $2")
+            .bind(digest(session_token))
+            .bind(&helper.account_id)
+            .execute(tx.conn())
+            .await?;
+        if let Some(acting) = acting {
+            record(&mut tx, acting, helper, "assist.stopped").await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks that the mandate the helper acts under is still active and covers `scope`,
+    /// and records `action` in the same transaction: an action is never taken unrecorded.
+    pub async fn act(
+        &self,
+        helper: &Principal,
+        acting: &ActingFor,
+        scope: Scope,
+        action: &str,
+    ) -> Result<(), IdentityError> {
+        if helper.agency_with(HELPER_ROLE).is_none() {
+            return Err(IdentityError::Forbidden(HELPER_ROLE));
+        }
+        let current = self
+            .acting_for(&acting.mandate_id, &helper.account_id)
+            .await?
+            .ok_or(IdentityError::NoMandate)?;
+        if !current.scopes.iter().any(|s| s == scope.as_str()) {
+            return Err(IdentityError::OutOfScope(scope.as_str()));
+        }
+        let mut tx = self.db.begin().await?;
+        record(&mut tx, &current, helper, action).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What helpers did for the citizen, newest first.
+    pub async fn assisted_actions(
+        &self,
+        citizen_account: &str,
+    ) -> Result<Vec<AssistedAction>, IdentityError> {
+        let rows = sqlx::query(
+            "SELECT x.acted_at, x.action, m.helper_agency, h.personal_id FROM identity_assisted_actions x \
+             JOIN identity_mandates m ON m.id = x.mandate_id JOIN identity_accounts h ON h.id = x.helper_account \
+             WHERE x.citizen_account = $1 ORDER BY x.acted_at DESC, x.id DESC LIMIT 200",
+        )
+        .bind(citizen_account)
+        .fetch_all(self.db.reader())
+        .await?;
+        let mut actions = Vec::with_capacity(rows.len());
+        for row in rows {
+            actions.push(AssistedAction {
+                at: row.try_get("acted_at")?,
+                helper_name: self
+                    .name_of(&row.try_get::<String, _>("personal_id")?)
+                    .await?,
+                helper_agency: row.try_get("helper_agency")?,
+                action: row.try_get("action")?,
+            });
+        }
+        Ok(actions)
+    }
+}
+
+/// What a helper sees of the citizen under `profile.view`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssistedProfile {
+    pub full_name: String,
+    pub personal_id: String,
+    pub birth_date: time::Date,
+    pub sex: kernel::Sex,
+    pub permanent_residence: Option<String>,
+    pub assurance_level: i64,
+}
+
+/// What the citizen reads as the purpose when a helper opened their registry facts.
+const VIEW_PURPOSE: &str = "Tổ công nghệ số cộng đồng hỗ trợ theo ủy quyền của công dân";
+
+impl Identity {
+    /// Under `profile.view`: the citizen's account and registry facts. Recorded as an
+    /// assisted action, and as a view in the citizen's list of who viewed their data.
+    pub async fn assisted_profile(
+        &self,
+        helper: &Principal,
+        acting: &ActingFor,
+    ) -> Result<AssistedProfile, IdentityError> {
+        self.act(helper, acting, Scope::ProfileView, "profile.viewed")
+            .await?;
+        let record = self
+            .registry
+            .get(acting.citizen_personal_id)
+            .await?
+            .ok_or(IdentityError::NoAccount)?
+            .record;
+        let level: i64 =
+            sqlx::query_scalar("SELECT assurance_level FROM identity_accounts WHERE id = $1")
+                .bind(&acting.citizen_account_id)
+                .fetch_one(self.db.reader())
+                .await?;
+        self.registry
+            .log_view(
+                acting.citizen_personal_id,
+                &helper.actor(),
+                helper.agency_with(HELPER_ROLE).unwrap_or_default(),
+                VIEW_PURPOSE,
+            )
+            .await?;
+        Ok(AssistedProfile {
+            full_name: record.full_name,
+            personal_id: record.personal_id.to_string(),
+            birth_date: record.birth_date,
+            sex: record.sex,
+            permanent_residence: record.permanent_residence.map(|a| a.detail),
+            assurance_level: level,
+        })
+    }
+
+    /// Under `access_log.view`: who viewed the citizen's registry data. Recorded.
+    pub async fn assisted_access_log(
+        &self,
+        helper: &Principal,
+        acting: &ActingFor,
+    ) -> Result<Vec<registry::ViewEntry>, IdentityError> {
+        self.act(helper, acting, Scope::AccessLogView, "access_log.viewed")
+            .await?;
+        Ok(self.registry.views_of(acting.citizen_personal_id).await?)
+    }
+}
+
+async fn record(
+    tx: &mut store::Tx,
+    acting: &ActingFor,
+    helper: &Principal,
+    action: &str,
+) -> Result<(), IdentityError> {
+    sqlx::query(
+        "INSERT INTO identity_assisted_actions (id, mandate_id, citizen_account, helper_account, action, acted_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(&acting.mandate_id)
+    .bind(&acting.citizen_account_id)
+    .bind(&helper.account_id)
+    .bind(action)
+    .bind(timestamp::now())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
