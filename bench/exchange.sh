@@ -76,7 +76,7 @@ cat > "$work/exchange.json" <<JSON
 }
 JSON
 "$bin" exchange apply --data-dir "$data" "$work/exchange.json" >/dev/null
-LIENTHONG_LOG=warn RUST_LOG=warn "$bin" serve --data-dir "$data" \
+RUST_LOG=warn "$bin" serve --data-dir "$data" \
     --listen "127.0.0.1:$GATEWAY_PORT" >"$work/logs/lienthong.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
