@@ -110,7 +110,7 @@
             });
           });
         })
-        .then(function () { window.location.assign("/account#passkeys"); })
+        .then(function () { window.location.reload(); })
         .catch(function (error) { fail(container, error); })
         .finally(function () { button.disabled = false; });
     });
