@@ -98,6 +98,32 @@ pub struct Snapshot {
     pub services: HashMap<ServiceId, Service>,
     rights: HashMap<(String, String), Vec<Right>>,
     pub limits: HashMap<String, Limit>,
+    /// Unrevoked client certificates by fingerprint (lowercase hex SHA-256 of the DER).
+    pub certificates: HashMap<String, CurrentCertificate>,
+}
+
+/// What the gateway needs to know about a client certificate.
+#[derive(Debug, Clone)]
+pub struct CurrentCertificate {
+    pub serial: String,
+    pub subsystem: String,
+    pub not_before: time::OffsetDateTime,
+    pub not_after: time::OffsetDateTime,
+}
+
+/// A certificate as the management API and the CLI list it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertificateInfo {
+    pub serial: String,
+    pub subsystem: String,
+    /// Lowercase hex SHA-256 of the DER certificate.
+    pub fingerprint: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub issued_by: String,
+    pub issued_at: String,
+    pub revoked_at: Option<String>,
+    pub revoked_by: Option<String>,
 }
 
 /// True when `path` (decoded, starting with `/`) fits `pattern`, where a `*` segment matches
@@ -495,6 +521,94 @@ impl Catalog {
     }
 }
 
+const CERTIFICATE_COLUMNS: &str = "serial, subsystem_id, fingerprint, not_before, not_after, issued_by, issued_at, revoked_at, revoked_by";
+
+fn certificate_info(row: &sqlx::any::AnyRow) -> Result<CertificateInfo, sqlx::Error> {
+    Ok(CertificateInfo {
+        serial: row.try_get("serial")?,
+        subsystem: row.try_get("subsystem_id")?,
+        fingerprint: row.try_get("fingerprint")?,
+        not_before: row.try_get("not_before")?,
+        not_after: row.try_get("not_after")?,
+        issued_by: row.try_get("issued_by")?,
+        issued_at: row.try_get("issued_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoked_by: row.try_get("revoked_by")?,
+    })
+}
+
+impl Catalog {
+    /// Records a certificate the CA just issued; the gateway accepts it from now on.
+    pub async fn record_certificate(
+        &self,
+        subsystem: &SubsystemId,
+        issued: &crate::ca::Issued,
+        actor: &str,
+    ) -> Result<(), CatalogError> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("INSERT INTO exchange_certificates (serial, subsystem_id, fingerprint, certificate, not_before, not_after, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&issued.serial)
+            .bind(subsystem.to_string())
+            .bind(&issued.fingerprint)
+            .bind(&issued.certificate_pem)
+            .bind(timestamp::format(issued.not_before))
+            .bind(timestamp::format(issued.not_after))
+            .bind(actor)
+            .bind(timestamp::now())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        self.reload().await?;
+        Ok(())
+    }
+
+    /// Revokes a certificate; the gateway on this node refuses it from the next request
+    /// (other nodes within `RELOAD_SECONDS`).
+    pub async fn revoke_certificate(&self, serial: &str, actor: &str) -> Result<(), CatalogError> {
+        let serial = serial.trim().to_ascii_lowercase();
+        let mut tx = self.db.begin().await?;
+        let done = sqlx::query("UPDATE exchange_certificates SET revoked_by = $1, revoked_at = $2 WHERE serial = $3 AND revoked_at IS NULL")
+            .bind(actor)
+            .bind(timestamp::now())
+            .bind(&serial)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::Unknown(format!(
+                "unrevoked certificate {serial}"
+            )));
+        }
+        self.reload().await?;
+        Ok(())
+    }
+
+    /// Every certificate issued, revoked ones included, newest first.
+    pub async fn certificates(&self) -> Result<Vec<CertificateInfo>, CatalogError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CERTIFICATE_COLUMNS} FROM exchange_certificates ORDER BY issued_at DESC"
+        ))
+        .fetch_all(self.db.reader())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(certificate_info)
+            .collect::<Result<_, _>>()?)
+    }
+
+    pub async fn certificate(&self, serial: &str) -> Result<CertificateInfo, CatalogError> {
+        let serial = serial.trim().to_ascii_lowercase();
+        let row = sqlx::query(&format!(
+            "SELECT {CERTIFICATE_COLUMNS} FROM exchange_certificates WHERE serial = $1"
+        ))
+        .bind(&serial)
+        .fetch_optional(self.db.reader())
+        .await?
+        .ok_or_else(|| CatalogError::Unknown(format!("certificate {serial}")))?;
+        Ok(certificate_info(&row)?)
+    }
+}
+
 async fn load(db: &Db) -> Result<Snapshot, CatalogError> {
     let bad = |e: InvalidId| CatalogError::Invalid {
         field: "stored identifier",
@@ -580,6 +694,26 @@ async fn load(db: &Db) -> Result<Snapshot, CatalogError> {
             Limit {
                 per_second: u32::try_from(row.try_get::<i64, _>("per_second")?).unwrap_or(u32::MAX),
                 per_day: u64::try_from(row.try_get::<i64, _>("per_day")?).unwrap_or(u64::MAX),
+            },
+        );
+    }
+    let stored_time = |text: String| {
+        timestamp::parse(&text).map_err(|e| CatalogError::Invalid {
+            field: "stored certificate validity",
+            reason: format!("{text:?}: {e}"),
+        })
+    };
+    for row in sqlx::query("SELECT serial, subsystem_id, fingerprint, not_before, not_after FROM exchange_certificates WHERE revoked_at IS NULL")
+        .fetch_all(db.reader())
+        .await?
+    {
+        snapshot.certificates.insert(
+            row.try_get("fingerprint")?,
+            CurrentCertificate {
+                serial: row.try_get("serial")?,
+                subsystem: row.try_get("subsystem_id")?,
+                not_before: stored_time(row.try_get("not_before")?)?,
+                not_after: stored_time(row.try_get("not_after")?)?,
             },
         );
     }

@@ -176,7 +176,13 @@ async fn handle(
     let client_text =
         header_text(&parts.headers, "x-road-client").ok_or_else(Fault::missing_client)?;
     let client = SubsystemId::parse(client_text).map_err(Fault::bad_client)?;
-    exchange.authenticate(&parts.headers, &client).await?;
+    exchange
+        .authenticate(
+            &parts.headers,
+            &client,
+            parts.extensions.get::<crate::ClientCertificate>(),
+        )
+        .await?;
     let snapshot = exchange.catalog.snapshot().await;
     if !snapshot.has_subsystem(&client) {
         return Err(Fault::unknown_member(format!(

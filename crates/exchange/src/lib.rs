@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod builtin;
+pub mod ca;
 pub mod catalog;
 mod fault;
 mod gateway;
@@ -18,6 +19,7 @@ pub mod tracker;
 
 use std::collections::HashMap;
 use std::ops::Deref;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -31,7 +33,10 @@ use identity::oidc::MachineToken;
 use registry::Registry;
 use sha2::{Digest, Sha256};
 
-pub use catalog::{Catalog, CatalogError, Limit, NewEndpoint, NewRight, NewService};
+pub use ca::{CertificateAuthority, Issued, SubjectKey};
+pub use catalog::{
+    Catalog, CatalogError, CertificateInfo, Limit, NewEndpoint, NewRight, NewService,
+};
 pub use fault::Fault;
 pub use ids::{MemberId, ServiceId, SubsystemId};
 
@@ -39,6 +44,14 @@ pub use ids::{MemberId, ServiceId, SubsystemId};
 pub const EXCHANGE_SCOPE: &str = "exchange";
 /// Verified tokens remembered, so a busy client is not re-verified on every call.
 const TOKEN_CACHE: usize = 10_000;
+
+/// The client certificate a TLS connection presented, verified against the platform CA by
+/// the listener; put into every request's extensions on that connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// Lowercase hex SHA-256 of the DER certificate.
+    pub fingerprint: String,
+}
 
 /// The exchange service. Cheap to clone.
 #[derive(Clone)]
@@ -58,6 +71,9 @@ pub struct Inner {
     http: reqwest::Client,
     limiter: limits::Limiter,
     tokens: Mutex<HashMap<[u8; 32], MachineToken>>,
+    ca_dir: PathBuf,
+    /// Loaded (or created) on first use.
+    ca: Mutex<Option<Arc<CertificateAuthority>>>,
 }
 
 impl Deref for Exchange {
@@ -85,6 +101,8 @@ pub struct Parts {
     pub instance: String,
     pub max_body: usize,
     pub metrics: metrics::ExchangeMetrics,
+    /// Where the platform CA's key and certificate live (`<data_dir>/exchange-ca`).
+    pub ca_dir: PathBuf,
 }
 
 impl Exchange {
@@ -113,6 +131,8 @@ impl Exchange {
             http,
             limiter: limits::Limiter::default(),
             tokens: Mutex::default(),
+            ca_dir: parts.ca_dir,
+            ca: Mutex::default(),
         }));
         exchange.register_builtin_services().await?;
         Ok(exchange)
@@ -165,9 +185,83 @@ impl Exchange {
         Ok(())
     }
 
-    /// The client proves it is the subsystem named in `X-Road-Client` with a machine access
-    /// token (client_credentials at /oauth/token) whose subject is that subsystem.
-    async fn authenticate(&self, headers: &HeaderMap, client: &SubsystemId) -> Result<(), Fault> {
+    /// The platform's certificate authority, created in `ca_dir` on first use.
+    pub fn ca(&self) -> Result<Arc<CertificateAuthority>, CatalogError> {
+        let mut slot = self.ca.lock().map_err(|_| CatalogError::Invalid {
+            field: "exchange_ca",
+            reason: "an earlier use failed midway; restart the server".into(),
+        })?;
+        if let Some(ca) = slot.as_ref() {
+            return Ok(ca.clone());
+        }
+        let ca = Arc::new(CertificateAuthority::load_or_create(&self.ca_dir)?);
+        *slot = Some(ca.clone());
+        Ok(ca)
+    }
+
+    /// Issues a client certificate to a registered subsystem for `days` days and records it.
+    /// Rotation is another call: earlier certificates stay valid until they expire or are
+    /// revoked.
+    pub async fn issue_certificate(
+        &self,
+        subsystem: &str,
+        key: SubjectKey<'_>,
+        days: u32,
+        actor: &str,
+    ) -> Result<Issued, CatalogError> {
+        if !(1..=ca::MAX_DAYS).contains(&days) {
+            return Err(CatalogError::Invalid {
+                field: "days",
+                reason: format!("must be between 1 and {}", ca::MAX_DAYS),
+            });
+        }
+        let now = time::OffsetDateTime::now_utc();
+        // A little slack before now, for clients whose clocks run behind.
+        let from = now - time::Duration::minutes(5);
+        self.issue_certificate_between(
+            subsystem,
+            key,
+            from,
+            now + time::Duration::days(i64::from(days)),
+            actor,
+        )
+        .await
+    }
+
+    /// Like [`Exchange::issue_certificate`] with an explicit validity (tests of expiry).
+    pub async fn issue_certificate_between(
+        &self,
+        subsystem: &str,
+        key: SubjectKey<'_>,
+        not_before: time::OffsetDateTime,
+        not_after: time::OffsetDateTime,
+        actor: &str,
+    ) -> Result<Issued, CatalogError> {
+        let id = SubsystemId::parse(subsystem).map_err(|e| CatalogError::Invalid {
+            field: "subsystem",
+            reason: e.to_string(),
+        })?;
+        if !self.catalog.snapshot().await.has_subsystem(&id) {
+            return Err(CatalogError::Unknown(format!("subsystem {id}")));
+        }
+        let issued = self.ca()?.issue(&id, key, not_before, not_after)?;
+        self.catalog.record_certificate(&id, &issued, actor).await?;
+        tracing::info!(serial = %issued.serial, subsystem = %id, %actor, "issued an exchange client certificate");
+        Ok(issued)
+    }
+
+    /// The client proves it is the subsystem named in `X-Road-Client` with a client
+    /// certificate from the platform CA issued to that subsystem, or else with a machine
+    /// access token (client_credentials at /oauth/token) whose subject is that subsystem.
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        client: &SubsystemId,
+        certificate: Option<&ClientCertificate>,
+    ) -> Result<(), Fault> {
+        if let Some(certificate) = certificate {
+            return self.authenticate_certificate(certificate, client).await;
+        }
         let Some(token) = headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -217,6 +311,43 @@ impl Exchange {
             return Err(Fault::authentication(format!(
                 "the access token was issued to SUBSYSTEM:{} but X-Road-Client is SUBSYSTEM:{client}",
                 verified.subject
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Exchange {
+    /// The TLS layer has already checked the chain to the platform CA and the validity
+    /// period (RFC 5280 §6, RFC 8446 §4.4.2.4); here the table decides whether the
+    /// certificate is still current (not revoked) and whose it is. Like the X-Road security
+    /// server, the authenticated subsystem must be exactly the one in `X-Road-Client`.
+    async fn authenticate_certificate(
+        &self,
+        certificate: &ClientCertificate,
+        client: &SubsystemId,
+    ) -> Result<(), Fault> {
+        let snapshot = self.catalog.snapshot().await;
+        let Some(current) = snapshot.certificates.get(&certificate.fingerprint) else {
+            return Err(Fault::authentication(format!(
+                "the client certificate (SHA-256 {}) is revoked or was not issued by this platform; X-Road-Client is SUBSYSTEM:{client}",
+                certificate.fingerprint
+            )));
+        };
+        let now = time::OffsetDateTime::now_utc();
+        if now < current.not_before || now > current.not_after {
+            return Err(Fault::authentication(format!(
+                "the client certificate {} of SUBSYSTEM:{} is not valid now (valid {} to {})",
+                current.serial,
+                current.subsystem,
+                store::timestamp::format(current.not_before),
+                store::timestamp::format(current.not_after)
+            )));
+        }
+        if current.subsystem != client.to_string() {
+            return Err(Fault::authentication(format!(
+                "the client certificate was issued to SUBSYSTEM:{} but X-Road-Client is SUBSYSTEM:{client}",
+                current.subsystem
             )));
         }
         Ok(())

@@ -42,7 +42,8 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// The data-exchange platform: register members, services and rights from a file.
+    /// The data-exchange platform: register members, services and rights from a file; issue
+    /// and revoke subsystems' client certificates.
     Exchange {
         #[command(subcommand)]
         command: crate::exchange_cli::ExchangeCommand,
@@ -323,10 +324,27 @@ async fn serve_with_banner(config: &Config, demo_logins: Option<&str>) -> anyhow
     })?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %config.database(), backend = state.db.backend().name(), "serving");
+    let tls_listener = match config.tls_listen {
+        Some(tls_address) => {
+            let tls_listener = TcpListener::bind(tls_address)
+                .await
+                .with_context(|| format!("listening on {tls_address} (tls_listen)"))?;
+            tracing::info!(address = %tls_listener.local_addr()?, "serving HTTPS with optional client certificates");
+            Some(tls_listener)
+        }
+        None => None,
+    };
     if let Some(logins) = demo_logins {
         print_demo_banner(&format!("http://{address}"), config, logins);
     }
-    crate::serve(listener, state, config, crate::shutdown_signal()).await
+    crate::serve_with_tls(
+        listener,
+        tls_listener,
+        state,
+        config,
+        crate::shutdown_signal(),
+    )
+    .await
 }
 
 /// Generates the demo population into the data directory and imports it, the same way an

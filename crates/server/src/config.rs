@@ -11,10 +11,14 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 12] = [
+const ENV_KEYS: [&str; 16] = [
     "public_url",
     "exchange_instance",
     "audit_key",
+    "exchange_ca",
+    "tls_listen",
+    "tls_cert",
+    "tls_key",
     "cookie_secure",
     "db",
     "listen",
@@ -49,6 +53,16 @@ pub struct Config {
     /// Ed25519 key that signs audit checkpoints; `<data_dir>/audit-signing.key` when absent.
     /// Keep it outside the database: whoever can write both could rewrite history.
     pub audit_key: Option<PathBuf>,
+    /// Directory of the exchange's certificate authority (`ca.key`, `ca.pem`), which issues
+    /// subsystems their client certificates; `<data_dir>/exchange-ca` when absent.
+    pub exchange_ca: Option<PathBuf>,
+    /// A second listener speaking HTTPS with optional client certificates (mutual TLS for
+    /// the exchange gateway); off when absent.
+    pub tls_listen: Option<SocketAddr>,
+    /// The TLS listener's certificate chain and private key, PEM. When both are absent the
+    /// exchange CA issues one for localhost and 127.0.0.1 at each start (demos).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -56,6 +70,12 @@ impl Config {
         self.audit_key
             .clone()
             .unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
+    }
+
+    pub fn exchange_ca_dir(&self) -> PathBuf {
+        self.exchange_ca
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("exchange-ca"))
     }
 }
 
@@ -74,6 +94,10 @@ impl Default for Config {
             public_url: None,
             exchange_instance: "VN".into(),
             audit_key: None,
+            exchange_ca: None,
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -10,8 +10,9 @@ mod exchange_cli;
 pub mod metrics;
 pub mod registry_cli;
 pub mod telemetry;
+mod tls;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +55,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         instance: config.exchange_instance.clone(),
         max_body: config.max_body_bytes,
         metrics: metrics.exchange.clone(),
+        ca_dir: config.exchange_ca_dir(),
     })
     .await
     .context("starting the exchange")?;
@@ -78,27 +80,62 @@ pub async fn serve(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with_tls(listener, None, state, config, shutdown).await
+}
+
+/// Like [`serve`], and when `tls_listener` is given, the same router over HTTPS there too,
+/// with optional client certificates from the exchange CA (ADR 0009).
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    tls_listener: Option<TcpListener>,
+    state: AppState,
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let tls_config = match &tls_listener {
+        Some(_) => {
+            let ca = state
+                .exchange
+                .ca()
+                .context("loading the exchange certificate authority")?;
+            Some(tls::server_config(config, &ca)?)
+        }
+        None => None,
+    };
     let router = app::router(state, config);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         let _receivers_gone = stopping_tx.send(true);
     };
-    // Connection addresses feed the sign-in failure limit.
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(signal);
-    let grace_expired = async move {
-        if stopping_rx.wait_for(|stopping| *stopping).await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        if stopping.wait_for(|stopping| *stopping).await.is_err() {
             std::future::pending::<()>().await;
         }
     };
+    // Connection addresses feed the sign-in failure limit.
+    let service = router
+        .clone()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let plain = axum::serve(listener, service).with_graceful_shutdown(stopped(stopping_rx.clone()));
+    let secure = async {
+        if let (Some(listener), Some(tls_config)) = (tls_listener, tls_config) {
+            tls::serve(listener, tls_config, router, stopped(stopping_rx.clone())).await;
+        }
+    };
+    let all = async {
+        let ((), served, ()) = tokio::join!(signal, plain.into_future(), secure);
+        served
+    };
+    let grace_expired = async {
+        stopped(stopping_rx.clone()).await;
+        tokio::time::sleep(grace).await;
+    };
     tokio::select! {
-        result = server => result.context("serving HTTP")?,
+        result = all => result.context("serving HTTP")?,
         () = grace_expired => tracing::warn!(seconds = grace.as_secs(), "grace period over; dropping remaining connections"),
     }
     db.close().await;

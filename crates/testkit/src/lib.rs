@@ -18,6 +18,8 @@ pub use store::testing::TestResult;
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`
     pub base: String,
+    /// `https://127.0.0.1:<port>` when the settings turned on `tls_listen`.
+    pub tls_base: Option<String>,
     /// Follows no redirects, so tests see them.
     pub client: reqwest::Client,
     pub backend: store::Backend,
@@ -56,10 +58,18 @@ impl TestApp {
         let state = server::build_state(&config).await?;
         let listener = TcpListener::bind(config.listen).await?;
         let base = format!("http://{}", listener.local_addr()?);
+        let tls_listener = match config.tls_listen {
+            Some(address) => Some(TcpListener::bind(address).await?),
+            None => None,
+        };
+        let tls_base = match &tls_listener {
+            Some(listener) => Some(format!("https://{}", listener.local_addr()?)),
+            None => None,
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let served_state = state.clone();
         let task = tokio::spawn(async move {
-            server::serve(listener, served_state, &config, async {
+            server::serve_with_tls(listener, tls_listener, served_state, &config, async {
                 let _sender_dropped_also_stops = stopped.await;
             })
             .await
@@ -70,6 +80,7 @@ impl TestApp {
             .build()?;
         let app = Self {
             base,
+            tls_base,
             client,
             backend: backend.backend(),
             state,
@@ -125,8 +136,18 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = TestResult>,
 {
+    for_each_backend_with(|_| {}, test).await
+}
+
+/// Like [`for_each_backend`], with settings adjusted first (the TLS listener turned on, say).
+pub async fn for_each_backend_with<A, F, Fut>(adjust: A, test: F) -> TestResult
+where
+    A: Fn(&mut Config),
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = TestResult>,
+{
     for backend in TestBackend::all() {
-        let app = TestApp::spawn(&backend).await?;
+        let app = TestApp::spawn_with(&backend, &adjust).await?;
         test(app)
             .await
             .map_err(|e| format!("on {}: {e}", backend.backend().name()))?;

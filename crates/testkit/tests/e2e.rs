@@ -8,6 +8,8 @@ mod gateway;
 mod machine;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
+#[path = "e2e/tls.rs"]
+mod tls;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};

@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 use testkit::{TestApp, TestResult, for_each_backend};
 use tokio::net::TcpListener;
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-const CLIENT: &str = "VN/GOV/BTP/civil";
-const SERVICE: &str = "VN/GOV/BYT/insurance/cards";
+pub(crate) const CLIENT: &str = "VN/GOV/BTP/civil";
+pub(crate) const SERVICE: &str = "VN/GOV/BYT/insurance/cards";
 
 /// A provider that echoes what it received, and fails on /broken with its own 404.
-async fn upstream() -> Result<String, Failure> {
+pub(crate) async fn upstream() -> Result<String, Failure> {
     let echo = |request: Request| async move {
         let headers: serde_json::Map<String, Value> = request
             .headers()
@@ -47,7 +47,7 @@ async fn upstream() -> Result<String, Failure> {
 }
 
 /// Registers the client and provider and returns a token for the client subsystem.
-async fn setup(app: &TestApp, upstream: &str) -> Result<String, Failure> {
+pub(crate) async fn setup(app: &TestApp, upstream: &str) -> Result<String, Failure> {
     let catalog = &app.state.exchange.catalog;
     catalog.add_member("VN/GOV/BTP", "Bộ Tư pháp").await?;
     catalog.add_subsystem(CLIENT, "Hộ tịch điện tử").await?;
@@ -102,7 +102,7 @@ async fn setup(app: &TestApp, upstream: &str) -> Result<String, Failure> {
 }
 
 /// The X-Road error type of a refused call, checking header and body agree.
-async fn refusal(response: reqwest::Response) -> Result<(StatusCode, String), Failure> {
+pub(crate) async fn refusal(response: reqwest::Response) -> Result<(StatusCode, String), Failure> {
     let status = response.status();
     let header = response
         .headers()
