@@ -111,6 +111,7 @@ where
         .route("/registry", get(search_page))
         .route("/registry/citizens/{id}", get(citizen_page))
         .route("/registry/citizens/{id}/changes", post(change_form))
+        .route("/registry/citizens/{id}/residence", post(residence_form))
 }
 
 /// The officials' JSON API, documented in the OpenAPI description.
@@ -405,6 +406,83 @@ async fn change_form(
                 id,
                 form.expected_version,
                 &record,
+                Change {
+                    actor: &officer.actor,
+                    basis,
+                },
+                web::reference::today_in_vietnam(),
+            )
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>(id)
+    }
+    .await;
+    match result {
+        Ok(id) => {
+            let purpose: String =
+                form_urlencoded::byte_serialize(form.purpose.unwrap_or_default().as_bytes())
+                    .collect();
+            Redirect::to(&format!("/registry/citizens/{id}?purpose={purpose}")).into_response()
+        }
+        Err(problem) => problem.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ResidenceForm {
+    expected_version: i64,
+    kind: String,
+    province: Option<String>,
+    address: Option<String>,
+    effective_from: String,
+    basis: Option<String>,
+    purpose: Option<String>,
+}
+
+/// Records a residence change from the citizen page (Law on Residence 2020): the same
+/// service call as the API, so the record's new version and the history entry match.
+async fn residence_form(
+    Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    Path(id): Path<String>,
+    Form(form): Form<ResidenceForm>,
+) -> Response {
+    let result = async {
+        let officer = officer(&principal)?;
+        let id = parse_id(&id, "id")?;
+        let basis = require_basis(form.basis.as_deref().unwrap_or_default())?;
+        let invalid = |field: &'static str, reason: String| {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", reason).field(field)
+        };
+        let kind = ResidenceKind::parse(&form.kind).map_err(|reason| invalid("kind", reason))?;
+        let effective_from = Date::parse(
+            form.effective_from.trim(),
+            format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| invalid("effective_from", "effective_from: YYYY-MM-DD".into()))?;
+        let address = match (filled(&form.province), filled(&form.address)) {
+            (None, None) => None,
+            (Some(province), Some(detail)) => Some(Address {
+                province: kernel::ProvinceCode::parse(province)
+                    .map_err(|e| invalid("province", format!("province: {}", e.reason)))?,
+                detail: detail.to_owned(),
+            }),
+            _ => {
+                return Err(invalid(
+                    "address",
+                    "address: give the province code and the address together".into(),
+                ));
+            }
+        };
+        registry
+            .change_residence(
+                id,
+                form.expected_version,
+                ResidenceChange {
+                    kind,
+                    address,
+                    effective_from,
+                },
                 Change {
                     actor: &officer.actor,
                     basis,

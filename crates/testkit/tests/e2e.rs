@@ -853,3 +853,68 @@ fn location_query(
     let url = reqwest::Url::parse(location)?;
     Ok(url.query_pairs().into_owned().collect())
 }
+
+#[tokio::test]
+async fn officials_record_residence_changes_from_the_citizen_page() -> TestResult {
+    for_each_backend(|app| async move {
+        let (people, official, _) = officials_and_citizens(&app).await?;
+        let citizen = people.get(1).ok_or("no citizen")?.personal_id;
+        let version = app
+            .state
+            .registry
+            .get(citizen)
+            .await?
+            .ok_or("no record")?
+            .version;
+        let form = |province: &str| {
+            [
+                ("expected_version", version.to_string()),
+                ("kind", "permanent".to_owned()),
+                ("province", province.to_owned()),
+                ("address", "Số 5, phường Sài Gòn".to_owned()),
+                ("effective_from", "2026-11-01".to_owned()),
+                ("basis", "Hồ sơ đăng ký thường trú số 12".to_owned()),
+                ("purpose", "Đăng ký cư trú".to_owned()),
+            ]
+        };
+        let send = |fields: [(&'static str, String); 7]| {
+            app.client
+                .post(app.url(&format!("/registry/citizens/{citizen}/residence")))
+                .header("Cookie", &official)
+                .header("Origin", &app.base)
+                .form(&fields)
+                .send()
+        };
+        let (status, body) = problem(send(form("ab")).await?).await?;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("province"))
+        );
+        assert!(
+            app.state
+                .registry
+                .residence_history(citizen)
+                .await?
+                .is_empty(),
+            "nothing written"
+        );
+
+        let done = send(form("79")).await?;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        let history = app.state.registry.residence_history(citizen).await?;
+        assert_eq!(history.len(), 1);
+        let record = app.state.registry.get(citizen).await?.ok_or("no record")?;
+        assert_eq!(record.version, version + 1);
+        assert_eq!(
+            record
+                .record
+                .permanent_residence
+                .map(|a| a.province.to_string())
+                .as_deref(),
+            Some("79")
+        );
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
