@@ -918,3 +918,61 @@ async fn officials_record_residence_changes_from_the_citizen_page() -> TestResul
     })
     .await
 }
+
+#[tokio::test]
+async fn officials_register_a_birth_from_a_page_and_the_number_is_issued() -> TestResult {
+    for_each_backend(|app| async move {
+        let (_, official, citizen) = officials_and_citizens(&app).await?;
+        let page = app
+            .client
+            .get(app.url("/registry/births"))
+            .header("Cookie", &official)
+            .send()
+            .await?;
+        assert_eq!(page.status(), StatusCode::OK);
+        let refused = app
+            .client
+            .get(app.url("/registry/births"))
+            .header("Cookie", &citizen)
+            .send()
+            .await?;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let send = |birth_date: &'static str| {
+            app.client
+                .post(app.url("/registry/births"))
+                .header("Cookie", &official)
+                .header("Origin", &app.base)
+                .form(&[
+                    ("full_name", "Nguyễn Thảo Vy"),
+                    ("birth_date", birth_date),
+                    ("sex", "female"),
+                    ("birth_registration_province", "79"),
+                    ("basis", "Tờ khai đăng ký khai sinh số 88"),
+                ])
+                .send()
+        };
+        let (status, body) = problem(send("2026-13-01").await?).await?;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("birth_date"))
+        );
+        let registered = send("2026-11-20").await?;
+        assert_eq!(registered.status(), StatusCode::SEE_OTHER);
+        let location = registered
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("no location")?;
+        let id = location
+            .strip_prefix("/registry/citizens/")
+            .and_then(|rest| rest.split('?').next())
+            .ok_or("not a record")?;
+        let issued = kernel::PersonalId::parse(id)?;
+        assert_eq!(issued.province().to_string(), "79");
+        let record = app.state.registry.get(issued).await?.ok_or("no record")?;
+        assert_eq!(record.record.full_name, "Nguyễn Thảo Vy");
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}

@@ -3,6 +3,8 @@
 //! Identification 2023 art. 10) get in; every view of a record is logged with the purpose
 //! the official gave, for the citizen's data tracker.
 
+mod birth;
+
 use askama::Template;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
@@ -112,6 +114,10 @@ where
         .route("/registry/citizens/{id}", get(citizen_page))
         .route("/registry/citizens/{id}/changes", post(change_form))
         .route("/registry/citizens/{id}/residence", post(residence_form))
+        .route(
+            "/registry/births",
+            get(birth::form_page).post(birth::register),
+        )
 }
 
 /// The officials' JSON API, documented in the OpenAPI description.
