@@ -268,7 +268,7 @@ impl Exchange {
             .and_then(|v| v.strip_prefix("Bearer "))
         else {
             return Err(Fault::authentication(format!(
-                "Client (SUBSYSTEM:{client}) presented no credentials: send Authorization: Bearer with a token from the client_credentials grant"
+                "Client (SUBSYSTEM:{client}) presented no credentials: send Authorization: Bearer with a token from the client_credentials grant, or a client certificate from the platform CA on the TLS listener"
             )));
         };
         let key: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();

@@ -231,6 +231,7 @@ mod tests {
             )?;
             jail.set_env("LIENTHONG_DATA_DIR", "/srv/b");
             jail.set_env("LIENTHONG_TEST_DATABASE_URL", "postgres://ignored");
+            jail.set_env("LIENTHONG_TLS_LISTEN", "127.0.0.1:8443");
             let overrides = Overrides {
                 listen: Some(SocketAddr::from(([0, 0, 0, 0], 80))),
                 ..Overrides::default()
@@ -241,6 +242,14 @@ mod tests {
             assert_eq!(config.data_dir, PathBuf::from("/srv/b"));
             assert_eq!(config.log_format, LogFormat::Json);
             assert_eq!(config.database().expose(), "/srv/b/lienthong.db");
+            assert_eq!(
+                config.tls_listen,
+                Some(SocketAddr::from(([127, 0, 0, 1], 8443)))
+            );
+            assert_eq!(
+                config.exchange_ca_dir(),
+                PathBuf::from("/srv/b/exchange-ca")
+            );
             Ok(())
         });
         Ok(())

@@ -119,6 +119,15 @@ async fn certificates_from_the_platform_ca_identify_subsystems() -> TestResult {
             "the refusal names both subsystems: {text}"
         );
 
+        // A certificate decides on its own: a valid token does not rescue the wrong one.
+        let both = client(&app, Some(&theirs))?
+            .get(&url)
+            .header("X-Road-Client", CLIENT)
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        assert_eq!(both.status(), StatusCode::UNAUTHORIZED);
+
         // Revoked: refused from the next request, even on the connection already open.
         app.state
             .exchange
@@ -245,6 +254,14 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
             problem.to_string().contains("csr"),
             "the problem names the field: {problem}"
         );
+
+        let no_days = post(
+            &official_cookie,
+            json!({ "subsystem": CLIENT, "csr": csr, "days": 0 }),
+        )
+        .await?;
+        assert_eq!(no_days.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(no_days.text().await?.contains("days"));
 
         let created = post(
             &official_cookie,
