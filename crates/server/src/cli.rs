@@ -374,18 +374,22 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
         .await?;
     let adults: Vec<_> = registry::generate::Generator::new(&tables, &reference, citizens, 2026)
         .filter(|r| r.birth_date.year() <= 1995)
-        .take(2)
+        .take(3)
         .collect();
-    let accounts: [(&str, &[&str]); 2] = [
+    // Roles held at an agency: BCA for the official; a commune's community digital
+    // technology team (Tổ công nghệ số cộng đồng) for the helper.
+    let accounts: [(&str, &str, &[&str]); 3] = [
         (
             "demo-canbo-2026",
+            "BCA",
             &["registry.officer", "identity.verifier", "exchange.operator"],
         ),
-        ("demo-congdan-2026", &[]),
+        ("demo-congdan-2026", "BCA", &[]),
+        ("demo-hotro-2026", "TCNSDEMO", &["assist.helper"]),
     ];
-    let bca = kernel::AgencyCode::parse("BCA").map_err(|e| anyhow::anyhow!(e))?;
     let mut logins = String::new();
-    for (record, (password, roles)) in adults.iter().zip(accounts) {
+    for (record, (password, agency, roles)) in adults.iter().zip(accounts) {
+        let agency = kernel::AgencyCode::parse(agency).map_err(|e| anyhow::anyhow!(e))?;
         state
             .identity
             .register(identity::Registration {
@@ -400,13 +404,13 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
         for role in roles {
             state
                 .identity
-                .grant_role(record.personal_id, &bca, role, "demo")
+                .grant_role(record.personal_id, &agency, role, "demo")
                 .await?;
         }
-        let who = if roles.is_empty() {
-            "citizen"
-        } else {
-            "official (BCA: registry, exchange)"
+        let who = match roles.first() {
+            None => "citizen",
+            Some(&"assist.helper") => "community digital helper",
+            Some(_) => "official (BCA: registry, exchange)",
         };
         logins.push_str(&format!(
             "  {who:<25} ID {}  password {password}  ({})\n",
@@ -452,6 +456,7 @@ fn print_demo_banner(base: &str, config: &Config, logins: &str) {
          {base}/.well-known/openid-configuration   \"log in with national e-ID\" (OpenID Connect);\n                           \
          register a relying party with: lienthong identity add-client --data-dir {dir} --name NAME --redirect-uri URI\n\n\
          Demo logins:\n{logins}\n\
+         Passkeys need a name, not an address: open http://localhost:PORT instead of 127.0.0.1.\n\
          Stop with Ctrl-C.\n",
         dir = config.data_dir.display()
     );
