@@ -1,21 +1,24 @@
 //! The operators' and member administrators' view of the exchange: today's exchanges per
-//! member, the latest exchanges, services, rights in force and members. Changes go through
-//! the management API (admin.rs).
+//! member, the latest exchanges, services, rights in force and members, with forms to add a
+//! subsystem and to grant or revoke rights (the same catalogue calls as the API in admin.rs,
+//! under the same rules: a member administrator only for its own member).
 
 use askama::Template;
+use axum::Form;
 use axum::Router;
-use axum::extract::{FromRef, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use serde::Deserialize;
 use web::lang::Texts;
 use web::layout::render;
-use web::{Chrome, MaybePrincipal, Problem, Site};
+use web::{Authenticated, Chrome, MaybePrincipal, Principal, Problem, Site};
 
 use crate::Exchange;
 use crate::admin::Manager;
-use crate::catalog::{Right, Service};
-use crate::ids::{MemberId, ServiceId};
+use crate::catalog::{CatalogError, NewRight, Right, Service};
+use crate::ids::{MemberId, ServiceId, SubsystemId};
 
 const LATEST: i64 = 50;
 
@@ -38,6 +41,7 @@ struct ExchangePage<'a> {
     services: Vec<Service>,
     rights: Vec<Right>,
     members: Vec<(String, String)>,
+    error: Option<String>,
 }
 
 pub fn routes<S>() -> Router<S>
@@ -46,7 +50,11 @@ where
     Exchange: FromRef<S>,
     Site: FromRef<S>,
 {
-    Router::new().route("/exchange", get(page))
+    Router::new()
+        .route("/exchange", get(page))
+        .route("/exchange/subsystems", post(add_subsystem))
+        .route("/exchange/rights", post(grant))
+        .route("/exchange/rights/{id}/revoke", post(revoke))
 }
 
 async fn page(
@@ -57,8 +65,19 @@ async fn page(
     let Some(principal) = principal else {
         return Redirect::to("/login?next=/exchange").into_response();
     };
+    show(&chrome, &exchange, &principal, StatusCode::OK, None).await
+}
+
+/// The page, with `error` above everything when a change was refused.
+async fn show(
+    chrome: &Chrome,
+    exchange: &Exchange,
+    principal: &Principal,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
     let t = chrome.t();
-    let Ok(manager) = Manager::of(&principal) else {
+    let Ok(manager) = Manager::of(principal) else {
         return chrome.page_with_status(
             StatusCode::FORBIDDEN,
             t.get("exchange.title"),
@@ -128,9 +147,142 @@ async fn page(
             .filter(|(m, _)| manager.manages(m))
             .map(|(m, n)| (m.to_string(), n.clone()))
             .collect(),
+        error,
     };
     match render(&page) {
-        Ok(body) => chrome.page(t.get("exchange.title"), &body),
+        Ok(body) => chrome.page_with_status(status, t.get("exchange.title"), &body),
         Err(problem) => problem.into_response(),
     }
+}
+
+/// After a change: back to the page, or the page again with the reason for a refusal.
+async fn outcome(
+    chrome: &Chrome,
+    exchange: &Exchange,
+    principal: &Principal,
+    result: Result<(), (StatusCode, String)>,
+) -> Response {
+    match result {
+        Ok(()) => Redirect::to("/exchange").into_response(),
+        Err((status, reason)) => show(chrome, exchange, principal, status, Some(reason)).await,
+    }
+}
+
+fn refused(error: CatalogError) -> (StatusCode, String) {
+    let status = match &error {
+        CatalogError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        CatalogError::Unknown(_) => StatusCode::NOT_FOUND,
+        CatalogError::Exists(_) => StatusCode::CONFLICT,
+        CatalogError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, error.to_string())
+}
+
+fn forbidden(what: &impl std::fmt::Display) -> (StatusCode, String) {
+    (
+        StatusCode::FORBIDDEN,
+        format!("only an operator or the administrator of {what} may change it"),
+    )
+}
+
+fn manager_of(principal: &Principal) -> Result<Manager, (StatusCode, String)> {
+    Manager::of(principal).map_err(|p| (p.status(), p.detail().to_owned()))
+}
+
+#[derive(Deserialize)]
+struct SubsystemForm {
+    id: String,
+    name: String,
+}
+
+async fn add_subsystem(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(exchange): State<Exchange>,
+    Form(form): Form<SubsystemForm>,
+) -> Response {
+    let result = async {
+        let manager = manager_of(&principal)?;
+        let id = SubsystemId::parse(form.id.trim())
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, format!("id: {e}")))?;
+        if !manager.manages(&id.member) {
+            return Err(forbidden(&id.member));
+        }
+        exchange
+            .catalog
+            .add_subsystem(form.id.trim(), &form.name)
+            .await
+            .map(drop)
+            .map_err(refused)
+    }
+    .await;
+    outcome(&chrome, &exchange, &principal, result).await
+}
+
+#[derive(Deserialize)]
+struct RightForm {
+    client: String,
+    service: String,
+    method: Option<String>,
+    path: Option<String>,
+}
+
+async fn grant(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(exchange): State<Exchange>,
+    Form(form): Form<RightForm>,
+) -> Response {
+    let result = async {
+        let manager = manager_of(&principal)?;
+        let service = ServiceId::parse(form.service.trim())
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, format!("service: {e}")))?;
+        if !manager.manages(&service.subsystem.member) {
+            return Err(forbidden(&service.subsystem.member));
+        }
+        let filled = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let right = NewRight {
+            client: form.client.trim().to_owned(),
+            service: form.service.trim().to_owned(),
+            method: filled(form.method),
+            path: filled(form.path),
+            fields: None,
+        };
+        exchange
+            .catalog
+            .grant(right, &principal.actor())
+            .await
+            .map(drop)
+            .map_err(refused)
+    }
+    .await;
+    outcome(&chrome, &exchange, &principal, result).await
+}
+
+async fn revoke(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(exchange): State<Exchange>,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let manager = manager_of(&principal)?;
+        let snapshot = exchange.catalog.snapshot().await;
+        let right = snapshot
+            .all_rights()
+            .find(|r| r.id == id)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no active right {id}")))?;
+        let service = ServiceId::parse(&right.service)
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        if !manager.manages(&service.subsystem.member) {
+            return Err(forbidden(&service.subsystem.member));
+        }
+        exchange
+            .catalog
+            .revoke(&id, &principal.actor())
+            .await
+            .map_err(refused)
+    }
+    .await;
+    outcome(&chrome, &exchange, &principal, result).await
 }

@@ -98,6 +98,11 @@ impl Problem {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    /// The human-readable explanation, for pages that show it in place.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
 }
 
 impl IntoResponse for Problem {

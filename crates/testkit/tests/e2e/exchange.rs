@@ -439,3 +439,124 @@ async fn operators_see_the_traffic_and_citizens_see_who_used_their_data() -> Tes
     })
     .await
 }
+
+#[tokio::test]
+async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        setup(&app, &upstream).await?;
+        let (people, admin_cookie, citizen_cookie) = super::officials_and_citizens(&app).await?;
+        let admin = people.first().ok_or("no official")?;
+        // The administrator of the Ministry of Health's member.
+        app.state
+            .identity
+            .grant_role(
+                admin.personal_id,
+                &kernel::AgencyCode::parse("BYT")?,
+                "exchange.admin",
+                "operator:test",
+            )
+            .await?;
+        let post = |path: &str, cookie: &str, fields: &[(&str, &str)]| {
+            app.client
+                .post(app.url(path))
+                .header("Cookie", cookie)
+                .header("Origin", &app.base)
+                .form(fields)
+                .send()
+        };
+        let grant = [
+            ("client", CLIENT),
+            ("service", SERVICE),
+            ("method", "GET"),
+            ("path", "/cards/*"),
+        ];
+
+        let citizen = post("/exchange/rights", &citizen_cookie, &grant).await?;
+        assert_eq!(citizen.status(), StatusCode::FORBIDDEN);
+        let bad = post(
+            "/exchange/rights",
+            &admin_cookie,
+            &[("client", "VN/GOV/BTP"), ("service", SERVICE)],
+        )
+        .await?;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            bad.text()
+                .await?
+                .contains("INSTANCE/CLASS/MEMBER/SUBSYSTEM"),
+            "the page names what is wrong"
+        );
+        let foreign = post(
+            "/exchange/subsystems",
+            &admin_cookie,
+            &[("id", "VN/GOV/BTP/extra"), ("name", "Khác")],
+        )
+        .await?;
+        assert_eq!(
+            foreign.status(),
+            StatusCode::FORBIDDEN,
+            "another member's subsystem"
+        );
+        assert!(
+            app.state
+                .exchange
+                .catalog
+                .snapshot()
+                .await
+                .all_rights()
+                .next()
+                .is_none(),
+            "nothing granted so far"
+        );
+
+        let granted = post("/exchange/rights", &admin_cookie, &grant).await?;
+        assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+        let right = app
+            .state
+            .exchange
+            .catalog
+            .snapshot()
+            .await
+            .all_rights()
+            .next()
+            .cloned()
+            .ok_or("no right")?;
+        assert_eq!(
+            (right.client.as_str(), right.path.as_deref()),
+            (CLIENT, Some("/cards/*"))
+        );
+        assert!(
+            right.granted_by.starts_with("account:"),
+            "who granted it is kept"
+        );
+        let own = post(
+            "/exchange/subsystems",
+            &admin_cookie,
+            &[("id", "VN/GOV/BYT/claims"), ("name", "Giám định")],
+        )
+        .await?;
+        assert_eq!(own.status(), StatusCode::SEE_OTHER);
+
+        let revoked = post(
+            &format!("/exchange/rights/{}/revoke", right.id),
+            &admin_cookie,
+            &[],
+        )
+        .await?;
+        assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+        assert!(
+            app.state
+                .exchange
+                .catalog
+                .snapshot()
+                .await
+                .all_rights()
+                .next()
+                .is_none()
+        );
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
