@@ -14,7 +14,9 @@ use web::auth::Authenticated;
 use web::{ApiJson, Principal, Problem};
 
 use crate::Exchange;
-use crate::catalog::{CatalogError, CertificateInfo, Limit, NewRight, NewService, Right, Service};
+use crate::catalog::{
+    CatalogError, CertificateInfo, Limit, NewRight, NewService, Right, Service, Snapshot,
+};
 use crate::ids::{MemberId, ServiceId, SubsystemId};
 
 pub const OPERATOR_ROLE: &str = "exchange.operator";
@@ -59,6 +61,31 @@ impl Manager {
             Self::Operator(_) => true,
             Self::Member { code, .. } => &member.code == code,
         }
+    }
+
+    /// The services this manager may see and change, in identifier order.
+    pub(crate) fn services(&self, snapshot: &Snapshot) -> Vec<Service> {
+        let mut services: Vec<Service> = snapshot
+            .services
+            .values()
+            .filter(|s| self.manages(&s.id.subsystem.member))
+            .cloned()
+            .collect();
+        services.sort_by(|a, b| a.id.cmp(&b.id));
+        services
+    }
+
+    /// The rights in force on those services, oldest first.
+    pub(crate) fn rights(&self, snapshot: &Snapshot) -> Vec<Right> {
+        let mut rights: Vec<Right> = snapshot
+            .all_rights()
+            .filter(|r| {
+                ServiceId::parse(&r.service).is_ok_and(|s| self.manages(&s.subsystem.member))
+            })
+            .cloned()
+            .collect();
+        rights.sort_by(|a, b| a.granted_at.cmp(&b.granted_at));
+        rights
     }
 
     fn require(&self, member: &MemberId) -> Result<(), Problem> {
@@ -188,15 +215,7 @@ async fn list_services(
     State(exchange): State<Exchange>,
 ) -> Result<Json<Vec<Service>>, Problem> {
     let manager = Manager::of(&principal)?;
-    let snapshot = exchange.catalog.snapshot().await;
-    let mut services: Vec<Service> = snapshot
-        .services
-        .values()
-        .filter(|s| manager.manages(&s.id.subsystem.member))
-        .cloned()
-        .collect();
-    services.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Json(services))
+    Ok(Json(manager.services(&*exchange.catalog.snapshot().await)))
 }
 
 /// Register a service: where requests go, its OpenAPI document, its endpoints.
@@ -229,16 +248,7 @@ async fn list_rights(
     State(exchange): State<Exchange>,
 ) -> Result<Json<Vec<Right>>, Problem> {
     let manager = Manager::of(&principal)?;
-    let snapshot = exchange.catalog.snapshot().await;
-    let mut rights: Vec<Right> = snapshot
-        .all_rights()
-        .filter(|r| {
-            ServiceId::parse(&r.service).is_ok_and(|s| manager.manages(&s.subsystem.member))
-        })
-        .cloned()
-        .collect();
-    rights.sort_by(|a, b| a.granted_at.cmp(&b.granted_at));
-    Ok(Json(rights))
+    Ok(Json(manager.rights(&*exchange.catalog.snapshot().await)))
 }
 
 /// Grant a client subsystem the use of a service, or of one endpoint of it.

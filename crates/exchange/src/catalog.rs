@@ -37,6 +37,17 @@ impl From<sqlx::Error> for CatalogError {
 }
 
 impl CatalogError {
+    /// The HTTP status that tells a caller what happened, for the API and the pages alike.
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unknown(_) => StatusCode::NOT_FOUND,
+            Self::Exists(_) => StatusCode::CONFLICT,
+            Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     fn id(field: &'static str, error: InvalidId) -> Self {
         Self::Invalid {
             field,

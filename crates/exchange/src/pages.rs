@@ -109,21 +109,8 @@ async fn show(
         Err(error) => return Problem::internal(&error).into_response(),
     };
     let manages = |id: &str| MemberId::parse(id).is_ok_and(|m| manager.manages(&m));
-    let mut services: Vec<Service> = snapshot
-        .services
-        .values()
-        .filter(|s| manager.manages(&s.id.subsystem.member))
-        .cloned()
-        .collect();
-    services.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut rights: Vec<Right> = snapshot
-        .all_rights()
-        .filter(|r| {
-            ServiceId::parse(&r.service).is_ok_and(|s| manager.manages(&s.subsystem.member))
-        })
-        .cloned()
-        .collect();
-    rights.sort_by(|a, b| a.granted_at.cmp(&b.granted_at));
+    let services = manager.services(&snapshot);
+    let rights = manager.rights(&snapshot);
     let page = ExchangePage {
         t,
         member: own,
@@ -169,13 +156,7 @@ async fn outcome(
 }
 
 fn refused(error: CatalogError) -> (StatusCode, String) {
-    let status = match &error {
-        CatalogError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        CatalogError::Unknown(_) => StatusCode::NOT_FOUND,
-        CatalogError::Exists(_) => StatusCode::CONFLICT,
-        CatalogError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (status, error.to_string())
+    (error.status(), error.to_string())
 }
 
 fn forbidden(what: &impl std::fmt::Display) -> (StatusCode, String) {

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use kernel::{PersonalId, ProvinceCode, Sex};
 use serde::Deserialize;
 use time::Date;
@@ -14,7 +14,7 @@ use time::macros::format_description;
 use web::layout::render;
 use web::{Authenticated, Chrome, Problem, Texts};
 
-use super::{filled, officer, problem, require_basis};
+use super::{back_to_record, filled, officer, problem, require_basis};
 use crate::record::Relative;
 use crate::service::{BirthRegistration, Change, Registry};
 
@@ -127,11 +127,5 @@ pub(super) async fn register(
         Ok::<_, Problem>(record.personal_id)
     }
     .await;
-    match result {
-        Ok(id) => Redirect::to(&format!(
-            "/registry/citizens/{id}?purpose=%C4%90%C4%83ng%20k%C3%BD%20khai%20sinh"
-        ))
-        .into_response(),
-        Err(problem) => problem.into_response(),
-    }
+    back_to_record(result, "Đăng ký khai sinh")
 }

@@ -423,15 +423,7 @@ async fn change_form(
         Ok::<_, Problem>(id)
     }
     .await;
-    match result {
-        Ok(id) => {
-            let purpose: String =
-                form_urlencoded::byte_serialize(form.purpose.unwrap_or_default().as_bytes())
-                    .collect();
-            Redirect::to(&format!("/registry/citizens/{id}?purpose={purpose}")).into_response()
-        }
-        Err(problem) => problem.into_response(),
-    }
+    back_to_record(result, &form.purpose.unwrap_or_default())
 }
 
 #[derive(Deserialize)]
@@ -500,11 +492,15 @@ async fn residence_form(
         Ok::<_, Problem>(id)
     }
     .await;
+    back_to_record(result, &form.purpose.unwrap_or_default())
+}
+
+/// After a change made from a page: the record again (viewed for the same purpose), or the
+/// problem that stopped the change.
+fn back_to_record(result: Result<PersonalId, Problem>, purpose: &str) -> Response {
     match result {
         Ok(id) => {
-            let purpose: String =
-                form_urlencoded::byte_serialize(form.purpose.unwrap_or_default().as_bytes())
-                    .collect();
+            let purpose: String = form_urlencoded::byte_serialize(purpose.as_bytes()).collect();
             Redirect::to(&format!("/registry/citizens/{id}?purpose={purpose}")).into_response()
         }
         Err(problem) => problem.into_response(),
