@@ -97,14 +97,14 @@ impl Db {
         };
         // Statement logging would print parameters, which may be personal data.
         let connect_options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-        let pool = |max: u32| {
+        let pool = |max: u32, writer: bool| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(options.acquire_timeout)
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
-                            tune_sqlite(conn).await?;
+                            tune_sqlite(conn, writer).await?;
                         }
                         Ok(())
                     })
@@ -113,8 +113,9 @@ impl Db {
         };
         match backend {
             Backend::Sqlite => {
-                let writer = pool(1).await?;
-                let reader = pool(options.max_connections.max(1)).await?;
+                let writer = pool(1, true).await?;
+                let reader = pool(options.max_connections.max(1), false).await?;
+                tokio::spawn(checkpoint_in_background(reader.clone()));
                 Ok(Self {
                     backend,
                     reader,
@@ -122,7 +123,7 @@ impl Db {
                 })
             }
             Backend::Postgres => {
-                let shared = pool(options.max_connections.max(2)).await?;
+                let shared = pool(options.max_connections.max(2), true).await?;
                 Ok(Self {
                     backend,
                     reader: shared.clone(),
@@ -224,12 +225,40 @@ fn sqlite_url(path: &Path) -> String {
 /// WAL lets readers run beside the writer; `synchronous = FULL` makes a commit durable
 /// before it is acknowledged (the platform promises that no acknowledged write is lost).
 /// A 64 MiB page cache per connection keeps the indexes of a bulk load in memory.
-async fn tune_sqlite(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+async fn tune_sqlite(conn: &mut AnyConnection, writer: bool) -> Result<(), sqlx::Error> {
     conn.execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
     )
     .await?;
+    if writer {
+        // Checkpoints run from a reader connection in the background (below), so a commit
+        // never waits for one: the writer checkpoints itself only if the WAL grows past about
+        // 40 MiB because the background task could not keep up.
+        conn.execute("PRAGMA wal_autocheckpoint = 10000;").await?;
+    }
     Ok(())
+}
+
+/// Copies the WAL into the database once a second without blocking the writer (a PASSIVE
+/// checkpoint), until the pool closes.
+async fn checkpoint_in_background(reader: AnyPool) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if reader.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&reader)
+            .await
+        {
+            if reader.is_closed() {
+                return;
+            }
+            tracing::warn!(%error, "background WAL checkpoint failed; the writer will checkpoint itself");
+        }
+    }
 }
 
 #[cfg(test)]
