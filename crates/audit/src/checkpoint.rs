@@ -2,7 +2,6 @@
 //! in the crate documentation).
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
@@ -154,7 +153,7 @@ impl CheckpointSigner {
         };
         match std::fs::read_to_string(path) {
             Ok(pem) => {
-                check_private(path).map_err(fail)?;
+                store::keyfile::check_private(path).map_err(fail)?;
                 let key = SigningKey::from_pkcs8_pem(&pem)
                     .map_err(|e| fail(format!("not an Ed25519 PKCS#8 PEM private key: {e}")))?;
                 Ok(Self::from_key(key))
@@ -177,34 +176,13 @@ impl CheckpointSigner {
         }
     }
 
-    /// Writes the key to a private temporary file, then links it into place, so the key file
-    /// never exists half-written and an existing one is never replaced.
+    /// Writes the key where it is never half-written and never replaces another.
     fn write_new(&self, path: &Path) -> std::io::Result<()> {
         let pem = self
             .key
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(std::io::Error::other)?;
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        std::fs::create_dir_all(dir)?;
-        let mut suffix = [0u8; 8];
-        rand::rngs::OsRng.fill_bytes(&mut suffix);
-        let temporary = dir.join(format!(".audit-key-{}.tmp", hex(&suffix)));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let written = (|| {
-            let mut file = options.open(&temporary)?;
-            file.write_all(pem.as_bytes())?;
-            file.sync_all()?;
-            std::fs::hard_link(&temporary, path)?;
-            std::fs::File::open(dir)?.sync_all()
-        })();
-        let _ = std::fs::remove_file(&temporary);
-        written
+        store::keyfile::create_private(path, pem.as_bytes())
     }
 
     pub fn key_id(&self) -> &str {
@@ -226,27 +204,6 @@ impl CheckpointSigner {
             signature: STANDARD.encode(signature.to_bytes()),
         }
     }
-}
-
-#[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map_err(|e| e.to_string())?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "other users may read it (mode {:o}); run chmod 600 on it",
-            mode & 0o777
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<(), String> {
-    Ok(())
 }
 
 /// Pairs each key with its id, as checkpoints name them.

@@ -119,9 +119,9 @@ impl CertificateAuthority {
         let created = Self::generate()?;
         let write = || -> std::io::Result<()> {
             create_private_dir(&scratch)?;
-            write_private(
+            store::keyfile::create_private(
                 &scratch.join(KEY_FILE),
-                &created.issuer.key().serialize_pem(),
+                created.issuer.key().serialize_pem().as_bytes(),
             )?;
             std::fs::write(scratch.join(CERT_FILE), &created.certificate_pem)?;
             std::fs::rename(&scratch, dir)
@@ -347,24 +347,6 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir(path)
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod bulk;
 mod db;
 pub mod events;
+pub mod keyfile;
 pub mod timestamp;
 
 #[cfg(feature = "testing")]
