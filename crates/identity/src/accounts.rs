@@ -72,6 +72,7 @@ pub struct Identity {
     pub(crate) registry: Registry,
     pub(crate) throttle: std::sync::Arc<crate::throttle::FailureThrottle>,
     pub(crate) machine: std::sync::Arc<crate::oidc::MachineCache>,
+    pub(crate) sealing: crate::sealing::SealingKey,
     /// Mark the session cookie `Secure` (browsers also accept it on http://localhost).
     pub cookie_secure: bool,
     /// The public base URL, the OpenID Connect issuer; taken from the request when unset.
@@ -85,9 +86,17 @@ impl Identity {
             registry,
             throttle: std::sync::Arc::default(),
             machine: std::sync::Arc::default(),
+            // Good for one process only; a server sets its key file with `with_sealing_key`.
+            sealing: crate::sealing::SealingKey::ephemeral(),
             cookie_secure,
             public_url: None,
         }
+    }
+
+    /// Seals TOTP seeds and signing keys with `key` (the node's key file) from now on.
+    pub fn with_sealing_key(mut self, key: crate::sealing::SealingKey) -> Self {
+        self.sealing = key;
+        self
     }
 
     pub async fn register(&self, registration: Registration) -> Result<String, IdentityError> {

@@ -11,6 +11,7 @@ pub mod pages;
 mod passkeys;
 pub mod password;
 mod recovery;
+pub mod sealing;
 mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;

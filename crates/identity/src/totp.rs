@@ -12,6 +12,11 @@ use crate::accounts::{Identity, IdentityError};
 const STEP_SECONDS: u64 = 30;
 const ISSUER: &str = "lienthong";
 
+/// The row a TOTP seed is sealed for (see sealing.rs).
+fn totp_context(account_id: &str) -> String {
+    format!("totp:{account_id}")
+}
+
 fn totp(secret_base32: &str, account: &str) -> Result<TOTP, IdentityError> {
     let bytes = Secret::Encoded(secret_base32.to_owned())
         .to_bytes()
@@ -81,7 +86,7 @@ impl Identity {
         let url = totp(&secret, label)?.get_url();
         let mut tx = self.db.begin().await?;
         let updated = sqlx::query("UPDATE identity_accounts SET totp_secret = $1, totp_last_step = NULL WHERE id = $2 AND totp_confirmed_at IS NULL")
-            .bind(&secret)
+            .bind(self.sealing.seal(&secret, &totp_context(account_id))?)
             .bind(account_id)
             .execute(tx.conn())
             .await?;
@@ -107,12 +112,13 @@ impl Identity {
                 reason: "start the set-up first".into(),
             });
         };
-        let Some(secret) = row.try_get::<Option<String>, _>("totp_secret")? else {
+        let Some(sealed) = row.try_get::<Option<String>, _>("totp_secret")? else {
             return Err(IdentityError::Invalid {
                 field: "totp",
                 reason: "start the set-up first".into(),
             });
         };
+        let secret = self.sealing.open(&sealed, &totp_context(account_id))?;
         let step = matching_step(
             &totp(&secret, account_id)?,
             code,
@@ -163,9 +169,10 @@ impl Identity {
             return Err(IdentityError::Locked { until });
         }
         let account_id: String = row.try_get("id")?;
-        let secret: String = row
+        let sealed: String = row
             .try_get::<Option<String>, _>("totp_secret")?
             .unwrap_or_default();
+        let secret = self.sealing.open(&sealed, &totp_context(&account_id))?;
         let step = matching_step(
             &totp(&secret, &account_id)?,
             code,

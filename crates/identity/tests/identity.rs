@@ -256,7 +256,7 @@ fn code_now(secret: &str, offset_steps: i64) -> String {
 #[tokio::test]
 async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> TestResult {
     for_each_backend(|db| async move {
-        let (identity, _) = setup(db).await?;
+        let (identity, _) = setup(db.clone()).await?;
         let account = identity
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
             .await?;
@@ -271,6 +271,15 @@ async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> Tes
             .confirm_totp(&account, &code_now(&enrolment.secret, -1))
             .await?;
         assert!(identity.has_totp(&account).await?);
+        let stored: String =
+            sqlx::query_scalar("SELECT totp_secret FROM identity_accounts WHERE id = $1")
+                .bind(&account)
+                .fetch_one(db.reader())
+                .await?;
+        assert!(
+            stored.starts_with("sealed:v1:") && !stored.contains(&enrolment.secret),
+            "the seed is sealed at rest"
+        );
         assert!(
             identity.begin_totp(&account, ID).await.is_err(),
             "a confirmed factor is not silently replaced"

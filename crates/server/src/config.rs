@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 16] = [
+const ENV_KEYS: [&str; 17] = [
+    "sealing_key",
     "public_url",
     "exchange_instance",
     "audit_key",
@@ -53,6 +54,9 @@ pub struct Config {
     /// Ed25519 key that signs audit checkpoints; `<data_dir>/audit-signing.key` when absent.
     /// Keep it outside the database: whoever can write both could rewrite history.
     pub audit_key: Option<PathBuf>,
+    /// AES-256 key that seals TOTP seeds and OpenID Connect signing keys in the database;
+    /// `<data_dir>/identity-sealing.key` when absent. Every node of one database needs it.
+    pub sealing_key: Option<PathBuf>,
     /// Directory of the exchange's certificate authority (`ca.key`, `ca.pem`), which issues
     /// subsystems their client certificates; `<data_dir>/exchange-ca` when absent.
     pub exchange_ca: Option<PathBuf>,
@@ -66,6 +70,12 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn sealing_key_path(&self) -> PathBuf {
+        self.sealing_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("identity-sealing.key"))
+    }
+
     pub fn audit_key_path(&self) -> PathBuf {
         self.audit_key
             .clone()
@@ -94,6 +104,7 @@ impl Default for Config {
             public_url: None,
             exchange_instance: "VN".into(),
             audit_key: None,
+            sealing_key: None,
             exchange_ca: None,
             tls_listen: None,
             tls_cert: None,

@@ -39,7 +39,10 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     db.migrate().await.context("applying migrations")?;
     let lists = registry::Lists::load(&reference).context("loading registry lists")?;
     let registry = registry::Registry::new(db.clone(), Arc::new(lists));
-    let mut identity = identity::Identity::new(db.clone(), registry.clone(), config.cookie_secure);
+    let sealing = identity::sealing::SealingKey::load_or_create(&config.sealing_key_path())
+        .map_err(|e| anyhow::anyhow!("loading the identity sealing key {e}"))?;
+    let mut identity = identity::Identity::new(db.clone(), registry.clone(), config.cookie_secure)
+        .with_sealing_key(sealing);
     identity.public_url = config.public_url.clone();
     let signer = audit::CheckpointSigner::load_or_create(&config.audit_key_path())
         .context("loading the audit signing key")?;

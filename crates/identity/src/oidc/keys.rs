@@ -98,6 +98,11 @@ fn decode(kid: String, stored: &str) -> Result<Key, IdentityError> {
     Key::new(kid, signing)
 }
 
+/// The row a signing key is sealed for (see sealing.rs).
+fn key_context(kid: &str) -> String {
+    format!("oidc-signing-key:{kid}")
+}
+
 impl Identity {
     pub(super) async fn published_keys(&self) -> Result<Vec<Key>, IdentityError> {
         let rows = sqlx::query("SELECT kid, private_key FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid")
@@ -105,10 +110,10 @@ impl Identity {
             .await?;
         rows.iter()
             .map(|row| {
-                decode(
-                    row.try_get("kid")?,
-                    &row.try_get::<String, _>("private_key")?,
-                )
+                let kid: String = row.try_get("kid")?;
+                let stored: String = row.try_get("private_key")?;
+                let opened = self.sealing.open(&stored, &key_context(&kid))?;
+                decode(kid, &opened)
             })
             .collect()
     }
@@ -138,7 +143,10 @@ impl Identity {
             "INSERT INTO oidc_signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)",
         )
         .bind(&kid)
-        .bind(URL_SAFE_NO_PAD.encode(signing.to_bytes()))
+        .bind(self.sealing.seal(
+            &URL_SAFE_NO_PAD.encode(signing.to_bytes()),
+            &key_context(&kid),
+        )?)
         .bind(&now)
         .execute(tx.conn())
         .await?;

@@ -34,7 +34,7 @@ fn client(pem: &str) -> NewMachineClient {
 #[tokio::test]
 async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
     for_each_backend(|db| async move {
-        let (identity, _) = setup(db).await?;
+        let (identity, _) = setup(db.clone()).await?;
         let (key, pem) = new_key();
         let client_id = identity.register_machine_client(client(&pem)).await?;
         let assertion = sign_client_assertion(&key, &client_id, TOKEN_ENDPOINT, 60)?;
@@ -49,6 +49,13 @@ async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
         assert_eq!(verified.subject, SUBJECT);
         assert_eq!(verified.client_id, client_id);
         assert_eq!(verified.scope, "exchange");
+        let stored: Vec<String> = sqlx::query_scalar("SELECT private_key FROM oidc_signing_keys")
+            .fetch_all(db.reader())
+            .await?;
+        assert!(
+            !stored.is_empty() && stored.iter().all(|k| k.starts_with("sealed:v1:")),
+            "signing keys are sealed at rest"
+        );
 
         // The same assertion twice is a replay.
         let replay = identity
