@@ -65,6 +65,8 @@ struct Answer {
     headers: HeaderMap,
     body: Bytes,
     subject: Option<String>,
+    /// A provider's body still to be relayed (see relay.rs); `body` is then empty.
+    upstream: Option<reqwest::Response>,
 }
 
 fn json_answer(body: Vec<u8>, content_type: &'static str) -> Answer {
@@ -75,6 +77,7 @@ fn json_answer(body: Vec<u8>, content_type: &'static str) -> Answer {
         headers,
         body: Bytes::from(body),
         subject: None,
+        upstream: None,
     }
 }
 
@@ -358,37 +361,12 @@ async fn forward(
             headers.append(name.clone(), value.clone());
         }
     }
-    let mut body = Vec::new();
-    let mut stream = response;
-    loop {
-        match stream.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > exchange.max_body {
-                    return Err(Fault::network(format!(
-                        "SERVICE:{} answered with more than {} bytes",
-                        service.id, exchange.max_body
-                    )));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(error) if error.is_timeout() => {
-                return Err(Fault::timeout(&service.id, service.timeout_ms));
-            }
-            Err(error) => {
-                return Err(Fault::network(format!(
-                    "SERVICE:{} broke off its answer: {}",
-                    service.id,
-                    error.without_url()
-                )));
-            }
-        }
-    }
     Ok(Answer {
         status,
         headers,
-        body: Bytes::from(body),
+        body: Bytes::new(),
         subject: None,
+        upstream: Some(response),
     })
 }
 
@@ -399,9 +377,13 @@ impl Exchange {
         client: &SubsystemId,
         service: &ServiceId,
         incoming: &Incoming,
-        outcome: Result<Answer, Fault>,
+        mut outcome: Result<Answer, Fault>,
         started: Instant,
     ) -> Result<Response, Fault> {
+        let upstream = outcome
+            .as_mut()
+            .ok()
+            .and_then(|answer| answer.upstream.take());
         let (status, response_hash, subject) = match &outcome {
             Ok(answer) => (
                 answer.status,
@@ -434,17 +416,32 @@ impl Exchange {
             request_hash: audit::body_hash(&incoming.body),
             response_hash,
         };
-        if let Err(error) = self.audit.record(entry).await {
-            tracing::error!(%error, "audit entry not recorded; the answer is withheld");
-            return Err(Fault::database(
-                "the exchange could not be recorded in the audit log; nothing is returned",
-            ));
-        }
-        self.metrics
-            .observe(client, service, status.as_u16(), started.elapsed());
-        let answer = outcome?;
-        let mut response = (answer.status, answer.body).into_response();
-        *response.headers_mut() = answer.headers;
+        let mut response = match upstream {
+            // The relay writes the entry before the body's last chunk leaves.
+            Some(upstream) => {
+                let answer = outcome?;
+                let body = crate::relay::relay(
+                    self.clone(),
+                    upstream,
+                    entry,
+                    (client.clone(), service.clone()),
+                    started,
+                );
+                (answer.status, answer.headers, body).into_response()
+            }
+            None => {
+                if let Err(error) = self.audit.record(entry).await {
+                    tracing::error!(%error, "audit entry not recorded; the answer is withheld");
+                    return Err(Fault::database(
+                        "the exchange could not be recorded in the audit log; nothing is returned",
+                    ));
+                }
+                self.metrics
+                    .observe(client, service, status.as_u16(), started.elapsed());
+                let answer = outcome?;
+                (answer.status, answer.headers, answer.body).into_response()
+            }
+        };
         let forwarded = incoming.forwarded_headers();
         let own = [
             ("x-road-id", incoming.message_id.clone()),

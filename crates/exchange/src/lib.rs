@@ -15,6 +15,7 @@ mod limits;
 mod metadata;
 pub mod metrics;
 pub mod pages;
+mod relay;
 pub mod tracker;
 
 use std::collections::HashMap;
@@ -65,8 +66,11 @@ pub struct Inner {
     pub db: store::Db,
     /// The X-Road instance this node belongs to (`VN`).
     pub instance: String,
-    /// Largest request or response body passed through, in bytes.
+    /// Largest request body passed through, in bytes (held whole: it is hashed and may be
+    /// needed again).
     pub max_body: usize,
+    /// Largest provider answer relayed, in bytes (streamed, never held whole).
+    pub max_response: u64,
     pub metrics: metrics::ExchangeMetrics,
     http: reqwest::Client,
     limiter: limits::Limiter,
@@ -100,6 +104,7 @@ pub struct Parts {
     pub registry: Registry,
     pub instance: String,
     pub max_body: usize,
+    pub max_response: u64,
     pub metrics: metrics::ExchangeMetrics,
     /// Where the platform CA's key and certificate live (`<data_dir>/exchange-ca`).
     pub ca_dir: PathBuf,
@@ -127,6 +132,7 @@ impl Exchange {
             db: parts.db,
             instance: parts.instance,
             max_body: parts.max_body,
+            max_response: parts.max_response,
             metrics: parts.metrics,
             http,
             limiter: limits::Limiter::default(),

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 17] = [
+const ENV_KEYS: [&str; 18] = [
+    "exchange_max_response_bytes",
     "sealing_key",
     "public_url",
     "exchange_instance",
@@ -51,6 +52,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The X-Road instance this node's exchange belongs to.
     pub exchange_instance: String,
+    /// Largest provider answer the gateway relays (streamed), in bytes.
+    pub exchange_max_response_bytes: u64,
     /// Ed25519 key that signs audit checkpoints; `<data_dir>/audit-signing.key` when absent.
     /// Keep it outside the database: whoever can write both could rewrite history.
     pub audit_key: Option<PathBuf>,
@@ -103,6 +106,7 @@ impl Default for Config {
             cookie_secure: true,
             public_url: None,
             exchange_instance: "VN".into(),
+            exchange_max_response_bytes: 64 * 1024 * 1024,
             audit_key: None,
             sealing_key: None,
             exchange_ca: None,

@@ -57,6 +57,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         registry: registry.clone(),
         instance: config.exchange_instance.clone(),
         max_body: config.max_body_bytes,
+        max_response: config.exchange_max_response_bytes,
         metrics: metrics.exchange.clone(),
         ca_dir: config.exchange_ca_dir(),
     })

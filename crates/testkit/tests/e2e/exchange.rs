@@ -34,12 +34,21 @@ pub(crate) async fn upstream() -> Result<String, Failure> {
             "body": String::from_utf8_lossy(&body),
         }))
     };
-    let app = axum::Router::new()
-        .route(
-            "/broken",
-            get(|| async { (StatusCode::NOT_FOUND, "no such card") }),
-        )
-        .fallback(any(echo));
+    let app =
+        axum::Router::new()
+            .route(
+                "/broken",
+                get(|| async { (StatusCode::NOT_FOUND, "no such card") }),
+            )
+            .route(
+                "/bytes/{size}",
+                get(
+                    |axum::extract::Path(size): axum::extract::Path<usize>| async move {
+                        vec![b'x'; size]
+                    },
+                ),
+            )
+            .fallback(any(echo));
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -559,4 +568,76 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
         Ok(())
     })
     .await
+}
+
+#[tokio::test]
+async fn large_answers_stream_through_and_are_audited_before_they_end() -> TestResult {
+    for backend in store::testing::TestBackend::all() {
+        // Answers above 2 MB are cut; the 1 MiB request limit does not apply to answers.
+        let app = TestApp::spawn_with(&backend, |config| {
+            config.exchange_max_response_bytes = 2_000_000;
+        })
+        .await?;
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        app.state
+            .exchange
+            .catalog
+            .grant(
+                exchange::NewRight {
+                    client: CLIENT.into(),
+                    service: SERVICE.into(),
+                    method: None,
+                    path: None,
+                    fields: None,
+                },
+                "operator:test",
+            )
+            .await?;
+        let call = |path: &str, id: &str| {
+            app.client
+                .get(app.url(&format!("/r1/{SERVICE}{path}")))
+                .bearer_auth(&token)
+                .header("X-Road-Client", CLIENT)
+                .header("X-Road-Id", id)
+                .send()
+        };
+        let big = call("/bytes/1500000", "big-1").await?;
+        assert_eq!(big.status(), StatusCode::OK);
+        let body = big.bytes().await?;
+        assert_eq!(body.len(), 1_500_000);
+        let entry = audit::recent(&app.state.db, None, 1)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or("no entry")?;
+        assert_eq!((entry.message_id.as_str(), entry.status), ("big-1", 200));
+        let expected: String = audit::body_hash(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            entry.response_hash, expected,
+            "the entry holds the hash of what was relayed"
+        );
+
+        let cut = call("/bytes/3000000", "big-2").await?;
+        assert_eq!(
+            cut.status(),
+            StatusCode::OK,
+            "the status left before the excess was seen"
+        );
+        assert!(
+            cut.bytes().await.is_err(),
+            "the client never gets a complete answer"
+        );
+        let entry = audit::recent(&app.state.db, None, 1)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or("no entry")?;
+        assert_eq!((entry.message_id.as_str(), entry.status), ("big-2", 502));
+        app.stop().await?;
+    }
+    Ok(())
 }
