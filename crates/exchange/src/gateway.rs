@@ -55,6 +55,10 @@ const OWN_RESPONSE: [&str; 5] = [
     "x-road-request-hash",
 ];
 
+/// Answers up to this size with a declared length are read whole; larger or unsized ones are
+/// relayed as they arrive (relay.rs).
+const WHOLE_ANSWER_BYTES: u64 = 64 * 1024;
+
 fn filtered(name: &HeaderName) -> bool {
     FILTERED.contains(&name.as_str())
 }
@@ -360,6 +364,30 @@ async fn forward(
         if !filtered(name) && !OWN_RESPONSE.contains(&name.as_str()) {
             headers.append(name.clone(), value.clone());
         }
+    }
+    // A small answer of known length is read whole: one write to the client, no relay task.
+    if response
+        .content_length()
+        .is_some_and(|length| length <= WHOLE_ANSWER_BYTES)
+    {
+        let body = response.bytes().await.map_err(|error| {
+            if error.is_timeout() {
+                Fault::timeout(&service.id, service.timeout_ms)
+            } else {
+                Fault::network(format!(
+                    "SERVICE:{} broke off its answer: {}",
+                    service.id,
+                    error.without_url()
+                ))
+            }
+        })?;
+        return Ok(Answer {
+            status,
+            headers,
+            body,
+            subject: None,
+            upstream: None,
+        });
     }
     Ok(Answer {
         status,

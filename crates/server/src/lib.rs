@@ -124,6 +124,13 @@ pub async fn serve_with_tls(
     let service = router
         .clone()
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // No Nagle delay: a streamed answer's last chunk leaves after its audit entry commits, as
+    // a small write of its own, and must not wait for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    });
     let plain = axum::serve(listener, service).with_graceful_shutdown(stopped(stopping_rx.clone()));
     let secure = async {
         if let (Some(listener), Some(tls_config)) = (tls_listener, tls_config) {

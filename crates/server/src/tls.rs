@@ -101,6 +101,8 @@ pub(crate) async fn serve(
             },
             () = &mut stopping => break,
         };
+        // As on the plain listener: streamed answers end with a small write (see lib.rs).
+        let _nodelay_is_an_optimisation = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let router = router.clone();
         let watcher = graceful.watcher();
