@@ -91,7 +91,9 @@ struct Incoming {
     /// Raw path after the service code, and the raw query: passed on as they came.
     rest: String,
     query: Option<String>,
-    headers: HeaderMap,
+    /// The headers the provider receives: the client's, filtered, with the message and
+    /// request ids set. Made once; also what `X-Road-Request-Hash` covers.
+    forwarded: HeaderMap,
     body: Bytes,
     message_id: String,
     request_id: String,
@@ -101,7 +103,7 @@ impl Incoming {
     /// `X-Road-Request-Hash` (PR-REST §4.3, as the reference server computes it): SHA-512
     /// over `METHOD CRLF path?query CRLF` and each forwarded header as `Name:Value CRLF`;
     /// with a body, SHA-512 of that digest followed by SHA-512 of the body; standard base64.
-    fn request_hash(&self, forwarded: &HeaderMap) -> String {
+    fn request_hash(&self) -> String {
         let mut head = Sha512::new();
         head.update(self.method.as_str());
         head.update("\r\n");
@@ -111,7 +113,7 @@ impl Incoming {
             head.update(query);
         }
         head.update("\r\n");
-        for (name, value) in forwarded {
+        for (name, value) in &self.forwarded {
             head.update(name.as_str());
             head.update(":");
             head.update(value.as_bytes());
@@ -126,25 +128,22 @@ impl Incoming {
         both.update(Sha512::digest(&self.body));
         STANDARD.encode(both.finalize())
     }
+}
 
-    /// The headers the provider receives.
-    fn forwarded_headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &self.headers {
-            if !filtered(name) {
-                headers.append(name.clone(), value.clone());
-            }
+/// The headers the provider receives: the client's, filtered, with the ids set.
+fn forwarded_headers(sent: &HeaderMap, message_id: &str, request_id: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in sent {
+        if !filtered(name) {
+            headers.append(name.clone(), value.clone());
         }
-        for (name, value) in [
-            ("x-road-id", &self.message_id),
-            ("x-road-request-id", &self.request_id),
-        ] {
-            if let Ok(value) = HeaderValue::from_str(value) {
-                headers.insert(name, value);
-            }
-        }
-        headers
     }
+    for (name, value) in [("x-road-id", message_id), ("x-road-request-id", request_id)] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    headers
 }
 
 /// Everything the gateway handles under `/r1/`.
@@ -200,14 +199,15 @@ async fn handle(
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{}-{}", exchange.instance, uuid::Uuid::new_v4()));
     let body = read_limited(body, exchange.max_body).await?;
+    let request_id = uuid::Uuid::new_v4().to_string();
     let incoming = Incoming {
         method: parts.method.clone(),
         rest: rest.to_owned(),
         query: parts.uri.query().map(str::to_owned),
-        headers: parts.headers,
+        forwarded: forwarded_headers(&parts.headers, &message_id, &request_id),
         body,
         message_id,
-        request_id: uuid::Uuid::new_v4().to_string(),
+        request_id,
     };
     let decoded_path =
         percent_encoding::percent_decode_str(if rest.is_empty() { "/" } else { rest })
@@ -224,10 +224,11 @@ async fn handle(
             None => Err(Fault::unknown_service(&service_id)),
             Some(service) if service.disabled => Err(Fault::disabled(&service_id)),
             Some(service) => {
+                let client_text = client.to_string();
                 let limited = snapshot
                     .limits
-                    .get(&client.to_string())
-                    .map(|limit| exchange.limiter.take(&client.to_string(), *limit));
+                    .get(&client_text)
+                    .map(|limit| exchange.limiter.take(&client_text, *limit));
                 match limited {
                     Some(Err(Held::Rate { retry_after })) => Err(Fault::too_many(
                         format!("SUBSYSTEM:{client} exceeded its requests per second"),
@@ -340,7 +341,7 @@ async fn forward(
     let sent = exchange
         .http
         .request(incoming.method.clone(), &url)
-        .headers(incoming.forwarded_headers())
+        .headers(incoming.forwarded.clone())
         .body(incoming.body.clone())
         .timeout(timeout)
         .send()
@@ -436,8 +437,8 @@ impl Exchange {
             } else {
                 incoming.rest.clone()
             },
-            user_id: header_text(&incoming.headers, "x-road-userid").map(str::to_owned),
-            issue: header_text(&incoming.headers, "x-road-issue").map(str::to_owned),
+            user_id: header_text(&incoming.forwarded, "x-road-userid").map(str::to_owned),
+            issue: header_text(&incoming.forwarded, "x-road-issue").map(str::to_owned),
             subject,
             status: status.as_u16(),
             latency: started.elapsed(),
@@ -470,13 +471,12 @@ impl Exchange {
                 (answer.status, answer.headers, answer.body).into_response()
             }
         };
-        let forwarded = incoming.forwarded_headers();
         let own = [
             ("x-road-id", incoming.message_id.clone()),
             ("x-road-client", client.to_string()),
             ("x-road-service", service.to_string()),
             ("x-road-request-id", incoming.request_id.clone()),
-            ("x-road-request-hash", incoming.request_hash(&forwarded)),
+            ("x-road-request-hash", incoming.request_hash()),
         ];
         for (name, value) in own {
             if let Ok(value) = HeaderValue::from_str(&value) {
