@@ -20,39 +20,6 @@ use time::Date;
 use crate::catalog::Right;
 use crate::fault::Fault;
 
-/// Top-level fields of a citizen record that a right may release.
-pub const CITIZEN_FIELDS: [&str; 29] = [
-    "personal_id",
-    "full_name",
-    "other_names",
-    "birth_date",
-    "sex",
-    "place_of_birth",
-    "birth_registration_province",
-    "hometown",
-    "ethnicity",
-    "religion",
-    "nationality",
-    "marital_status",
-    "blood_group",
-    "old_id_number",
-    "permanent_residence",
-    "temporary_residence",
-    "current_residence",
-    "temporary_absence",
-    "household",
-    "father",
-    "mother",
-    "spouse",
-    "children",
-    "legal_representative",
-    "phone",
-    "email",
-    "occupation",
-    "death_date",
-    "missing_declared_on",
-];
-
 /// A built-in service's answer, and the citizen it concerns.
 pub struct Answer {
     pub status: StatusCode,

@@ -455,7 +455,7 @@ impl Catalog {
                     .iter()
                     .map(|f| {
                         let f = f.trim();
-                        if crate::builtin::CITIZEN_FIELDS.contains(&f) {
+                        if registry::CitizenRecord::FIELDS.contains(&f) {
                             Ok(f.to_owned())
                         } else {
                             Err(CatalogError::Invalid {

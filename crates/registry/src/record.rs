@@ -260,6 +260,40 @@ impl std::fmt::Display for FieldIssue {
 }
 
 impl CitizenRecord {
+    /// Every top-level field of a record as it is serialised: what an exchange right may
+    /// release one by one (a test keeps the list and the struct in step).
+    pub const FIELDS: [&'static str; 29] = [
+        "personal_id",
+        "full_name",
+        "other_names",
+        "birth_date",
+        "sex",
+        "place_of_birth",
+        "birth_registration_province",
+        "hometown",
+        "ethnicity",
+        "religion",
+        "nationality",
+        "marital_status",
+        "blood_group",
+        "old_id_number",
+        "permanent_residence",
+        "temporary_residence",
+        "current_residence",
+        "temporary_absence",
+        "household",
+        "father",
+        "mother",
+        "spouse",
+        "children",
+        "legal_representative",
+        "phone",
+        "email",
+        "occupation",
+        "death_date",
+        "missing_declared_on",
+    ];
+
     /// A record with the facts every citizen has and nothing else recorded yet: single,
     /// Vietnamese, no religion, no residence or relatives. The birth-registration province
     /// is read from the ID number.
@@ -505,6 +539,34 @@ fn base_letter(c: char) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_field_list_names_exactly_the_fields() -> Result<(), Box<dyn std::error::Error>> {
+        let reference = kernel::Reference::load()?;
+        let tables = crate::generate::Tables::load()?;
+        for record in crate::generate::Generator::new(&tables, &reference, 300, 7) {
+            let mut json = serde_json::to_value(&record)?;
+            let object = json.as_object_mut().ok_or("a record is an object")?;
+            // Every field a record carries is in the list ...
+            for key in object.keys() {
+                assert!(
+                    CitizenRecord::FIELDS.contains(&key.as_str()),
+                    "{key} is not listed"
+                );
+            }
+            // ... and every listed name is a field: records refuse unknown ones.
+            for field in CitizenRecord::FIELDS {
+                let empty = if matches!(field, "other_names" | "children") {
+                    serde_json::json!([])
+                } else {
+                    serde_json::Value::Null
+                };
+                object.entry(field).or_insert(empty);
+            }
+            serde_json::from_value::<CitizenRecord>(json)?;
+        }
+        Ok(())
+    }
 
     #[test]
     fn folding_removes_diacritics_and_case() {
