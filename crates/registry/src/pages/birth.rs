@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kernel::{PersonalId, ProvinceCode, Sex};
 use serde::Deserialize;
@@ -14,7 +13,7 @@ use time::macros::format_description;
 use web::layout::render;
 use web::{Authenticated, Chrome, Problem, Texts};
 
-use super::{back_to_record, filled, officer, problem, require_basis};
+use super::{back_to_record, filled, invalid, officer, problem, require_basis};
 use crate::record::Relative;
 use crate::service::{BirthRegistration, Change, Registry};
 
@@ -48,15 +47,6 @@ pub(super) struct BirthForm {
     mother_name: Option<String>,
     mother_id: Option<String>,
     basis: Option<String>,
-}
-
-fn invalid(field: &'static str, reason: impl std::fmt::Display) -> Problem {
-    Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid-field",
-        format!("{field}: {reason}"),
-    )
-    .field(field)
 }
 
 /// A parent named on the form; the ID number is optional (a parent may have none yet).

@@ -449,26 +449,23 @@ async fn residence_form(
         let officer = officer(&principal)?;
         let id = parse_id(&id, "id")?;
         let basis = require_basis(form.basis.as_deref().unwrap_or_default())?;
-        let invalid = |field: &'static str, reason: String| {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", reason).field(field)
-        };
-        let kind = ResidenceKind::parse(&form.kind).map_err(|reason| invalid("kind", reason))?;
+        let kind = residence_kind(&form.kind)?;
         let effective_from = Date::parse(
             form.effective_from.trim(),
             format_description!("[year]-[month]-[day]"),
         )
-        .map_err(|_| invalid("effective_from", "effective_from: YYYY-MM-DD".into()))?;
+        .map_err(|_| invalid("effective_from", "YYYY-MM-DD"))?;
         let address = match (filled(&form.province), filled(&form.address)) {
             (None, None) => None,
             (Some(province), Some(detail)) => Some(Address {
                 province: kernel::ProvinceCode::parse(province)
-                    .map_err(|e| invalid("province", format!("province: {}", e.reason)))?,
+                    .map_err(|e| invalid("province", e.reason))?,
                 detail: detail.to_owned(),
             }),
             _ => {
                 return Err(invalid(
                     "address",
-                    "address: give the province code and the address together".into(),
+                    "give the province code and the address together",
                 ));
             }
         };
@@ -493,6 +490,23 @@ async fn residence_form(
     }
     .await;
     back_to_record(result, &form.purpose.unwrap_or_default())
+}
+
+/// A field the caller got wrong: 422 naming it.
+fn invalid(field: &'static str, reason: impl std::fmt::Display) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-field",
+        format!("{field}: {reason}"),
+    )
+    .field(field)
+}
+
+/// The kind of a residence change, as the page and the API accept it.
+fn residence_kind(text: &str) -> Result<ResidenceKind, Problem> {
+    ResidenceKind::parse(text).map_err(|reason| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", reason).field("kind")
+    })
 }
 
 /// After a change made from a page: the record again (viewed for the same purpose), or the
@@ -658,9 +672,7 @@ async fn residence_api(
     let officer = officer(&principal)?;
     let id = parse_id(&id, "id")?;
     let basis = require_basis(&request.basis)?;
-    let kind = ResidenceKind::parse(&request.kind).map_err(|reason| {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", reason).field("kind")
-    })?;
+    let kind = residence_kind(&request.kind)?;
     let change = ResidenceChange {
         kind,
         address: request.address,
