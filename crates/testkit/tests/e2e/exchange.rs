@@ -110,6 +110,23 @@ pub(crate) async fn setup(app: &TestApp, upstream: &str) -> Result<String, Failu
         .to_owned())
 }
 
+/// Grants the test client the whole of `service`; returns the right's id.
+pub(crate) async fn grant_whole(app: &TestApp, service: &str) -> Result<String, Failure> {
+    let right = exchange::NewRight {
+        client: CLIENT.into(),
+        service: service.into(),
+        method: None,
+        path: None,
+        fields: None,
+    };
+    Ok(app
+        .state
+        .exchange
+        .catalog
+        .grant(right, "operator:test")
+        .await?)
+}
+
 /// The X-Road error type of a refused call, checking header and body agree.
 pub(crate) async fn refusal(response: reqwest::Response) -> Result<(StatusCode, String), Failure> {
     let status = response.status();
@@ -380,20 +397,7 @@ async fn operators_see_the_traffic_and_citizens_see_who_used_their_data() -> Tes
         let token = setup(&app, &upstream).await?;
         let (people, official_cookie, citizen_cookie) = super::officials_and_citizens(&app).await?;
         let citizen = people.get(1).ok_or("no citizen")?;
-        app.state
-            .exchange
-            .catalog
-            .grant(
-                exchange::NewRight {
-                    client: CLIENT.into(),
-                    service: "VN/GOV/BCA/registry/residence".into(),
-                    method: None,
-                    path: None,
-                    fields: None,
-                },
-                "operator:test",
-            )
-            .await?;
+        grant_whole(&app, "VN/GOV/BCA/registry/residence").await?;
         let confirmed = app
             .client
             .get(app.url(&format!(
@@ -580,20 +584,7 @@ async fn large_answers_stream_through_and_are_audited_before_they_end() -> TestR
         .await?;
         let upstream = upstream().await?;
         let token = setup(&app, &upstream).await?;
-        app.state
-            .exchange
-            .catalog
-            .grant(
-                exchange::NewRight {
-                    client: CLIENT.into(),
-                    service: SERVICE.into(),
-                    method: None,
-                    path: None,
-                    fields: None,
-                },
-                "operator:test",
-            )
-            .await?;
+        grant_whole(&app, SERVICE).await?;
         let call = |path: &str, id: &str| {
             app.client
                 .get(app.url(&format!("/r1/{SERVICE}{path}")))

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::{TestApp, TestResult, for_each_backend_with};
 
-use crate::gateway::{CLIENT, Failure, SERVICE, refusal, setup, upstream};
+use crate::gateway::{CLIENT, Failure, SERVICE, grant_whole, refusal, setup, upstream};
 
 const CARD: &str = "/r1/VN/GOV/BYT/insurance/cards/cards/79";
 
@@ -53,24 +53,6 @@ async fn issue(app: &TestApp, subsystem: &str) -> Result<(String, String), Failu
     Ok((issued.serial, format!("{}{key}", issued.certificate_pem)))
 }
 
-async fn grant_cards(app: &TestApp) -> Result<(), Failure> {
-    app.state
-        .exchange
-        .catalog
-        .grant(
-            exchange::NewRight {
-                client: CLIENT.into(),
-                service: SERVICE.into(),
-                method: None,
-                path: None,
-                fields: None,
-            },
-            "operator:test",
-        )
-        .await?;
-    Ok(())
-}
-
 async fn call(client: &reqwest::Client, url: &str) -> reqwest::Result<reqwest::Response> {
     client.get(url).header("X-Road-Client", CLIENT).send().await
 }
@@ -80,7 +62,7 @@ async fn certificates_from_the_platform_ca_identify_subsystems() -> TestResult {
     for_each_backend_with(with_tls, |app| async move {
         let upstream = upstream().await?;
         let token = setup(&app, &upstream).await?;
-        grant_cards(&app).await?;
+        grant_whole(&app, SERVICE).await?;
         let url = tls_url(&app, CARD)?;
 
         // A certificate issued to the calling subsystem reaches the provider.
@@ -200,7 +182,7 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
     for_each_backend_with(with_tls, |app| async move {
         let upstream = upstream().await?;
         setup(&app, &upstream).await?;
-        grant_cards(&app).await?;
+        grant_whole(&app, SERVICE).await?;
         let (people, official_cookie, citizen_cookie) = super::officials_and_citizens(&app).await?;
         let official = people.first().ok_or("no official")?;
         app.state
