@@ -18,7 +18,6 @@ pub mod pages;
 mod relay;
 pub mod tracker;
 
-use std::collections::HashMap;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -30,9 +29,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use identity::Identity;
-use identity::oidc::MachineToken;
 use registry::Registry;
-use sha2::{Digest, Sha256};
 
 pub use ca::{CertificateAuthority, Issued, SubjectKey};
 pub use catalog::{
@@ -43,8 +40,6 @@ pub use ids::{MemberId, ServiceId, SubsystemId};
 
 /// The scope an agency system's token needs to call through the gateway.
 pub const EXCHANGE_SCOPE: &str = "exchange";
-/// Verified tokens remembered, so a busy client is not re-verified on every call.
-const TOKEN_CACHE: usize = 10_000;
 
 /// The client certificate a TLS connection presented, verified against the platform CA by
 /// the listener; put into every request's extensions on that connection.
@@ -74,7 +69,6 @@ pub struct Inner {
     pub metrics: metrics::ExchangeMetrics,
     http: reqwest::Client,
     limiter: limits::Limiter,
-    tokens: Mutex<HashMap<[u8; 32], MachineToken>>,
     ca_dir: PathBuf,
     /// Loaded (or created) on first use.
     ca: Mutex<Option<Arc<CertificateAuthority>>>,
@@ -136,7 +130,6 @@ impl Exchange {
             metrics: parts.metrics,
             http,
             limiter: limits::Limiter::default(),
-            tokens: Mutex::default(),
             ca_dir: parts.ca_dir,
             ca: Mutex::default(),
         }));
@@ -277,32 +270,10 @@ impl Exchange {
                 "Client (SUBSYSTEM:{client}) presented no credentials: send Authorization: Bearer with a token from the client_credentials grant, or a client certificate from the platform CA on the TLS listener"
             )));
         };
-        let key: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let cached = self
-            .tokens
-            .lock()
-            .ok()
-            .and_then(|tokens| tokens.get(&key).cloned())
-            .filter(|t| t.expires_at >= now);
-        let verified = match cached {
-            Some(token) => token,
-            None => {
-                let token = match self.identity.verify_machine_token(token.trim()).await {
-                    Ok(Ok(token)) => token,
-                    Ok(Err(rejected)) => return Err(Fault::authentication(rejected.to_string())),
-                    Err(error) => return Err(Fault::internal(error.to_string())),
-                };
-                if let Ok(mut tokens) = self.tokens.lock() {
-                    if tokens.len() >= TOKEN_CACHE {
-                        tokens.retain(|_, t| t.expires_at >= now);
-                    }
-                    if tokens.len() < TOKEN_CACHE {
-                        tokens.insert(key, token.clone());
-                    }
-                }
-                token
-            }
+        let verified = match self.identity.verify_machine_token(token.trim()).await {
+            Ok(Ok(token)) => token,
+            Ok(Err(rejected)) => return Err(Fault::authentication(rejected.to_string())),
+            Err(error) => return Err(Fault::internal(error.to_string())),
         };
         if !verified
             .scope

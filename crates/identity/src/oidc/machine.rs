@@ -20,6 +20,7 @@ use p256::pkcs8::DecodePublicKey;
 use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 use store::timestamp;
 use time::OffsetDateTime;
@@ -39,6 +40,8 @@ pub const MACHINE_TOKEN_SECONDS: i64 = 300;
 const MAX_ASSERTION_SECONDS: i64 = 600;
 const CLOCK_SKEW_SECONDS: i64 = 30;
 const CACHE_SECONDS: u64 = 60;
+/// Verified access tokens remembered at most.
+const VERIFIED_TOKENS: usize = 10_000;
 
 /// What an operator registers for an agency system.
 #[derive(Debug, Clone)]
@@ -109,6 +112,9 @@ pub(crate) struct MachineCache {
     published: RwLock<Option<(Instant, PublishedKeys)>>,
     /// `client_id` + `jti` of accepted assertions, with their expiry (RFC 7523 §3 item 7).
     seen: Mutex<HashMap<(String, String), i64>>,
+    /// Access tokens already verified, by SHA-256, so a busy client is not re-verified on
+    /// every call (a JWT access token cannot change before it expires).
+    verified: Mutex<HashMap<[u8; 32], MachineToken>>,
 }
 
 impl std::fmt::Debug for MachineCache {
@@ -482,6 +488,35 @@ impl Identity {
 
     /// Checks a machine access token as the exchange receives it.
     pub async fn verify_machine_token(
+        &self,
+        token: &str,
+    ) -> Result<Result<MachineToken, TokenRejected>, IdentityError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let remembered = self
+            .machine
+            .verified
+            .lock()
+            .ok()
+            .and_then(|verified| verified.get(&digest).cloned())
+            .filter(|token| token.expires_at >= now);
+        if let Some(token) = remembered {
+            return Ok(Ok(token));
+        }
+        let checked = self.check_machine_token(token).await?;
+        if let (Ok(token), Ok(mut verified)) = (&checked, self.machine.verified.lock()) {
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.retain(|_, token| token.expires_at >= now);
+            }
+            if verified.len() < VERIFIED_TOKENS {
+                verified.insert(digest, token.clone());
+            }
+        }
+        Ok(checked)
+    }
+
+    /// The signature and claims of a machine access token.
+    async fn check_machine_token(
         &self,
         token: &str,
     ) -> Result<Result<MachineToken, TokenRejected>, IdentityError> {
