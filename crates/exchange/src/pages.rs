@@ -93,18 +93,18 @@ async fn show(
             .find(|(m, _)| &m.code == code)
             .map(|(m, _)| m.to_string()),
     };
-    let member_filter = match (&manager, &own) {
-        (Manager::Operator(_), _) => None,
-        // An administrator whose agency is no member yet sees nothing.
-        (Manager::Member { code, .. }, None) => Some(format!("-/-/{code}")),
-        (_, Some(member)) => Some(member.clone()),
-    };
     let day = web::reference::today_in_vietnam();
     let counts = match audit::daily_counts(&exchange.db, day).await {
         Ok(counts) => counts,
         Err(error) => return Problem::internal(&error).into_response(),
     };
-    let traffic = match audit::recent(&exchange.db, member_filter.as_deref(), LATEST).await {
+    let traffic = match (&manager, &own) {
+        (Manager::Operator(_), _) => audit::recent(&exchange.db, None, LATEST).await,
+        (_, Some(member)) => audit::recent(&exchange.db, Some(member), LATEST).await,
+        // An administrator whose agency is no member yet has no traffic to see.
+        (Manager::Member { .. }, None) => Ok(Vec::new()),
+    };
+    let traffic = match traffic {
         Ok(entries) => entries,
         Err(error) => return Problem::internal(&error).into_response(),
     };
