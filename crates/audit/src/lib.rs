@@ -10,9 +10,10 @@
 //!   `(seq, entry_hash)` with an Ed25519 key kept outside the database, so someone who can
 //!   write to the database still cannot rewrite history before the last checkpoint, nor cut
 //!   entries off the end unnoticed.
-//! - **Durable before answered.** [`AuditLog::record`] returns only after the transaction
-//!   holding the entry has committed. Entries waiting together are written in one
-//!   transaction (group commit), so durability costs one commit per batch, not per entry.
+//! - **Durable before answered.** [`AuditLog::record`] returns only after the entry is on
+//!   disk. Entries waiting together are made durable together (group commit): in journal
+//!   mode, one append and `fdatasync` of the journal per batch, copied into the database
+//!   right after (ADR 0011); in database mode, one transaction per batch.
 //! - **Verifiable by outsiders.** [`verify`] walks the whole chain in pages and names the
 //!   first entry that was altered, removed or reordered; [`export`] writes NDJSON that an
 //!   auditor checks offline with [`verify_export`] and the public key alone.
@@ -64,6 +65,8 @@
 mod chain;
 mod checkpoint;
 mod export;
+mod indexer;
+mod journal;
 mod tracker;
 mod verify;
 mod walk;
@@ -73,6 +76,7 @@ pub use chain::{NewEntry, body_hash};
 pub use checkpoint::{CheckpointSigner, key_id, parse_public_key, public_key_pem};
 pub use ed25519_dalek::VerifyingKey;
 pub use export::{ExportSummary, export, verify_export};
+pub use indexer::{Replayed, replay_journal};
 pub use tracker::{Entry, daily_counts, entries_about, member_of, recent};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify};
 pub use writer::{AuditLog, AuditOptions, Sealed, WriterStats};
@@ -86,6 +90,9 @@ pub enum Error {
     /// The batch holding the entry did not commit; the entry is not in the log.
     #[error("the audit entry was not recorded: {0}")]
     NotRecorded(String),
+    /// Another writer owns the chain or the journal.
+    #[error("the audit log is in use: {0}")]
+    Busy(String),
     #[error("audit signing key {path}: {reason}")]
     Key { path: String, reason: String },
     #[error("public key is not an Ed25519 public key in PEM (SPKI) form: {0}")]
@@ -94,7 +101,7 @@ pub enum Error {
     Corrupt { seq: i64, reason: String },
     #[error("audit export, line {line}: {reason}")]
     Export { line: u64, reason: String },
-    #[error("audit export: {0}")]
+    #[error("audit file: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] store::Error),

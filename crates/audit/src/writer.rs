@@ -1,15 +1,24 @@
-//! The single writer task: group commit of waiting entries, chained onto the head read under
-//! a lock, with checkpoints signed in the same transaction.
+//! The write side: [`AuditLog`], its two ways of making entries durable, and the database
+//! writes both share.
+//!
+//! - **Journal** (the default for a server): entries are chained in memory by one writer
+//!   thread and made durable in an append-only file (journal.rs) before they are
+//!   acknowledged; the indexer (indexer.rs) copies them into the database right after. One
+//!   process owns the chain.
+//! - **Database**: each batch is chained onto the head read under a lock and committed in one
+//!   transaction before it is acknowledged, so several servers sharing one PostgreSQL
+//!   database can extend one chain.
 
 use ed25519_dalek::VerifyingKey;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::Row;
 use store::bulk;
 use store::{Backend, Db, Tx};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::Error;
@@ -21,14 +30,23 @@ use crate::checkpoint::{CHECKPOINT_COLUMNS, CheckpointSigner};
 /// The number is arbitrary but fixed, and differs from the event-order lock.
 const CHAIN_LOCK: i64 = 0x6c69_656e_6175;
 
+/// Held for a writer's lifetime on PostgreSQL: exclusively by a journal writer, shared by
+/// database-mode writers, so a journal writer never runs beside any other writer.
+const WRITERS_LOCK: i64 = 0x6c69_656e_6176;
+
+/// How long a read waits for the indexer to catch up before reading what is there.
+const SETTLE_WAIT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
-    /// The most entries written in one transaction.
+    /// The most entries made durable together.
     pub max_batch: usize,
     /// Sign a checkpoint at every seq that is a multiple of this (0: never by count).
     pub checkpoint_every: i64,
     /// Sign the head when it has gone unsigned this long, even if no entry arrives.
     pub checkpoint_interval: Duration,
+    /// The journal directory (journal mode); `None` for database mode.
+    pub journal: Option<PathBuf>,
 }
 
 impl Default for AuditOptions {
@@ -37,6 +55,7 @@ impl Default for AuditOptions {
             max_batch: 512,
             checkpoint_every: 1000,
             checkpoint_interval: Duration::from_secs(60),
+            journal: None,
         }
     }
 }
@@ -52,9 +71,9 @@ pub struct Sealed {
 /// Counters since [`AuditLog::start`], for metrics and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriterStats {
-    /// Entries committed.
+    /// Entries made durable.
     pub entries: u64,
-    /// Transactions that committed entries (entries / batches is the grouping achieved).
+    /// Batches made durable (entries / batches is the grouping achieved).
     pub batches: u64,
     /// Batches that failed; each of their waiters got an error.
     pub failed_batches: u64,
@@ -64,40 +83,78 @@ pub struct WriterStats {
 }
 
 #[derive(Debug, Default)]
-struct Counters {
+pub(crate) struct Counters {
     entries: AtomicU64,
     batches: AtomicU64,
     failed_batches: AtomicU64,
     checkpoints: AtomicU64,
 }
 
-type Reply = oneshot::Sender<Result<Sealed, Error>>;
+impl Counters {
+    pub(crate) fn durable(&self, entries: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.entries.fetch_add(entries as u64, Ordering::Relaxed);
+    }
 
-/// The audit log's write side. Cheap to clone; all clones feed one writer task, which stops
-/// when the last clone is dropped (after signing the head).
+    pub(crate) fn failed(&self) {
+        self.failed_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn signed(&self, checkpoints: u64) {
+        self.checkpoints.fetch_add(checkpoints, Ordering::Relaxed);
+    }
+}
+
+/// How far the chain has been acknowledged, and how far it is in the database.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    acknowledged: AtomicI64,
+    in_database: watch::Sender<i64>,
+}
+
+impl Progress {
+    pub(crate) fn new(head: i64) -> Arc<Self> {
+        Arc::new(Self {
+            acknowledged: AtomicI64::new(head),
+            in_database: watch::Sender::new(head),
+        })
+    }
+
+    pub(crate) fn acknowledged(&self, seq: i64) {
+        self.acknowledged.fetch_max(seq, Ordering::Release);
+    }
+
+    pub(crate) fn in_database(&self, seq: i64) {
+        self.in_database.send_if_modified(|known| {
+            let newer = seq > *known;
+            *known = (*known).max(seq);
+            newer
+        });
+    }
+}
+
+pub(crate) type Reply = oneshot::Sender<Result<Sealed, Error>>;
+
+/// The audit log's write side. Cheap to clone; all clones feed one writer, which stops when
+/// the last clone is dropped (after signing the head).
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     queue: mpsc::Sender<(Record, Reply)>,
     counters: Arc<Counters>,
+    progress: Arc<Progress>,
     verifying_key: VerifyingKey,
 }
 
 impl AuditLog {
-    /// Starts the writer task on the current Tokio runtime. Fails if the audit tables cannot
-    /// be read (database not migrated).
+    /// Starts the writer on the current Tokio runtime, in journal mode when
+    /// [`AuditOptions::journal`] is set (replaying first what an earlier run left there).
+    /// Fails if the audit tables cannot be read (database not migrated), or if the chain has
+    /// a writer that cannot work beside this one.
     pub async fn start(
         db: Db,
         signer: CheckpointSigner,
         options: AuditOptions,
     ) -> Result<Self, Error> {
-        let mut tx = db.begin().await?;
-        let head = read_head(&mut tx).await?;
-        tx.rollback().await?;
-        tracing::info!(
-            key_id = signer.key_id(),
-            head_seq = head.map_or(0, |(seq, _)| seq),
-            "audit log writer started"
-        );
         let options = AuditOptions {
             max_batch: options.max_batch.max(1),
             ..options
@@ -105,16 +162,46 @@ impl AuditLog {
         let (queue, receiver) = mpsc::channel(options.max_batch.saturating_mul(4));
         let counters = Arc::new(Counters::default());
         let verifying_key = signer.verifying_key();
-        let writer = Writer {
-            db,
-            signer,
-            options,
-            counters: counters.clone(),
+        let key_id = signer.key_id().to_owned();
+        let journal = options.journal.clone();
+        let writers_lock = writers_lock(&db, journal.is_some()).await?;
+        let progress = match journal {
+            Some(dir) => {
+                let started = crate::indexer::Started {
+                    db,
+                    signer,
+                    options,
+                    counters: counters.clone(),
+                    writers_lock,
+                };
+                crate::indexer::start(&dir, started, receiver).await?
+            }
+            None => {
+                let mut tx = db.begin().await?;
+                let head = read_head(&mut tx).await?.map_or(0, |(seq, _)| seq);
+                tx.rollback().await?;
+                let progress = Progress::new(head);
+                let writer = DatabaseWriter {
+                    db,
+                    signer,
+                    options,
+                    counters: counters.clone(),
+                    progress: progress.clone(),
+                    _writers_lock: writers_lock,
+                };
+                tokio::spawn(writer.run(receiver));
+                progress
+            }
         };
-        tokio::spawn(writer.run(receiver));
+        tracing::info!(
+            key_id,
+            head_seq = progress.acknowledged.load(Ordering::Acquire),
+            "audit log writer started"
+        );
         Ok(Self {
             queue,
             counters,
+            progress,
             verifying_key,
         })
     }
@@ -124,10 +211,10 @@ impl AuditLog {
         self.verifying_key
     }
 
-    /// Appends one entry. Returns only after the transaction holding it has committed, so a
-    /// response may be released to the client once this returns `Ok`. An error means the
-    /// entry is not in the log (or, if the database failed while acknowledging the commit,
-    /// that it may be): the exchange must then fail.
+    /// Appends one entry. Returns only after the entry is durable, so a response may be
+    /// released to the client once this returns `Ok`. An error means the entry is not in the
+    /// log (or, if the disk or database failed while acknowledging, that it may be): the
+    /// exchange must then fail.
     ///
     /// If the caller stops waiting, the entry is still written.
     pub async fn record(&self, entry: NewEntry) -> Result<Sealed, Error> {
@@ -138,6 +225,25 @@ impl AuditLog {
             .await
             .map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Waits until every entry acknowledged so far can be read from the database, so a page
+    /// read right after an exchange shows it. Gives up after a few seconds (the database is
+    /// failing; the entries are safe in the journal) and lets the read see what is there.
+    pub async fn settled(&self) {
+        let target = self.progress.acknowledged.load(Ordering::Acquire);
+        let mut in_database = self.progress.in_database.subscribe();
+        let caught_up = tokio::time::timeout(
+            SETTLE_WAIT,
+            in_database.wait_for(|indexed| *indexed >= target),
+        )
+        .await;
+        if caught_up.is_err() {
+            tracing::warn!(
+                target_seq = target,
+                "the audit database lags the journal; reading what it has"
+            );
+        }
     }
 
     pub fn stats(&self) -> WriterStats {
@@ -151,31 +257,117 @@ impl AuditLog {
     }
 }
 
-struct Writer {
+/// On PostgreSQL, the connection holding [`WRITERS_LOCK`]: kept, never used, for as long as
+/// the writer lives. It is detached from the pool, so closing the pool does not wait for it;
+/// the lock goes when the connection does. (The mutex only makes it shareable.)
+#[derive(Debug)]
+pub(crate) struct WritersLock {
+    _connection: Option<std::sync::Mutex<sqlx::AnyConnection>>,
+}
+
+async fn writers_lock(db: &Db, exclusive: bool) -> Result<WritersLock, Error> {
+    if db.backend() != Backend::Postgres {
+        return Ok(WritersLock { _connection: None });
+    }
+    let mut connection = db.reader().acquire().await?;
+    let sql = if exclusive {
+        "SELECT pg_try_advisory_lock($1)"
+    } else {
+        "SELECT pg_try_advisory_lock_shared($1)"
+    };
+    let taken: bool = sqlx::query_scalar(sql)
+        .bind(WRITERS_LOCK)
+        .fetch_one(&mut *connection)
+        .await?;
+    if !taken {
+        return Err(Error::Busy(if exclusive {
+            "another server writes this audit chain; a journal writer must be the only one \
+             (set audit_mode = \"database\" on every server to share the chain)"
+                .into()
+        } else {
+            "a server in journal mode owns this audit chain".into()
+        }));
+    }
+    Ok(WritersLock {
+        _connection: Some(std::sync::Mutex::new(connection.detach())),
+    })
+}
+
+/// When the head must be signed by time; kept by whichever task writes to the database.
+pub(crate) struct SigningClock {
+    interval: Duration,
+    last_signed: Instant,
+    /// Whether entries in the database are not yet covered by a checkpoint.
+    unsigned: bool,
+}
+
+impl SigningClock {
+    pub(crate) fn new(interval: Duration, unsigned: bool) -> Self {
+        Self {
+            interval,
+            last_signed: Instant::now(),
+            unsigned,
+        }
+    }
+
+    /// When to sign the head if nothing else happens (`None`: no need, or "never by time").
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.last_signed
+            .checked_add(self.interval)
+            .filter(|_| self.unsigned)
+    }
+
+    /// Whether the next batch should sign its last entry.
+    pub(crate) fn tail_due(&self) -> bool {
+        self.last_signed.elapsed() >= self.interval
+    }
+
+    pub(crate) fn committed(&mut self, tail_signed: bool) {
+        if tail_signed {
+            self.last_signed = Instant::now();
+        }
+        self.unsigned = !tail_signed;
+    }
+
+    /// After trying to sign the head; on failure it is tried again an interval later.
+    pub(crate) fn head_signed(&mut self, ok: bool) {
+        self.last_signed = Instant::now();
+        self.unsigned = !ok;
+    }
+
+    pub(crate) fn unsigned(&self) -> bool {
+        self.unsigned
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+pub(crate) async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+struct DatabaseWriter {
     db: Db,
     signer: CheckpointSigner,
     options: AuditOptions,
     counters: Arc<Counters>,
+    progress: Arc<Progress>,
+    _writers_lock: WritersLock,
 }
 
-impl Writer {
+impl DatabaseWriter {
     async fn run(self, mut receiver: mpsc::Receiver<(Record, Reply)>) {
-        let interval = self.options.checkpoint_interval;
-        let mut last_signed = Instant::now();
-        // Whether this writer has committed entries that no checkpoint covers yet.
-        let mut unsigned = false;
+        let mut clock = SigningClock::new(self.options.checkpoint_interval, false);
         loop {
-            // An interval too long to represent means "never by time".
-            let deadline = last_signed.checked_add(interval);
             let first = tokio::select! {
                 received = receiver.recv() => match received {
                     Some(first) => first,
                     None => break,
                 },
-                () = tokio::time::sleep_until(deadline.unwrap_or(last_signed)), if unsigned && deadline.is_some() => {
-                    // On failure, try again an interval later rather than at once.
-                    unsigned = !self.sign_head().await;
-                    last_signed = Instant::now();
+                () = sleep_until(clock.deadline()) => {
+                    clock.head_signed(sign_head(&self.db, &self.signer, &self.counters).await);
                     continue;
                 }
             };
@@ -188,20 +380,15 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let sign_tail = last_signed.elapsed() >= interval;
             let (records, replies): (Vec<Record>, Vec<Reply>) = batch.into_iter().unzip();
             let count = records.len();
-            match self.write_batch(records, sign_tail).await {
+            match self.write_batch(records, clock.tail_due()).await {
                 Ok((sealed, tail_signed)) => {
-                    self.counters.batches.fetch_add(1, Ordering::Relaxed);
-                    self.counters
-                        .entries
-                        .fetch_add(count as u64, Ordering::Relaxed);
-                    if tail_signed {
-                        last_signed = Instant::now();
-                        unsigned = false;
-                    } else {
-                        unsigned = true;
+                    self.counters.durable(count);
+                    clock.committed(tail_signed);
+                    if let Some(last) = sealed.last() {
+                        self.progress.acknowledged(last.seq);
+                        self.progress.in_database(last.seq);
                     }
                     for (reply, sealed) in replies.into_iter().zip(sealed) {
                         // A caller that stopped waiting still has its entry recorded.
@@ -209,7 +396,7 @@ impl Writer {
                     }
                 }
                 Err(error) => {
-                    self.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                    self.counters.failed();
                     // Errors carry no entry fields: no personal data reaches the log.
                     tracing::error!(entries = count, error = %error, "audit batch not committed");
                     let reason = error.to_string();
@@ -219,14 +406,14 @@ impl Writer {
                 }
             }
         }
-        if unsigned {
-            self.sign_head().await;
+        if clock.unsigned() {
+            sign_head(&self.db, &self.signer, &self.counters).await;
         }
         tracing::info!("audit log writer stopped");
     }
 
-    /// Writes `records` after the current head in one transaction, with any checkpoints due.
-    /// Returns each entry's place, and whether the last one is covered by a checkpoint.
+    /// Chains `records` onto the current head and commits them in one transaction, with any
+    /// checkpoints due. Returns each entry's place, and whether the last one is signed.
     async fn write_batch(
         &self,
         mut records: Vec<Record>,
@@ -235,61 +422,95 @@ impl Writer {
         let mut tx = self.db.begin().await?;
         lock_chain(&mut tx).await?;
         let (mut seq, mut prev) = read_head(&mut tx).await?.unwrap_or((0, GENESIS));
-        let every = self.options.checkpoint_every;
-        let mut checkpoints = Vec::new();
         let mut sealed = Vec::with_capacity(records.len());
-        let last = records.len();
-        for (index, record) in records.iter_mut().enumerate() {
+        for record in &mut records {
             seq += 1;
             prev = record.seal(seq, &prev);
-            let due = (every > 0 && seq % every == 0) || (sign_tail && index + 1 == last);
-            if due {
-                checkpoints.push(self.signer.sign(seq, &prev).into_values());
-            }
             sealed.push(Sealed {
                 seq,
                 entry_hash: record.entry_hash.clone(),
             });
         }
-        let tail_signed = sign_tail || (every > 0 && seq % every == 0);
-        let signed = checkpoints.len() as u64;
-        let rows = records.into_iter().map(Record::into_values).collect();
-        bulk::insert_rows(&mut tx, "audit_entries", &COLUMNS, rows, "").await?;
-        insert_checkpoints(&mut tx, checkpoints).await?;
+        let signed = insert_sealed(
+            &mut tx,
+            &self.signer,
+            records,
+            self.options.checkpoint_every,
+            sign_tail,
+        )
+        .await?;
         tx.commit().await?;
-        self.counters
-            .checkpoints
-            .fetch_add(signed, Ordering::Relaxed);
-        Ok((sealed, tail_signed))
+        self.counters.signed(signed.checkpoints);
+        Ok((sealed, signed.tail_signed))
     }
+}
 
-    /// Signs the head if no checkpoint covers it (used when the log goes quiet, and on stop).
-    /// False if that could not be done.
-    async fn sign_head(&self) -> bool {
-        let signed = async {
-            let mut tx = self.db.begin().await?;
-            lock_chain(&mut tx).await?;
-            let Some((seq, hash)) = read_head(&mut tx).await? else {
-                return tx.rollback().await.map_err(Error::from);
-            };
-            let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints")
-                .fetch_one(tx.conn())
-                .await?;
-            if latest.is_some_and(|latest| latest >= seq) {
-                return tx.rollback().await.map_err(Error::from);
-            }
-            insert_checkpoints(&mut tx, vec![self.signer.sign(seq, &hash).into_values()]).await?;
-            tx.commit().await?;
-            self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
-            Ok::<_, Error>(())
+/// What [`insert_sealed`] signed.
+pub(crate) struct Signed {
+    pub checkpoints: u64,
+    pub tail_signed: bool,
+}
+
+/// Inserts chained records, with a checkpoint at every multiple of `every` and, if
+/// `sign_tail`, at the last one.
+pub(crate) async fn insert_sealed(
+    tx: &mut Tx,
+    signer: &CheckpointSigner,
+    records: Vec<Record>,
+    every: i64,
+    sign_tail: bool,
+) -> Result<Signed, Error> {
+    let last = records.len();
+    let mut checkpoints = Vec::new();
+    let mut tail_signed = false;
+    for (index, record) in records.iter().enumerate() {
+        let by_count = every > 0 && record.seq % every == 0;
+        let is_tail = index + 1 == last;
+        if by_count || (sign_tail && is_tail) {
+            let hash = parse_hash(&record.entry_hash).ok_or_else(|| Error::Corrupt {
+                seq: record.seq,
+                reason: "entry_hash is not 64 lowercase hexadecimal digits".into(),
+            })?;
+            checkpoints.push(signer.sign(record.seq, &hash).into_values());
+            tail_signed = is_tail;
+        }
+    }
+    let rows = records.into_iter().map(Record::into_values).collect();
+    bulk::insert_rows(tx, "audit_entries", &COLUMNS, rows, "").await?;
+    let signed = Signed {
+        checkpoints: checkpoints.len() as u64,
+        tail_signed,
+    };
+    insert_checkpoints(tx, checkpoints).await?;
+    Ok(signed)
+}
+
+/// Signs the head if no checkpoint covers it (used when the log goes quiet, on stop, and
+/// after a replay). False if that could not be done.
+pub(crate) async fn sign_head(db: &Db, signer: &CheckpointSigner, counters: &Counters) -> bool {
+    let signed = async {
+        let mut tx = db.begin().await?;
+        lock_chain(&mut tx).await?;
+        let Some((seq, hash)) = read_head(&mut tx).await? else {
+            return tx.rollback().await.map_err(Error::from);
         };
-        match signed.await {
-            Ok(()) => true,
-            Err(error) => {
-                // The chain itself is unaffected; only its signature waits.
-                tracing::warn!(error = %error, "audit checkpoint not written");
-                false
-            }
+        let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints")
+            .fetch_one(tx.conn())
+            .await?;
+        if latest.is_some_and(|latest| latest >= seq) {
+            return tx.rollback().await.map_err(Error::from);
+        }
+        insert_checkpoints(&mut tx, vec![signer.sign(seq, &hash).into_values()]).await?;
+        tx.commit().await?;
+        counters.signed(1);
+        Ok::<_, Error>(())
+    };
+    match signed.await {
+        Ok(()) => true,
+        Err(error) => {
+            // The chain itself is unaffected; only its signature waits.
+            tracing::warn!(error = %error, "audit checkpoint not written");
+            false
         }
     }
 }
@@ -306,7 +527,7 @@ async fn lock_chain(tx: &mut Tx) -> Result<(), Error> {
 
 /// The last entry's seq and hash, from the database rather than memory, so that writers in
 /// other processes are taken into account. Refuses to extend a head whose hash is damaged.
-async fn read_head(tx: &mut Tx) -> Result<Option<(i64, Hash)>, Error> {
+pub(crate) async fn read_head(tx: &mut Tx) -> Result<Option<(i64, Hash)>, Error> {
     let row = sqlx::query("SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1")
         .fetch_optional(tx.conn())
         .await?;

@@ -363,6 +363,7 @@ async fn daily_counts(
             .field("date")
         })?,
     };
+    exchange.audit.settled().await;
     let counts = audit::daily_counts(&exchange.db, day)
         .await
         .map_err(|e| Problem::internal(&e))?;

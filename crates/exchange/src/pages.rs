@@ -94,6 +94,7 @@ async fn show(
             .map(|(m, _)| m.to_string()),
     };
     let day = web::reference::today_in_vietnam();
+    exchange.audit.settled().await;
     let counts = match audit::daily_counts(&exchange.db, day).await {
         Ok(counts) => counts,
         Err(error) => return Problem::internal(&error).into_response(),

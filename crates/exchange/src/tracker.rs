@@ -52,6 +52,7 @@ async fn page(
         return Redirect::to("/login?next=/account/data-tracker").into_response();
     };
     let subject = principal.personal_id.to_string();
+    exchange.audit.settled().await;
     let entries = match audit::entries_about(&exchange.db, &subject, SHOWN).await {
         Ok(entries) => entries,
         Err(error) => return Problem::internal(&error).into_response(),

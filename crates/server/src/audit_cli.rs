@@ -63,6 +63,29 @@ pub async fn run(command: AuditCommand, config: &Config) -> anyhow::Result<()> {
     let db = store::Db::connect(target.expose(), &config.db_options())
         .await
         .with_context(|| format!("opening database {target}"))?;
+    // Entries a stopped server journalled but did not index belong in what is checked.
+    match audit::replay_journal(
+        &db,
+        &config.audit_journal_dir(),
+        &signer,
+        audit::AuditOptions::default().checkpoint_every,
+    )
+    .await
+    {
+        Ok(replayed) if replayed.entries > 0 => {
+            eprintln!(
+                "{} entries replayed from the audit journal",
+                replayed.entries
+            );
+        }
+        Ok(_) => {}
+        // A running server indexes its journal itself, within milliseconds.
+        Err(audit::Error::Busy(_)) => {}
+        Err(error) => {
+            db.close().await;
+            return Err(error).context("replaying the audit journal");
+        }
+    }
     let outcome = match command {
         AuditCommand::Verify { old_keys } => {
             for path in &old_keys {

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 18] = [
+const ENV_KEYS: [&str; 19] = [
+    "audit_mode",
     "exchange_max_response_bytes",
     "sealing_key",
     "public_url",
@@ -57,6 +58,11 @@ pub struct Config {
     /// Ed25519 key that signs audit checkpoints; `<data_dir>/audit-signing.key` when absent.
     /// Keep it outside the database: whoever can write both could rewrite history.
     pub audit_key: Option<PathBuf>,
+    /// How audit entries are made durable before an answer leaves (ADR 0011): `journal`
+    /// (an append-only file in `<data_dir>/audit-journal`, copied into the database right
+    /// after; this server must be the chain's only writer) or `database` (one transaction per
+    /// batch; several servers on one PostgreSQL database may share the chain).
+    pub audit_mode: AuditMode,
     /// AES-256 key that seals TOTP seeds and OpenID Connect signing keys in the database;
     /// `<data_dir>/identity-sealing.key` when absent. Every node of one database needs it.
     pub sealing_key: Option<PathBuf>,
@@ -85,6 +91,10 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
     }
 
+    pub fn audit_journal_dir(&self) -> PathBuf {
+        self.data_dir.join("audit-journal")
+    }
+
     pub fn exchange_ca_dir(&self) -> PathBuf {
         self.exchange_ca
             .clone()
@@ -108,6 +118,7 @@ impl Default for Config {
             exchange_instance: "VN".into(),
             exchange_max_response_bytes: 64 * 1024 * 1024,
             audit_key: None,
+            audit_mode: AuditMode::Journal,
             sealing_key: None,
             exchange_ca: None,
             tls_listen: None,
@@ -115,6 +126,13 @@ impl Default for Config {
             tls_key: None,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditMode {
+    Journal,
+    Database,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

@@ -46,7 +46,12 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     identity.public_url = config.public_url.clone();
     let signer = audit::CheckpointSigner::load_or_create(&config.audit_key_path())
         .context("loading the audit signing key")?;
-    let audit = audit::AuditLog::start(db.clone(), signer, audit::AuditOptions::default())
+    let audit_options = audit::AuditOptions {
+        journal: (config.audit_mode == config::AuditMode::Journal)
+            .then(|| config.audit_journal_dir()),
+        ..audit::AuditOptions::default()
+    };
+    let audit = audit::AuditLog::start(db.clone(), signer, audit_options)
         .await
         .context("starting the audit log")?;
     let metrics = Arc::new(metrics::Metrics::new());

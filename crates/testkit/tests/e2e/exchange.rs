@@ -311,6 +311,7 @@ async fn x_road_clients_reach_providers_only_within_their_rights() -> TestResult
         assert_eq!(refusal(revoked).await?.1, "Server.ServerProxy.AccessDenied");
 
         // Every authenticated exchange is in an intact chain.
+        app.state.exchange.audit.settled().await;
         let report =
             audit::verify(&app.state.db, &[app.state.exchange.audit.verifying_key()]).await?;
         assert!(report.is_intact(), "{report}");
@@ -381,6 +382,7 @@ async fn registry_services_release_only_granted_fields_and_the_citizen_sees_each
         assert!(held.headers().get("retry-after").is_some());
         assert_eq!(refusal(held).await?, (StatusCode::TOO_MANY_REQUESTS, "Server.ClientProxy.TooManyRequests".into()));
 
+        app.state.exchange.audit.settled().await;
         let tracked = audit::entries_about(&app.state.db, &person.personal_id.to_string(), 10).await?;
         assert_eq!(tracked.len(), 2, "the two answered lookups name the citizen");
         assert!(tracked.iter().all(|e| e.issue.as_deref() == Some("Đăng ký khai sinh HS-1") && e.client == CLIENT));
@@ -597,6 +599,7 @@ async fn large_answers_stream_through_and_are_audited_before_they_end() -> TestR
         assert_eq!(big.status(), StatusCode::OK);
         let body = big.bytes().await?;
         assert_eq!(body.len(), 1_500_000);
+        app.state.exchange.audit.settled().await;
         let entry = audit::recent(&app.state.db, None, 1)
             .await?
             .into_iter()
@@ -622,6 +625,7 @@ async fn large_answers_stream_through_and_are_audited_before_they_end() -> TestR
             cut.bytes().await.is_err(),
             "the client never gets a complete answer"
         );
+        app.state.exchange.audit.settled().await;
         let entry = audit::recent(&app.state.db, None, 1)
             .await?
             .into_iter()

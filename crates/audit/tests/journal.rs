@@ -1,0 +1,279 @@
+//! Journal mode (ADR 0011), on SQLite and (when configured) PostgreSQL: entries are durable
+//! in the journal before they are acknowledged, reach the database right after, survive a
+//! database that refuses them for a while and a process that dies before indexing them, and
+//! the chain has one journal writer only.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use audit::{
+    AuditLog, AuditOptions, CheckpointSigner, Error, NewEntry, body_hash, replay_journal, verify,
+};
+use store::testing::{TestBackend, TestResult};
+use store::{Backend, Db};
+use time::macros::datetime;
+
+fn entry(n: usize) -> NewEntry {
+    NewEntry {
+        message_id: format!("j{n}"),
+        at: datetime!(2026-11-23 02:00 UTC) + time::Duration::seconds(n as i64),
+        client: "VN/GOV/000.00.00.H41/portal".into(),
+        service: "VN/GOV/000.00.00.B01/registry/citizens".into(),
+        method: "GET".into(),
+        path: format!("/citizens/{n:012}"),
+        user_id: None,
+        issue: Some(format!("case-{n}")),
+        subject: Some(format!("{n:012}")),
+        status: 200,
+        latency: Duration::from_micros(900),
+        request_hash: body_hash(b""),
+        response_hash: body_hash(format!("{{\"n\":{n}}}").as_bytes()),
+    }
+}
+
+fn journal_options(dir: &Path, checkpoint_every: i64) -> AuditOptions {
+    AuditOptions {
+        checkpoint_every,
+        checkpoint_interval: Duration::from_secs(3600),
+        journal: Some(dir.to_path_buf()),
+        ..AuditOptions::default()
+    }
+}
+
+/// Makes the database refuse new audit rows, as a failing database would.
+async fn refuse_inserts(db: &Db) -> TestResult {
+    let statements: &[&str] = match db.backend() {
+        Backend::Sqlite => &[
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        ],
+        Backend::Postgres => &[
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        ],
+    };
+    for statement in statements {
+        sqlx::query(statement).execute(db.reader()).await?;
+    }
+    Ok(())
+}
+
+async fn accept_inserts(db: &Db) -> TestResult {
+    let statement = match db.backend() {
+        Backend::Sqlite => "DROP TRIGGER refuse_audit",
+        Backend::Postgres => "DROP TRIGGER refuse_audit ON audit_entries",
+    };
+    sqlx::query(statement).execute(db.reader()).await?;
+    Ok(())
+}
+
+async fn stored(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_entries")
+        .fetch_one(db.reader())
+        .await
+}
+
+#[tokio::test]
+async fn journalled_entries_reach_the_database_as_one_signed_chain() -> TestResult {
+    for backend in TestBackend::all() {
+        let fresh = backend.fresh().await?;
+        let db = fresh.migrated().await?;
+        let journal = tempfile::tempdir()?;
+        let signer = CheckpointSigner::generate();
+        let key = signer.verifying_key();
+        let log = AuditLog::start(db.clone(), signer, journal_options(journal.path(), 50)).await?;
+        let tasks: Vec<_> = (1..=200)
+            .map(|n| {
+                let log = log.clone();
+                tokio::spawn(async move { log.record(entry(n)).await })
+            })
+            .collect();
+        let mut seqs = Vec::new();
+        for task in tasks {
+            seqs.push(task.await??.seq);
+        }
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=200).collect::<Vec<i64>>());
+        let stats = log.stats();
+        assert!(
+            stats.batches < 200,
+            "200 entries took {} syncs",
+            stats.batches
+        );
+
+        log.settled().await;
+        let report = verify(&db, &[key]).await?;
+        assert!(report.is_intact(), "{report}");
+        assert_eq!((report.entries, report.checkpoints), (200, 4));
+
+        // Refused before it reaches the journal: nothing written, the chain goes on.
+        let mut bad = entry(201);
+        bad.issue = Some("\0".into());
+        assert!(matches!(
+            log.record(bad).await,
+            Err(Error::Invalid { field: "issue", .. })
+        ));
+        assert_eq!(log.record(entry(201)).await?.seq, 201);
+        db.close().await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn entries_wait_in_the_journal_while_the_database_refuses_them() -> TestResult {
+    for backend in TestBackend::all() {
+        let fresh = backend.fresh().await?;
+        let db = fresh.migrated().await?;
+        let journal = tempfile::tempdir()?;
+        let signer = CheckpointSigner::generate();
+        let key = signer.verifying_key();
+        let log = AuditLog::start(db.clone(), signer, journal_options(journal.path(), 0)).await?;
+        refuse_inserts(&db).await?;
+        for n in 1..=5 {
+            // Acknowledged: durable in the journal although the database refuses it.
+            assert_eq!(log.record(entry(n)).await?.seq, n as i64);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(stored(&db).await?, 0);
+
+        accept_inserts(&db).await?;
+        log.settled().await;
+        assert_eq!(stored(&db).await?, 5);
+        assert!(verify(&db, &[key]).await?.is_intact());
+        db.close().await;
+    }
+    Ok(())
+}
+
+/// Starts a journal writer in a runtime of its own, records `count` entries while the
+/// database refuses them, and lets the runtime die with them unindexed: a crash, as far
+/// as the database can tell.
+fn crash_with_unindexed_entries(target: &str, journal: &Path, count: usize) -> TestResult {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let db = Db::connect(target, &store::DbOptions::default()).await?;
+        let log = AuditLog::start(
+            db.clone(),
+            CheckpointSigner::generate(),
+            journal_options(journal, 0),
+        )
+        .await?;
+        refuse_inserts(&db).await?;
+        for n in 1..=count {
+            log.record(entry(n)).await?;
+        }
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_replay_puts_what_a_dead_process_journalled_into_the_database() -> TestResult {
+    for backend in TestBackend::all() {
+        let fresh = backend.fresh().await?;
+        let db = fresh.migrated().await?;
+        let journal = tempfile::tempdir()?;
+        let (target, dir) = (fresh.target.clone(), journal.path().to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            crash_with_unindexed_entries(&target, &dir, 7).map_err(|e| e.to_string())
+        })
+        .await??;
+        assert_eq!(stored(&db).await?, 0);
+        accept_inserts(&db).await?;
+
+        // A batch the crash cut short, never acknowledged, ends the last segment.
+        let segment = std::fs::read_dir(journal.path())?
+            .filter_map(Result::ok)
+            .map(|item| item.path())
+            .find(|path| path.extension().is_some_and(|e| e == "ndjson"))
+            .ok_or("no journal segment")?;
+        let torn = b"{\"seq\":8,\"message_id\":\"j8\",\"at\":\"2026";
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&segment)?
+            .write_all(torn)?;
+
+        let signer = CheckpointSigner::generate();
+        let key = signer.verifying_key();
+        // The dead process's writer thread lets go of the journal lock as it exits.
+        let mut replayed = replay_journal(&db, journal.path(), &signer, 1000).await;
+        for _ in 0..100 {
+            if !matches!(replayed, Err(Error::Busy(_))) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            replayed = replay_journal(&db, journal.path(), &signer, 1000).await;
+        }
+        let replayed = replayed?;
+        assert_eq!(
+            (replayed.entries, replayed.torn_bytes),
+            (7, torn.len() as u64)
+        );
+        assert!(!segment.exists(), "a replayed segment is removed");
+        let report = verify(&db, &[key]).await?;
+        assert!(report.is_intact(), "{report}");
+        // The replay signs what it copied, so the recovered tail is not left unsigned.
+        assert_eq!((report.entries, report.last_signed_seq), (7, 7));
+
+        // A new writer continues the chain after the replayed entries.
+        let log = AuditLog::start(
+            db.clone(),
+            CheckpointSigner::generate(),
+            journal_options(journal.path(), 0),
+        )
+        .await?;
+        assert_eq!(log.record(entry(8)).await?.seq, 8);
+        db.close().await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_journal_writer_is_the_chains_only_writer() -> TestResult {
+    for backend in TestBackend::all() {
+        let fresh = backend.fresh().await?;
+        let db = fresh.migrated().await?;
+        let journal = tempfile::tempdir()?;
+        let first = AuditLog::start(
+            db.clone(),
+            CheckpointSigner::generate(),
+            journal_options(journal.path(), 0),
+        )
+        .await?;
+        let same_dir = AuditLog::start(
+            db.clone(),
+            CheckpointSigner::generate(),
+            journal_options(journal.path(), 0),
+        )
+        .await;
+        assert!(matches!(same_dir, Err(Error::Busy(_))), "{same_dir:?}");
+        let replay = replay_journal(&db, journal.path(), &CheckpointSigner::generate(), 0).await;
+        assert!(matches!(replay, Err(Error::Busy(_))), "{replay:?}");
+
+        if backend.backend() == Backend::Postgres {
+            // Another server, with its own journal or none, cannot join the chain.
+            let other_dir = tempfile::tempdir()?;
+            let other = AuditLog::start(
+                db.clone(),
+                CheckpointSigner::generate(),
+                journal_options(other_dir.path(), 0),
+            )
+            .await;
+            assert!(matches!(other, Err(Error::Busy(_))), "{other:?}");
+            let shared = AuditLog::start(
+                db.clone(),
+                CheckpointSigner::generate(),
+                AuditOptions::default(),
+            )
+            .await;
+            assert!(matches!(shared, Err(Error::Busy(_))), "{shared:?}");
+        }
+        first.record(entry(1)).await?;
+        db.close().await;
+    }
+    Ok(())
+}
