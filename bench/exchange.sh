@@ -27,8 +27,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --quiet
-bin=target/release/lienthong
+# LIENTHONG_BIN measures another build (an earlier commit, say) with the same script.
+if [ -z "${LIENTHONG_BIN:-}" ]; then
+    cargo build --release --quiet
+fi
+bin=${LIENTHONG_BIN:-${CARGO_TARGET_DIR:-target}/release/lienthong}
 
 mkdir -p "$work/logs"
 cat > "$work/nginx.conf" <<CONF

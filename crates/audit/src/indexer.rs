@@ -22,6 +22,11 @@ use crate::writer::{
 /// Entries copied into the database in one transaction, at most.
 const INDEX_BATCH: usize = 4096;
 
+/// How long the indexer lets entries gather before copying them, unless a reader waits
+/// for them. Few, larger transactions keep the database's own syncs from competing with
+/// the journal's for the disk.
+const INDEX_DELAY: Duration = Duration::from_millis(50);
+
 /// The longest pause between attempts while the database refuses a batch.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
@@ -275,6 +280,10 @@ async fn index(
                 continue;
             }
         };
+        tokio::select! {
+            () = tokio::time::sleep(INDEX_DELAY) => {}
+            () = progress.hurry.notified() => {}
+        }
         let mut records = Vec::new();
         let mut closed = Vec::new();
         let mut next = Some(first);

@@ -110,6 +110,8 @@ impl Counters {
 pub(crate) struct Progress {
     acknowledged: AtomicI64,
     in_database: watch::Sender<i64>,
+    /// A reader is waiting: the indexer copies what it has without waiting for more.
+    pub(crate) hurry: tokio::sync::Notify,
 }
 
 impl Progress {
@@ -117,6 +119,7 @@ impl Progress {
         Arc::new(Self {
             acknowledged: AtomicI64::new(head),
             in_database: watch::Sender::new(head),
+            hurry: tokio::sync::Notify::new(),
         })
     }
 
@@ -206,6 +209,19 @@ impl AuditLog {
         })
     }
 
+    /// A log for a process that carries no exchanges (the command-line tools): it records
+    /// nothing, so a running server stays the chain's only writer. `record` is refused with
+    /// [`Error::Closed`].
+    pub fn without_writer(verifying_key: VerifyingKey) -> Self {
+        let (queue, _) = mpsc::channel(1);
+        Self {
+            queue,
+            counters: Arc::default(),
+            progress: Progress::new(0),
+            verifying_key,
+        }
+    }
+
     /// The public key that checks this writer's checkpoints.
     pub fn verifying_key(&self) -> VerifyingKey {
         self.verifying_key
@@ -233,6 +249,9 @@ impl AuditLog {
     pub async fn settled(&self) {
         let target = self.progress.acknowledged.load(Ordering::Acquire);
         let mut in_database = self.progress.in_database.subscribe();
+        if *in_database.borrow() < target {
+            self.progress.hurry.notify_one();
+        }
         let caught_up = tokio::time::timeout(
             SETTLE_WAIT,
             in_database.wait_for(|indexed| *indexed >= target),

@@ -101,7 +101,7 @@ async fn import(dir: &Path, citizens: usize) -> anyhow::Result<()> {
         }
     };
 
-    let state = crate::build_state(&scratch_config(dir)).await?;
+    let state = crate::build_tool_state(&scratch_config(dir)).await?;
     let started = Instant::now();
     let report =
         crate::registry_cli::import_file(&state.registry, &csv, 5_000, false, "benchmark").await?;
@@ -130,7 +130,7 @@ async fn import(dir: &Path, citizens: usize) -> anyhow::Result<()> {
 
 async fn login(dir: &Path, attempts: usize) -> anyhow::Result<()> {
     let reference = Reference::load()?;
-    let state = crate::build_state(&scratch_config(dir)).await?;
+    let state = crate::build_tool_state(&scratch_config(dir)).await?;
     let person = registry::generate::Generator::new(&Tables::load()?, &reference, 50, 1)
         .find(|r| r.birth_date.year() < 2000)
         .context("no adult in the sample")?;
@@ -225,7 +225,7 @@ async fn login(dir: &Path, attempts: usize) -> anyhow::Result<()> {
 async fn tokens(dir: &Path, count: usize) -> anyhow::Result<()> {
     use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 
-    let state = crate::build_state(&scratch_config(dir)).await?;
+    let state = crate::build_tool_state(&scratch_config(dir)).await?;
     let issuer = "http://127.0.0.1:8080";
     let token_endpoint = format!("{issuer}/oauth/token");
     let client_key = p256::ecdsa::SigningKey::random(&mut p256::elliptic_curve::rand_core::OsRng);

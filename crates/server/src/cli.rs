@@ -169,7 +169,7 @@ pub async fn run() -> anyhow::Result<()> {
             };
             let config = load(config_file, &overrides)?;
             let target = config.database();
-            crate::build_state(&config).await?.db.close().await;
+            crate::build_tool_state(&config).await?.db.close().await;
             println!("migrations applied to {target}");
             Ok(())
         }
@@ -180,7 +180,7 @@ pub async fn run() -> anyhow::Result<()> {
                 ..Overrides::default()
             };
             let config = load(config_file, &overrides)?;
-            let state = crate::build_state(&config).await?;
+            let state = crate::build_tool_state(&config).await?;
             match command {
                 IdentityCommand::AddClient {
                     name,
@@ -267,7 +267,7 @@ pub async fn run() -> anyhow::Result<()> {
                 data_dir: db.data_dir,
                 ..Overrides::default()
             };
-            let state = crate::build_state(&load(config_file, &overrides)?).await?;
+            let state = crate::build_tool_state(&load(config_file, &overrides)?).await?;
             let outcome = crate::exchange_cli::run(command, &state).await;
             state.db.close().await;
             outcome
@@ -369,7 +369,7 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
         out,
         registry::import::Format::Csv,
     )?;
-    let state = crate::build_state(config).await?;
+    let state = crate::build_tool_state(config).await?;
     crate::registry_cli::import_file(&state.registry, &file, 5_000, false, "Dữ liệu mẫu (demo)")
         .await?;
     let adults: Vec<_> = registry::generate::Generator::new(&tables, &reference, citizens, 2026)

@@ -24,8 +24,19 @@ use web::{I18n, Site};
 pub use app::AppState;
 pub use config::Config;
 
-/// Opens (and migrates) the database and loads everything the router needs.
+/// Opens (and migrates) the database and loads everything a server's router needs,
+/// starting the audit log's writer.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    build(config, true).await
+}
+
+/// The state for a command-line tool: everything a server has, except that it writes no
+/// audit entries (it carries no exchanges), so it can run beside a server that does.
+pub async fn build_tool_state(config: &Config) -> anyhow::Result<AppState> {
+    build(config, false).await
+}
+
+async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> {
     let reference = Reference::load().context("loading reference data")?;
     let i18n = I18n::load().map_err(|e| anyhow::anyhow!("loading translations: {e}"))?;
     let target = config.database();
@@ -51,9 +62,13 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             .then(|| config.audit_journal_dir()),
         ..audit::AuditOptions::default()
     };
-    let audit = audit::AuditLog::start(db.clone(), signer, audit_options)
-        .await
-        .context("starting the audit log")?;
+    let audit = if writes_audit {
+        audit::AuditLog::start(db.clone(), signer, audit_options)
+            .await
+            .context("starting the audit log")?
+    } else {
+        audit::AuditLog::without_writer(signer.verifying_key())
+    };
     let metrics = Arc::new(metrics::Metrics::new());
     let exchange = exchange::Exchange::start(exchange::Parts {
         db: db.clone(),

@@ -109,7 +109,7 @@ pub async fn run(command: RegistryCommand, config: &Config) -> anyhow::Result<()
 }
 
 async fn open(config: &Config) -> anyhow::Result<Registry> {
-    Ok(crate::build_state(config).await?.registry)
+    Ok(crate::build_tool_state(config).await?.registry)
 }
 
 /// Imports a file and prints a summary with the first rejected rows.

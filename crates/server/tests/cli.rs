@@ -280,7 +280,16 @@ async fn sigkill_under_load_loses_no_audit_entry_of_an_answered_exchange() -> Te
                 answered
             }));
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The command-line tools work beside the running server, which owns the journal:
+        // they write no audit entries, and verify reads what is already in the database.
+        let (dir, target) = (scratch.path().to_path_buf(), database.target.clone());
+        let during = tokio::task::spawn_blocking(move || {
+            operator(&["audit", "verify"], &dir, &target).map_err(|e| e.to_string())
+        })
+        .await??;
+        assert!(during.starts_with("intact"), "{during}");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
         child.kill()?; // SIGKILL: no shutdown, no flush
         child.wait()?;
         let mut answered = Vec::new();
