@@ -14,9 +14,7 @@ use web::auth::Authenticated;
 use web::{ApiJson, Principal, Problem};
 
 use crate::Exchange;
-use crate::catalog::{
-    CatalogError, CertificateInfo, Limit, NewRight, NewService, Right, Service, Snapshot,
-};
+use crate::catalog::{CatalogError, Limit, NewRight, NewService, Right, Service, Snapshot};
 use crate::ids::{MemberId, ServiceId, SubsystemId};
 
 pub const OPERATOR_ROLE: &str = "exchange.operator";
@@ -50,7 +48,7 @@ impl Manager {
         }
     }
 
-    fn actor(&self) -> &str {
+    pub(crate) fn actor(&self) -> &str {
         match self {
             Self::Operator(actor) | Self::Member { actor, .. } => actor,
         }
@@ -88,7 +86,7 @@ impl Manager {
         rights
     }
 
-    fn require(&self, member: &MemberId) -> Result<(), Problem> {
+    pub(crate) fn require(&self, member: &MemberId) -> Result<(), Problem> {
         if self.manages(member) {
             Ok(())
         } else {
@@ -112,7 +110,7 @@ impl Manager {
     }
 }
 
-fn problem(error: CatalogError) -> Problem {
+pub(crate) fn problem(error: CatalogError) -> Problem {
     match error {
         CatalogError::Invalid { field, reason } => Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -132,7 +130,10 @@ fn problem(error: CatalogError) -> Problem {
     }
 }
 
-fn parse<T>(parsed: Result<T, crate::ids::InvalidId>, field: &'static str) -> Result<T, Problem> {
+pub(crate) fn parse<T>(
+    parsed: Result<T, crate::ids::InvalidId>,
+    field: &'static str,
+) -> Result<T, Problem> {
     parsed.map_err(|e| {
         problem(CatalogError::Invalid {
             field,
@@ -154,8 +155,7 @@ where
         .routes(routes!(revoke))
         .routes(routes!(set_limit))
         .routes(routes!(daily_counts))
-        .routes(routes!(list_certificates, issue_certificate))
-        .routes(routes!(revoke_certificate))
+        .merge(crate::certificates::api_routes())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -377,101 +377,4 @@ async fn daily_counts(
             })
             .collect(),
     ))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CertificateRequest {
-    /// The subsystem the certificate is for, `INSTANCE/CLASS/MEMBER/SUBSYSTEM`.
-    pub subsystem: String,
-    /// A PKCS #10 certificate signing request in PEM; the private key stays with the agency.
-    pub csr: String,
-    /// Days of validity (default 365, at most 825).
-    pub days: Option<u32>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IssuedCertificate {
-    pub serial: String,
-    pub fingerprint: String,
-    /// PEM.
-    pub certificate: String,
-    pub not_before: String,
-    pub not_after: String,
-}
-
-/// Client certificates of the subsystems the caller manages, revoked ones included.
-#[utoipa::path(get, path = "/api/v1/exchange/certificates", tag = "exchange",
-    responses((status = 200, body = Vec<CertificateInfo>), (status = 403, body = Problem)))]
-async fn list_certificates(
-    Authenticated(principal): Authenticated,
-    State(exchange): State<Exchange>,
-) -> Result<Json<Vec<CertificateInfo>>, Problem> {
-    let manager = Manager::of(&principal)?;
-    let certificates = exchange.catalog.certificates().await.map_err(problem)?;
-    Ok(Json(
-        certificates
-            .into_iter()
-            .filter(|c| SubsystemId::parse(&c.subsystem).is_ok_and(|s| manager.manages(&s.member)))
-            .collect(),
-    ))
-}
-
-/// Issue a client certificate for mutual TLS at the gateway from the agency's CSR. Issuing
-/// another for the same subsystem rotates: the earlier one stays valid until revoked or
-/// expired.
-#[utoipa::path(post, path = "/api/v1/exchange/certificates", tag = "exchange", request_body = CertificateRequest,
-    responses((status = 201, body = IssuedCertificate), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn issue_certificate(
-    Authenticated(principal): Authenticated,
-    State(exchange): State<Exchange>,
-    ApiJson(request): ApiJson<CertificateRequest>,
-) -> Result<(StatusCode, Json<IssuedCertificate>), Problem> {
-    let manager = Manager::of(&principal)?;
-    let subsystem = parse(SubsystemId::parse(&request.subsystem), "subsystem")?;
-    manager.require(&subsystem.member)?;
-    let issued = exchange
-        .issue_certificate(
-            &request.subsystem,
-            crate::SubjectKey::Csr(&request.csr),
-            request.days.unwrap_or(crate::ca::DEFAULT_DAYS),
-            manager.actor(),
-        )
-        .await
-        .map_err(problem)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(IssuedCertificate {
-            serial: issued.serial,
-            fingerprint: issued.fingerprint,
-            certificate: issued.certificate_pem,
-            not_before: store::timestamp::format(issued.not_before),
-            not_after: store::timestamp::format(issued.not_after),
-        }),
-    ))
-}
-
-/// Revoke a client certificate; the gateway refuses it from the next request.
-#[utoipa::path(delete, path = "/api/v1/exchange/certificates/{serial}", tag = "exchange",
-    params(("serial" = String, Path, description = "The certificate's serial number, hex")),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn revoke_certificate(
-    Authenticated(principal): Authenticated,
-    State(exchange): State<Exchange>,
-    Path(serial): Path<String>,
-) -> Result<StatusCode, Problem> {
-    let manager = Manager::of(&principal)?;
-    let certificate = exchange
-        .catalog
-        .certificate(&serial)
-        .await
-        .map_err(problem)?;
-    let subsystem = parse(SubsystemId::parse(&certificate.subsystem), "subsystem")?;
-    manager.require(&subsystem.member)?;
-    exchange
-        .catalog
-        .revoke_certificate(&serial, manager.actor())
-        .await
-        .map_err(problem)?;
-    Ok(StatusCode::NO_CONTENT)
 }

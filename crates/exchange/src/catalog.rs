@@ -549,13 +549,17 @@ fn certificate_info(row: &sqlx::any::AnyRow) -> Result<CertificateInfo, sqlx::Er
 }
 
 impl Catalog {
-    /// Records a certificate the CA just issued; the gateway accepts it from now on.
+    /// Records a certificate the CA just issued; the gateway accepts it from now on. With
+    /// `replaced`, that current certificate of the same subsystem is revoked in the same
+    /// transaction, so a rotation happens whole or not at all.
     pub async fn record_certificate(
         &self,
         subsystem: &SubsystemId,
         issued: &crate::ca::Issued,
+        replaced: Option<&str>,
         actor: &str,
     ) -> Result<(), CatalogError> {
+        let now = timestamp::now();
         let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO exchange_certificates (serial, subsystem_id, fingerprint, certificate, not_before, not_after, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&issued.serial)
@@ -565,12 +569,48 @@ impl Catalog {
             .bind(timestamp::format(issued.not_before))
             .bind(timestamp::format(issued.not_after))
             .bind(actor)
-            .bind(timestamp::now())
+            .bind(&now)
             .execute(tx.conn())
             .await?;
+        if let Some(serial) = replaced {
+            let serial = serial.trim().to_ascii_lowercase();
+            let done = sqlx::query("UPDATE exchange_certificates SET revoked_by = $1, revoked_at = $2 WHERE serial = $3 AND subsystem_id = $4 AND revoked_at IS NULL")
+                .bind(actor)
+                .bind(&now)
+                .bind(&serial)
+                .bind(subsystem.to_string())
+                .execute(tx.conn())
+                .await?;
+            if done.rows_affected() == 0 {
+                // Dropping the transaction undoes the insert.
+                return Err(CatalogError::Invalid {
+                    field: "replaces",
+                    reason: format!("{serial} is not a current certificate of {subsystem}"),
+                });
+            }
+        }
         tx.commit().await?;
         self.reload().await?;
         Ok(())
+    }
+
+    /// Revoked certificates, for the revocation list.
+    pub async fn revocations(&self) -> Result<Vec<crate::ca::Revocation>, CatalogError> {
+        let rows = sqlx::query("SELECT serial, revoked_at FROM exchange_certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at")
+            .fetch_all(self.db.reader())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let at: String = row.try_get("revoked_at")?;
+                Ok(crate::ca::Revocation {
+                    serial: row.try_get("serial")?,
+                    revoked_at: timestamp::parse(&at).map_err(|e| CatalogError::Invalid {
+                        field: "stored revocation time",
+                        reason: format!("{at:?}: {e}"),
+                    })?,
+                })
+            })
+            .collect()
     }
 
     /// Revokes a certificate; the gateway on this node refuses it from the next request
@@ -605,6 +645,17 @@ impl Catalog {
             .iter()
             .map(certificate_info)
             .collect::<Result<_, _>>()?)
+    }
+
+    /// The certificate as issued, PEM.
+    pub async fn certificate_pem(&self, serial: &str) -> Result<String, CatalogError> {
+        let serial = serial.trim().to_ascii_lowercase();
+        let row = sqlx::query("SELECT certificate FROM exchange_certificates WHERE serial = $1")
+            .bind(&serial)
+            .fetch_optional(self.db.reader())
+            .await?
+            .ok_or_else(|| CatalogError::Unknown(format!("certificate {serial}")))?;
+        Ok(row.try_get("certificate")?)
     }
 
     pub async fn certificate(&self, serial: &str) -> Result<CertificateInfo, CatalogError> {

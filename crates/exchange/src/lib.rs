@@ -8,6 +8,8 @@ pub mod admin;
 pub mod builtin;
 pub mod ca;
 pub mod catalog;
+mod certificate_pages;
+pub mod certificates;
 mod fault;
 mod gateway;
 pub mod ids;
@@ -208,6 +210,20 @@ impl Exchange {
         days: u32,
         actor: &str,
     ) -> Result<Issued, CatalogError> {
+        self.issue_certificate_replacing(subsystem, key, days, None, actor)
+            .await
+    }
+
+    /// Like [`Exchange::issue_certificate`]; with `replaced`, that current certificate of the
+    /// same subsystem is revoked together with recording the new one (rotation in one step).
+    pub async fn issue_certificate_replacing(
+        &self,
+        subsystem: &str,
+        key: SubjectKey<'_>,
+        days: u32,
+        replaced: Option<&str>,
+        actor: &str,
+    ) -> Result<Issued, CatalogError> {
         if !(1..=ca::MAX_DAYS).contains(&days) {
             return Err(CatalogError::Invalid {
                 field: "days",
@@ -217,14 +233,9 @@ impl Exchange {
         let now = time::OffsetDateTime::now_utc();
         // A little slack before now, for clients whose clocks run behind.
         let from = now - time::Duration::minutes(5);
-        self.issue_certificate_between(
-            subsystem,
-            key,
-            from,
-            now + time::Duration::days(i64::from(days)),
-            actor,
-        )
-        .await
+        let until = now + time::Duration::days(i64::from(days));
+        self.issue_and_record(subsystem, key, from, until, replaced, actor)
+            .await
     }
 
     /// Like [`Exchange::issue_certificate`] with an explicit validity (tests of expiry).
@@ -236,6 +247,19 @@ impl Exchange {
         not_after: time::OffsetDateTime,
         actor: &str,
     ) -> Result<Issued, CatalogError> {
+        self.issue_and_record(subsystem, key, not_before, not_after, None, actor)
+            .await
+    }
+
+    async fn issue_and_record(
+        &self,
+        subsystem: &str,
+        key: SubjectKey<'_>,
+        not_before: time::OffsetDateTime,
+        not_after: time::OffsetDateTime,
+        replaced: Option<&str>,
+        actor: &str,
+    ) -> Result<Issued, CatalogError> {
         let id = SubsystemId::parse(subsystem).map_err(|e| CatalogError::Invalid {
             field: "subsystem",
             reason: e.to_string(),
@@ -244,8 +268,10 @@ impl Exchange {
             return Err(CatalogError::Unknown(format!("subsystem {id}")));
         }
         let issued = self.ca()?.issue(&id, key, not_before, not_after)?;
-        self.catalog.record_certificate(&id, &issued, actor).await?;
-        tracing::info!(serial = %issued.serial, subsystem = %id, %actor, "issued an exchange client certificate");
+        self.catalog
+            .record_certificate(&id, &issued, replaced, actor)
+            .await?;
+        tracing::info!(serial = %issued.serial, subsystem = %id, ?replaced, %actor, "issued an exchange client certificate");
         Ok(issued)
     }
 

@@ -1,12 +1,13 @@
 //! The operators' and member administrators' view of the exchange: today's exchanges per
 //! member, the latest exchanges, services, rights in force and members, with forms to add a
 //! subsystem and to grant or revoke rights (the same catalogue calls as the API in admin.rs,
-//! under the same rules: a member administrator only for its own member).
+//! under the same rules: a member administrator only for its own member), and the client
+//! certificates section (certificate_pages.rs).
 
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,6 +19,7 @@ use web::{Authenticated, Chrome, MaybePrincipal, Principal, Problem, Site};
 use crate::Exchange;
 use crate::admin::Manager;
 use crate::catalog::{CatalogError, NewRight, Right, Service};
+use crate::certificate_pages::{self, PageQuery, Section, Shown};
 use crate::ids::{MemberId, ServiceId, SubsystemId};
 
 const LATEST: i64 = 50;
@@ -41,6 +43,7 @@ struct ExchangePage<'a> {
     services: Vec<Service>,
     rights: Vec<Right>,
     members: Vec<(String, String)>,
+    certificates: Section,
     error: Option<String>,
 }
 
@@ -55,26 +58,31 @@ where
         .route("/exchange/subsystems", post(add_subsystem))
         .route("/exchange/rights", post(grant))
         .route("/exchange/rights/{id}/revoke", post(revoke))
+        .merge(certificate_pages::routes())
 }
 
 async fn page(
     chrome: Chrome,
     MaybePrincipal(principal): MaybePrincipal,
     State(exchange): State<Exchange>,
+    Query(query): Query<PageQuery>,
 ) -> Response {
     let Some(principal) = principal else {
         return Redirect::to("/login?next=/exchange").into_response();
     };
-    show(&chrome, &exchange, &principal, StatusCode::OK, None).await
+    let shown = Shown::issued(query.issued);
+    show(&chrome, &exchange, &principal, StatusCode::OK, None, shown).await
 }
 
-/// The page, with `error` above everything when a change was refused.
-async fn show(
+/// The page, with `error` above everything when a change was refused, and the certificates
+/// section showing what `certificates` says.
+pub(crate) async fn show(
     chrome: &Chrome,
     exchange: &Exchange,
     principal: &Principal,
     status: StatusCode,
     error: Option<String>,
+    certificates: Shown,
 ) -> Response {
     let t = chrome.t();
     let Ok(manager) = Manager::of(principal) else {
@@ -112,6 +120,11 @@ async fn show(
     let manages = |id: &str| MemberId::parse(id).is_ok_and(|m| manager.manages(&m));
     let services = manager.services(&snapshot);
     let rights = manager.rights(&snapshot);
+    let certificates =
+        match certificate_pages::section(exchange, &manager, &snapshot, certificates).await {
+            Ok(section) => section,
+            Err(problem) => return problem.into_response(),
+        };
     let page = ExchangePage {
         t,
         member: own,
@@ -135,6 +148,7 @@ async fn show(
             .filter(|(m, _)| manager.manages(m))
             .map(|(m, n)| (m.to_string(), n.clone()))
             .collect(),
+        certificates,
         error,
     };
     match render(&page) {
@@ -152,7 +166,17 @@ async fn outcome(
 ) -> Response {
     match result {
         Ok(()) => Redirect::to("/exchange").into_response(),
-        Err((status, reason)) => show(chrome, exchange, principal, status, Some(reason)).await,
+        Err((status, reason)) => {
+            show(
+                chrome,
+                exchange,
+                principal,
+                status,
+                Some(reason),
+                Shown::default(),
+            )
+            .await
+        }
     }
 }
 

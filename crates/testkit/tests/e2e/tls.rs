@@ -8,13 +8,13 @@ use testkit::{TestApp, TestResult, for_each_backend_with};
 
 use crate::gateway::{CLIENT, Failure, SERVICE, grant_whole, refusal, setup, upstream};
 
-const CARD: &str = "/r1/VN/GOV/BYT/insurance/cards/cards/79";
+pub(crate) const CARD: &str = "/r1/VN/GOV/BYT/insurance/cards/cards/79";
 
-fn with_tls(config: &mut server::Config) {
+pub(crate) fn with_tls(config: &mut server::Config) {
     config.tls_listen = "127.0.0.1:0".parse().ok();
 }
 
-fn tls_url(app: &TestApp, path: &str) -> Result<String, Failure> {
+pub(crate) fn tls_url(app: &TestApp, path: &str) -> Result<String, Failure> {
     Ok(format!(
         "{}{path}",
         app.tls_base.as_ref().ok_or("no TLS listener")?
@@ -23,7 +23,7 @@ fn tls_url(app: &TestApp, path: &str) -> Result<String, Failure> {
 
 /// A client that trusts the platform CA and, when given, presents `identity` (certificate
 /// and PKCS #8 key, PEM).
-fn client(app: &TestApp, identity: Option<&str>) -> Result<reqwest::Client, Failure> {
+pub(crate) fn client(app: &TestApp, identity: Option<&str>) -> Result<reqwest::Client, Failure> {
     let ca = app.state.exchange.ca()?;
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
@@ -53,7 +53,10 @@ async fn issue(app: &TestApp, subsystem: &str) -> Result<(String, String), Failu
     Ok((issued.serial, format!("{}{key}", issued.certificate_pem)))
 }
 
-async fn call(client: &reqwest::Client, url: &str) -> reqwest::Result<reqwest::Response> {
+pub(crate) async fn call(
+    client: &reqwest::Client,
+    url: &str,
+) -> reqwest::Result<reqwest::Response> {
     client.get(url).header("X-Road-Client", CLIENT).send().await
 }
 

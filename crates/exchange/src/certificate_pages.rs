@@ -1,0 +1,264 @@
+//! The certificates section of the /exchange page: the client certificates the viewer may
+//! manage, a form to issue one from a pasted CSR (the page then shows it to copy or
+//! download), a revoke button per active certificate, and links to the CA certificate and
+//! revocation list. The same calls and rules as the API in certificates.rs.
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{FromRef, Path, State};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use web::{Authenticated, Chrome, Principal, Problem, Site};
+
+use crate::Exchange;
+use crate::admin::{Manager, problem};
+use crate::ca::DEFAULT_DAYS;
+use crate::catalog::Snapshot;
+use crate::certificates::{self, Certificate, CertificateRequest};
+use crate::ids::SubsystemId;
+use crate::pages::show;
+
+pub(crate) fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Exchange: FromRef<S>,
+    Site: FromRef<S>,
+{
+    Router::new()
+        .route("/exchange/certificates", post(issue))
+        .route("/exchange/certificates/{serial}/revoke", post(revoke))
+        .route("/exchange/certificates/{serial}/pem", get(download))
+}
+
+/// The issue form as typed, so a refused request can be corrected instead of retyped.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct IssueForm {
+    #[serde(default)]
+    subsystem: String,
+    #[serde(default)]
+    csr: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    replaces: String,
+}
+
+/// What the section shows besides the list: a certificate just issued, or a refusal with
+/// the form as it was sent.
+#[derive(Debug, Default)]
+pub(crate) struct Shown {
+    issued: Option<String>,
+    error: Option<String>,
+    form: IssueForm,
+}
+
+impl Shown {
+    /// After issuing: the page shows `serial`'s certificate to copy or download.
+    pub(crate) fn issued(serial: Option<String>) -> Self {
+        Self {
+            issued: serial,
+            ..Self::default()
+        }
+    }
+}
+
+pub(crate) struct JustIssued {
+    pub serial: String,
+    pub pem: String,
+}
+
+pub(crate) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The certificates section of the exchange page.
+pub(crate) struct Section {
+    pub rows: Vec<Certificate>,
+    pub subsystems: Vec<Choice>,
+    /// `None` first, then the active certificates a new one could replace.
+    pub replaceable: Vec<Choice>,
+    pub issued: Option<JustIssued>,
+    pub error: Option<String>,
+    pub csr: String,
+    pub days: String,
+}
+
+pub(crate) async fn section(
+    exchange: &Exchange,
+    manager: &Manager,
+    snapshot: &Snapshot,
+    shown: Shown,
+) -> Result<Section, Problem> {
+    let rows = certificates::visible(exchange, manager).await?;
+    // Only a certificate the viewer may see is shown again, even when the serial is guessed.
+    let issued = match shown.issued.and_then(|serial| {
+        rows.iter()
+            .find(|c| c.serial == serial)
+            .map(|c| c.serial.clone())
+    }) {
+        Some(serial) => Some(JustIssued {
+            pem: exchange
+                .catalog
+                .certificate_pem(&serial)
+                .await
+                .map_err(problem)?,
+            serial,
+        }),
+        None => None,
+    };
+    let form = shown.form;
+    let subsystems = snapshot
+        .subsystems
+        .iter()
+        .filter(|(id, _)| manager.manages(&id.member))
+        .map(|(id, name)| Choice {
+            value: id.to_string(),
+            label: format!("{id} ({name})"),
+            selected: form.subsystem.trim() == id.to_string(),
+        })
+        .collect();
+    let replaceable = rows
+        .iter()
+        .filter(|c| c.is_active())
+        .map(|c| Choice {
+            value: c.serial.clone(),
+            label: format!("{} ({})", c.serial, c.subsystem),
+            selected: form.replaces.trim() == c.serial,
+        })
+        .collect();
+    Ok(Section {
+        rows,
+        subsystems,
+        replaceable,
+        issued,
+        error: shown.error,
+        days: match form.days.trim() {
+            "" => DEFAULT_DAYS.to_string(),
+            typed => typed.to_owned(),
+        },
+        csr: form.csr,
+    })
+}
+
+/// The page again with `refusal` in the certificates section, above the form.
+async fn refused(
+    chrome: &Chrome,
+    exchange: &Exchange,
+    principal: &Principal,
+    refusal: Problem,
+    form: IssueForm,
+) -> Response {
+    let shown = Shown {
+        issued: None,
+        error: Some(refusal.detail().to_owned()),
+        form,
+    };
+    show(chrome, exchange, principal, refusal.status(), None, shown).await
+}
+
+fn request(form: &IssueForm) -> Result<CertificateRequest, Problem> {
+    let days = match form.days.trim() {
+        "" => None,
+        typed => Some(typed.parse::<u32>().map_err(|_| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-field",
+                format!("days: {typed:?} is not a whole number of days"),
+            )
+            .field("days")
+        })?),
+    };
+    Ok(CertificateRequest {
+        subsystem: form.subsystem.clone(),
+        csr: form.csr.clone(),
+        days,
+        replaces: Some(form.replaces.clone()),
+    })
+}
+
+async fn issue(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(exchange): State<Exchange>,
+    Form(form): Form<IssueForm>,
+) -> Response {
+    let issued = match (Manager::of(&principal), request(&form)) {
+        (Ok(manager), Ok(request)) => certificates::issue_for(&exchange, &manager, &request).await,
+        (Err(refusal), _) | (_, Err(refusal)) => Err(refusal),
+    };
+    match issued {
+        // Redirect, so reloading the page shows the certificate instead of issuing another.
+        Ok(issued) => Redirect::to(&format!("/exchange?issued={}#certificates", issued.serial))
+            .into_response(),
+        Err(refusal) => refused(&chrome, &exchange, &principal, refusal, form).await,
+    }
+}
+
+async fn revoke(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(exchange): State<Exchange>,
+    Path(serial): Path<String>,
+) -> Response {
+    let revoked = match Manager::of(&principal) {
+        Ok(manager) => certificates::revoke_as(&exchange, &manager, &serial).await,
+        Err(refusal) => Err(refusal),
+    };
+    match revoked {
+        Ok(()) => Redirect::to("/exchange#certificates").into_response(),
+        Err(refusal) => {
+            refused(
+                &chrome,
+                &exchange,
+                &principal,
+                refusal,
+                IssueForm::default(),
+            )
+            .await
+        }
+    }
+}
+
+/// The certificate as a file, for the people who manage its subsystem.
+async fn download(
+    Authenticated(principal): Authenticated,
+    State(exchange): State<Exchange>,
+    Path(serial): Path<String>,
+) -> Result<Response, Problem> {
+    let manager = Manager::of(&principal)?;
+    let certificate = exchange
+        .catalog
+        .certificate(&serial)
+        .await
+        .map_err(problem)?;
+    let subsystem =
+        SubsystemId::parse(&certificate.subsystem).map_err(|e| Problem::internal(&e))?;
+    manager.require(&subsystem.member)?;
+    let pem = exchange
+        .catalog
+        .certificate_pem(&certificate.serial)
+        .await
+        .map_err(problem)?;
+    Ok((
+        [
+            (CONTENT_TYPE, "application/pem-certificate-chain".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.pem\"", certificate.serial),
+            ),
+        ],
+        pem,
+    )
+        .into_response())
+}
+
+/// The page's query: `?issued=SERIAL` after issuing.
+#[derive(Deserialize)]
+pub(crate) struct PageQuery {
+    pub issued: Option<String>,
+}
