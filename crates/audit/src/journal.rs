@@ -133,11 +133,12 @@ impl Segment {
         let path = lock
             .dir()
             .join(format!("{SEGMENT_PREFIX}{first_seq:020}{SEGMENT_SUFFIX}"));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&path)?;
+        // Entries name citizens: readable by the server's user only, like the database.
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path)?;
         // The new name must survive a crash as well as the lines written into it.
         sync_dir(lock.dir())?;
         Ok(Self {
@@ -193,6 +194,14 @@ mod tests {
         assert_eq!(read.records, vec![sample(1), sample(2)]);
         assert_eq!(read.torn_bytes, 14);
         assert_eq!(lock.segments()?, vec![(1, segment.path().to_path_buf())]);
+        #[cfg(unix)]
+        {
+            let mode = std::fs::metadata(segment.path())?.permissions();
+            assert_eq!(
+                std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+                0o600
+            );
+        }
         Ok(())
     }
 
