@@ -15,8 +15,8 @@ use crate::chain::{GENESIS, Hash, Record, hex};
 use crate::checkpoint::CheckpointSigner;
 use crate::journal::{JournalLock, Segment, read_segment};
 use crate::writer::{
-    AuditOptions, Counters, Progress, Reply, Sealed, SigningClock, WritersLock, insert_sealed,
-    read_head, sign_head, sleep_until,
+    AuditOptions, Counters, Progress, Reply, SigningClock, WritersLock, gather, insert_sealed,
+    read_head, seal_all, sign_head, sleep_until,
 };
 
 /// Entries copied into the database in one transaction, at most.
@@ -186,24 +186,9 @@ impl JournalWriter {
     /// Group commit on its own thread, so waiting for the disk never holds up the runtime.
     fn run(mut self, mut receiver: mpsc::Receiver<(Record, Reply)>) {
         while let Some(first) = receiver.blocking_recv() {
-            let mut batch = vec![first];
-            while batch.len() < self.max_batch {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
+            let batch = gather(first, &mut receiver, self.max_batch);
             let (mut records, replies): (Vec<Record>, Vec<Reply>) = batch.into_iter().unzip();
-            let (mut seq, mut prev) = self.head;
-            let mut sealed = Vec::with_capacity(records.len());
-            for record in &mut records {
-                seq += 1;
-                prev = record.seal(seq, &prev);
-                sealed.push(Sealed {
-                    seq,
-                    entry_hash: record.entry_hash.clone(),
-                });
-            }
+            let (sealed, head) = seal_all(&mut records, self.head);
             if let Err(error) = self.segment.append(&records) {
                 // What reached the file is unknown after a failed write or sync, so nothing
                 // more is appended: the log stops, and a restart replays what is whole.
@@ -215,9 +200,9 @@ impl JournalWriter {
                 }
                 return;
             }
-            self.head = (seq, prev);
+            self.head = head;
             self.counters.durable(records.len());
-            self.progress.acknowledged(seq);
+            self.progress.acknowledged(head.0);
             for (reply, sealed) in replies.into_iter().zip(sealed) {
                 // A caller that stopped waiting still has its entry recorded.
                 let _ = reply.send(Ok(sealed));

@@ -390,15 +390,7 @@ impl DatabaseWriter {
                     continue;
                 }
             };
-            // Group commit: everything that queued up while the last batch committed goes
-            // into this one.
-            let mut batch = vec![first];
-            while batch.len() < self.options.max_batch {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
+            let batch = gather(first, &mut receiver, self.options.max_batch);
             let (records, replies): (Vec<Record>, Vec<Reply>) = batch.into_iter().unzip();
             let count = records.len();
             match self.write_batch(records, clock.tail_due()).await {
@@ -440,16 +432,8 @@ impl DatabaseWriter {
     ) -> Result<(Vec<Sealed>, bool), Error> {
         let mut tx = self.db.begin().await?;
         lock_chain(&mut tx).await?;
-        let (mut seq, mut prev) = read_head(&mut tx).await?.unwrap_or((0, GENESIS));
-        let mut sealed = Vec::with_capacity(records.len());
-        for record in &mut records {
-            seq += 1;
-            prev = record.seal(seq, &prev);
-            sealed.push(Sealed {
-                seq,
-                entry_hash: record.entry_hash.clone(),
-            });
-        }
+        let head = read_head(&mut tx).await?.unwrap_or((0, GENESIS));
+        let (sealed, _) = seal_all(&mut records, head);
         let signed = insert_sealed(
             &mut tx,
             &self.signer,
@@ -462,6 +446,34 @@ impl DatabaseWriter {
         self.counters.signed(signed.checkpoints);
         Ok((sealed, signed.tail_signed))
     }
+}
+
+/// Group commit: the first entry and everything that queued up behind it while the last
+/// batch was made durable, up to `max`.
+pub(crate) fn gather<T>(first: T, receiver: &mut mpsc::Receiver<T>, max: usize) -> Vec<T> {
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match receiver.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// Chains `records` after `head`; returns each one's place and the new head.
+pub(crate) fn seal_all(records: &mut [Record], head: (i64, Hash)) -> (Vec<Sealed>, (i64, Hash)) {
+    let (mut seq, mut prev) = head;
+    let mut sealed = Vec::with_capacity(records.len());
+    for record in records {
+        seq += 1;
+        prev = record.seal(seq, &prev);
+        sealed.push(Sealed {
+            seq,
+            entry_hash: record.entry_hash.clone(),
+        });
+    }
+    (sealed, (seq, prev))
 }
 
 /// What [`insert_sealed`] signed.
