@@ -99,9 +99,10 @@ async fn replay(
             if record.seq <= seq {
                 continue; // already in the database
             }
+            let hash = record.compute_hash(&prev);
             let chained = record.seq == seq + 1
                 && record.prev_hash == hex(&prev)
-                && hex(&record.compute_hash(&prev)) == record.entry_hash;
+                && hex(&hash) == record.entry_hash;
             if !chained {
                 return Err(Error::Corrupt {
                     seq: record.seq,
@@ -112,7 +113,7 @@ async fn replay(
                 });
             }
             seq = record.seq;
-            prev = record.compute_hash(&prev);
+            prev = hash;
             missing.push(record);
         }
     }
@@ -120,10 +121,7 @@ async fn replay(
     let mut rest = missing;
     while !rest.is_empty() {
         let later = rest.split_off(rest.len().min(INDEX_BATCH));
-        let mut tx = db.begin().await?;
-        let last_chunk = later.is_empty();
-        insert_sealed(&mut tx, signer, rest, every, last_chunk).await?;
-        tx.commit().await?;
+        copy(db, signer, rest, every, later.is_empty()).await?;
         rest = later;
     }
     if replayed.torn_bytes > 0 {
@@ -321,6 +319,7 @@ async fn index(
     tracing::info!("audit log writer stopped");
 }
 
+/// Inserts sealed records, with the checkpoints due, in one transaction.
 async fn copy(
     db: &Db,
     signer: &CheckpointSigner,

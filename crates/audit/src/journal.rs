@@ -74,7 +74,7 @@ impl JournalLock {
         Ok(found)
     }
 
-    /// Removes segments whose entries are all in the database.
+    /// Removes a segment whose entries are all in the database.
     pub(crate) fn remove(&self, path: &Path) -> Result<(), Error> {
         std::fs::remove_file(path)?;
         sync_dir(&self.dir)
@@ -107,8 +107,7 @@ pub(crate) fn read_segment(path: &Path) -> Result<SegmentRead, Error> {
             None => {
                 // Everything from here on was never acknowledged.
                 torn_bytes = read as u64;
-                let mut rest = Vec::new();
-                torn_bytes += std::io::Read::read_to_end(&mut reader, &mut rest)? as u64;
+                torn_bytes += std::io::copy(&mut reader, &mut std::io::sink())?;
                 break;
             }
         }
