@@ -41,6 +41,16 @@ fn journal_options(dir: &Path, checkpoint_every: i64) -> AuditOptions {
     }
 }
 
+/// A journal writer with a key of its own and no checkpoints by count.
+async fn journal_writer(db: &Db, dir: &Path) -> Result<AuditLog, Error> {
+    AuditLog::start(
+        db.clone(),
+        CheckpointSigner::generate(),
+        journal_options(dir, 0),
+    )
+    .await
+}
+
 /// Makes the database refuse new audit rows, as a failing database would.
 async fn refuse_inserts(db: &Db) -> TestResult {
     let statements: &[&str] = match db.backend() {
@@ -155,12 +165,7 @@ fn crash_with_unindexed_entries(target: &str, journal: &Path, count: usize) -> T
         .build()?;
     runtime.block_on(async {
         let db = Db::connect(target, &store::DbOptions::default()).await?;
-        let log = AuditLog::start(
-            db.clone(),
-            CheckpointSigner::generate(),
-            journal_options(journal, 0),
-        )
-        .await?;
+        let log = journal_writer(&db, journal).await?;
         refuse_inserts(&db).await?;
         for n in 1..=count {
             log.record(entry(n)).await?;
@@ -220,12 +225,7 @@ async fn a_replay_puts_what_a_dead_process_journalled_into_the_database() -> Tes
         assert_eq!((report.entries, report.last_signed_seq), (7, 7));
 
         // A new writer continues the chain after the replayed entries.
-        let log = AuditLog::start(
-            db.clone(),
-            CheckpointSigner::generate(),
-            journal_options(journal.path(), 0),
-        )
-        .await?;
+        let log = journal_writer(&db, journal.path()).await?;
         assert_eq!(log.record(entry(8)).await?.seq, 8);
         db.close().await;
     }
@@ -238,18 +238,8 @@ async fn a_journal_writer_is_the_chains_only_writer() -> TestResult {
         let fresh = backend.fresh().await?;
         let db = fresh.migrated().await?;
         let journal = tempfile::tempdir()?;
-        let first = AuditLog::start(
-            db.clone(),
-            CheckpointSigner::generate(),
-            journal_options(journal.path(), 0),
-        )
-        .await?;
-        let same_dir = AuditLog::start(
-            db.clone(),
-            CheckpointSigner::generate(),
-            journal_options(journal.path(), 0),
-        )
-        .await;
+        let first = journal_writer(&db, journal.path()).await?;
+        let same_dir = journal_writer(&db, journal.path()).await;
         assert!(matches!(same_dir, Err(Error::Busy(_))), "{same_dir:?}");
         let replay = replay_journal(&db, journal.path(), &CheckpointSigner::generate(), 0).await;
         assert!(matches!(replay, Err(Error::Busy(_))), "{replay:?}");
@@ -257,12 +247,7 @@ async fn a_journal_writer_is_the_chains_only_writer() -> TestResult {
         if backend.backend() == Backend::Postgres {
             // Another server, with its own journal or none, cannot join the chain.
             let other_dir = tempfile::tempdir()?;
-            let other = AuditLog::start(
-                db.clone(),
-                CheckpointSigner::generate(),
-                journal_options(other_dir.path(), 0),
-            )
-            .await;
+            let other = journal_writer(&db, other_dir.path()).await;
             assert!(matches!(other, Err(Error::Busy(_))), "{other:?}");
             let shared = AuditLog::start(
                 db.clone(),
