@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::Error;
 use crate::chain::{GENESIS, Hash, Record, hex};
 use crate::checkpoint::CheckpointSigner;
-use crate::journal::{JournalLock, Segment, read_segment};
+use crate::journal::{JournalLock, Segment, Spare, read_segment};
 use crate::writer::{
     AuditOptions, Counters, Progress, Reply, SigningClock, WritersLock, gather, insert_sealed,
     read_head, seal_all, sign_head, sleep_until,
@@ -151,10 +151,11 @@ pub(crate) async fn start(
             "audit entries replayed from the journal"
         );
     }
-    let segment = Segment::create(&lock, head.0 + 1)?;
+    let segment = Segment::create(&lock, head.0 + 1, Spare::prepare(lock.dir())?)?;
     let progress = Progress::new(head.0);
     let (to_index, from_writer) = mpsc::channel(started.options.max_batch.saturating_mul(8));
     let thread = JournalWriter {
+        next_spare: Some(prepare_spare(&lock)),
         lock: lock.clone(),
         segment,
         head,
@@ -170,9 +171,16 @@ pub(crate) async fn start(
     Ok(progress)
 }
 
+/// Zero-fills the next segment on a thread of its own while the current one fills up.
+fn prepare_spare(lock: &JournalLock) -> std::thread::JoinHandle<Result<Spare, Error>> {
+    let dir = lock.dir().to_path_buf();
+    std::thread::spawn(move || Spare::prepare(&dir))
+}
+
 struct JournalWriter {
     lock: Arc<JournalLock>,
     segment: Segment,
+    next_spare: Option<std::thread::JoinHandle<Result<Spare, Error>>>,
     head: (i64, Hash),
     max_batch: usize,
     counters: Arc<Counters>,
@@ -221,8 +229,17 @@ impl JournalWriter {
 
     /// Begins a new segment; false if that failed (the log stops, as for a failed write).
     fn rotate(&mut self) -> bool {
-        match Segment::create(&self.lock, self.head.0 + 1) {
+        let spare = match self.next_spare.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(Ok(spare))) => Ok(spare),
+            Some(Ok(Err(error))) => {
+                tracing::warn!(%error, "the next audit journal segment was not prepared; trying again");
+                Spare::prepare(self.lock.dir())
+            }
+            Some(Err(_)) | None => Spare::prepare(self.lock.dir()),
+        };
+        match spare.and_then(|spare| Segment::create(&self.lock, self.head.0 + 1, spare)) {
             Ok(next) => {
+                self.next_spare = Some(prepare_spare(&self.lock));
                 let closed = std::mem::replace(&mut self.segment, next);
                 let path = closed.path().to_path_buf();
                 self.to_index

@@ -6,9 +6,15 @@
 //!
 //! A batch is acknowledged only after its `fdatasync`, so a line cut short or damaged by a
 //! crash can only belong to a batch nobody was told about; reading stops there.
+//!
+//! Segments are filled with zeros before use, as PostgreSQL does with its WAL files: an
+//! `fdatasync` that overwrites blocks already on disk flushes only those blocks, while one that
+//! grows the file must also commit the file system's journal for the new size and extents.
+//! On this project's machines that is about 0.15 ms against 1.4 ms per batch (ADR 0012).
+//! Reading a segment therefore stops at the first zero byte: the padding after the last line.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -17,6 +23,8 @@ use crate::chain::Record;
 const LOCK_FILE: &str = "writer.lock";
 const SEGMENT_PREFIX: &str = "segment-";
 const SEGMENT_SUFFIX: &str = ".ndjson";
+/// The next segment, zero-filled ahead of time; renamed when the current one is full.
+const SPARE_FILE: &str = "next-segment.zeroed";
 
 /// A segment is closed and a new one begun past this size, so the indexer can delete whole
 /// files behind it.
@@ -92,30 +100,78 @@ pub(crate) fn read_segment(path: &Path) -> Result<SegmentRead, Error> {
     let mut reader = BufReader::new(File::open(path)?);
     let mut records = Vec::new();
     let mut line = Vec::new();
-    let mut torn_bytes = 0;
     loop {
         line.clear();
-        let read = reader.read_until(b'\n', &mut line)?;
-        if read == 0 {
-            break;
-        }
-        let parsed = line
-            .strip_suffix(b"\n")
-            .and_then(|text| serde_json::from_slice::<Record>(text).ok());
+        let ended = read_line(&mut reader, &mut line)?;
+        let parsed = match ended {
+            LineEnd::Newline => serde_json::from_slice::<Record>(&line).ok(),
+            LineEnd::Data if line.is_empty() => break,
+            LineEnd::Data => None,
+        };
         match parsed {
             Some(record) => records.push(record),
+            // Everything from here on was never acknowledged.
             None => {
-                // Everything from here on was never acknowledged.
-                torn_bytes = read as u64;
-                torn_bytes += std::io::copy(&mut reader, &mut std::io::sink())?;
-                break;
+                let torn_bytes = line.len() as u64 + count_data(&mut reader)?;
+                return Ok(SegmentRead {
+                    records,
+                    torn_bytes,
+                });
             }
         }
     }
     Ok(SegmentRead {
         records,
-        torn_bytes,
+        torn_bytes: 0,
     })
+}
+
+/// How [`read_line`] stopped.
+enum LineEnd {
+    /// After a newline (not kept in the line).
+    Newline,
+    /// At the end of the data: the zero padding, or the end of the file.
+    Data,
+}
+
+/// Reads up to a newline, a zero byte or the end of the file, whichever comes first.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> Result<LineEnd, Error> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(LineEnd::Data);
+        }
+        let stop = buffer.iter().position(|&b| b == b'\n' || b == 0);
+        let Some(at) = stop else {
+            line.extend_from_slice(buffer);
+            let taken = buffer.len();
+            reader.consume(taken);
+            continue;
+        };
+        let newline = buffer.get(at) == Some(&b'\n');
+        line.extend_from_slice(buffer.get(..at).unwrap_or_default());
+        // The newline is consumed; a zero is left, so the padding ends every later read.
+        reader.consume(if newline { at + 1 } else { at });
+        return Ok(if newline {
+            LineEnd::Newline
+        } else {
+            LineEnd::Data
+        });
+    }
+}
+
+/// Bytes left before the padding or the end of the file.
+fn count_data(reader: &mut impl BufRead) -> Result<u64, Error> {
+    let mut counted = 0;
+    loop {
+        let buffer = reader.fill_buf()?;
+        let data = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+        counted += data as u64;
+        if data < buffer.len() || buffer.is_empty() {
+            return Ok(counted);
+        }
+        reader.consume(data);
+    }
 }
 
 /// The segment being appended to.
@@ -126,22 +182,45 @@ pub(crate) struct Segment {
     line: Vec<u8>,
 }
 
-impl Segment {
-    /// Begins a new segment whose first entry will have `first_seq`.
-    pub(crate) fn create(lock: &JournalLock, first_seq: i64) -> Result<Self, Error> {
-        let path = lock
-            .dir()
-            .join(format!("{SEGMENT_PREFIX}{first_seq:020}{SEGMENT_SUFFIX}"));
+/// A zero-filled file, on disk, ready to become the next segment.
+pub(crate) struct Spare(File);
+
+impl Spare {
+    /// Writes `SEGMENT_BYTES` of zeros into the spare file of `dir` and syncs it. Takes tens of
+    /// milliseconds, so the writer thread has it done on another thread ahead of need. The
+    /// zeros go to disk a piece at a time: a journal sync queued behind them then waits for one
+    /// piece, not for 16 MiB.
+    pub(crate) fn prepare(dir: &Path) -> Result<Self, Error> {
         // Entries name citizens: readable by the server's user only, like the database.
         let mut options = OpenOptions::new();
         options.create(true).truncate(true).write(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path)?;
+        let mut file = options.open(dir.join(SPARE_FILE))?;
+        let zeros = vec![0_u8; 256 * 1024];
+        let mut written = 0;
+        while written < SEGMENT_BYTES {
+            file.write_all(&zeros)?;
+            file.sync_data()?;
+            written += zeros.len() as u64;
+        }
+        file.sync_all()?;
+        file.rewind()?;
+        Ok(Self(file))
+    }
+}
+
+impl Segment {
+    /// Begins a new segment whose first entry will have `first_seq`, in the spare file.
+    pub(crate) fn create(lock: &JournalLock, first_seq: i64, spare: Spare) -> Result<Self, Error> {
+        let path = lock
+            .dir()
+            .join(format!("{SEGMENT_PREFIX}{first_seq:020}{SEGMENT_SUFFIX}"));
+        std::fs::rename(lock.dir().join(SPARE_FILE), &path)?;
         // The new name must survive a crash as well as the lines written into it.
         sync_dir(lock.dir())?;
         Ok(Self {
-            file,
+            file: spare.0,
             path,
             bytes: 0,
             line: Vec::with_capacity(64 * 1024),
@@ -185,9 +264,16 @@ mod tests {
     fn a_torn_last_line_ends_the_segment_and_is_counted() -> Result<(), Error> {
         let dir = tempfile::tempdir()?;
         let lock = JournalLock::take(dir.path())?;
-        let mut segment = Segment::create(&lock, 1)?;
+        let mut segment = Segment::create(&lock, 1, Spare::prepare(lock.dir())?)?;
         segment.append(&[sample(1), sample(2)])?;
-        let mut file = OpenOptions::new().append(true).open(segment.path())?;
+        let whole = read_segment(segment.path())?;
+        assert_eq!(whole.records, vec![sample(1), sample(2)]);
+        assert_eq!(whole.torn_bytes, 0, "the zero padding is not torn data");
+        assert_eq!(std::fs::metadata(segment.path())?.len(), SEGMENT_BYTES);
+
+        // A crash in the middle of the next batch's write leaves part of a line, then zeros.
+        let mut file = OpenOptions::new().write(true).open(segment.path())?;
+        file.seek(std::io::SeekFrom::Start(segment.bytes))?;
         file.write_all(b"{\"seq\":3,\"mess")?;
         let read = read_segment(segment.path())?;
         assert_eq!(read.records, vec![sample(1), sample(2)]);

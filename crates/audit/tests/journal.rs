@@ -3,7 +3,7 @@
 //! database that refuses them for a while and a process that dies before indexing them, and
 //! the chain has one journal writer only.
 
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -197,10 +197,14 @@ async fn a_replay_puts_what_a_dead_process_journalled_into_the_database() -> Tes
             .find(|path| path.extension().is_some_and(|e| e == "ndjson"))
             .ok_or("no journal segment")?;
         let torn = b"{\"seq\":8,\"message_id\":\"j8\",\"at\":\"2026";
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&segment)?
-            .write_all(torn)?;
+        // It lands where the data ends and the segment's zero padding begins.
+        let end = std::fs::read(&segment)?
+            .iter()
+            .position(|&byte| byte == 0)
+            .ok_or("a segment is zero-filled ahead of its data")?;
+        let mut file = std::fs::OpenOptions::new().write(true).open(&segment)?;
+        file.seek(std::io::SeekFrom::Start(end as u64))?;
+        file.write_all(torn)?;
 
         let signer = CheckpointSigner::generate();
         let key = signer.verifying_key();

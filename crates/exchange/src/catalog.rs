@@ -4,6 +4,7 @@
 //! are picked up within `RELOAD_SECONDS`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -292,6 +293,15 @@ fn check_base_url(url: &str) -> Result<String, CatalogError> {
 pub struct Catalog {
     db: Db,
     current: Arc<RwLock<(Instant, Arc<Snapshot>)>>,
+    reloading: Arc<AtomicBool>,
+}
+
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl std::fmt::Debug for Catalog {
@@ -306,19 +316,29 @@ impl Catalog {
         Ok(Self {
             db,
             current: Arc::new(RwLock::new((Instant::now(), Arc::new(snapshot)))),
+            reloading: Arc::default(),
         })
     }
 
-    /// The current snapshot; reloads it in the background of this call when it is old.
+    /// The current snapshot; reloads it within this call when it is old.
     pub async fn snapshot(&self) -> Arc<Snapshot> {
         let (loaded, snapshot) = match self.current.read() {
             Ok(current) => (current.0, current.1.clone()),
             Err(_) => return Arc::default(),
         };
-        if loaded.elapsed() < Duration::from_secs(RELOAD_SECONDS) {
+        // One caller reloads; the others go on with the last snapshot meanwhile, so a busy
+        // gateway does not send every request in flight to the database at once.
+        if loaded.elapsed() < Duration::from_secs(RELOAD_SECONDS)
+            || self.reloading.swap(true, Ordering::AcqRel)
+        {
             return snapshot;
         }
-        match self.reload().await {
+        let reloaded = {
+            // Cleared on drop: a caller that goes away mid-reload must not stop later ones.
+            let _reloading = ClearOnDrop(&self.reloading);
+            self.reload().await
+        };
+        match reloaded {
             Ok(fresh) => fresh,
             Err(error) => {
                 tracing::warn!(%error, "exchange catalogue reload failed; serving the last one");

@@ -105,7 +105,7 @@ impl Fault {
         }
     }
 
-    pub fn too_large(limit: usize) -> Self {
+    pub fn too_large(limit: u64) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Server.ClientProxy.IOError",

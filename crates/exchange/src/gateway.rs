@@ -9,20 +9,23 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_TYPE, HeaderName};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http_body_util::BodyExt;
+use http_body::Body as _;
 use sha2::{Digest, Sha512};
 
 use crate::Exchange;
 use crate::builtin;
-use crate::catalog::{BUILTIN_REGISTRY, Service};
+use crate::catalog::{BUILTIN_REGISTRY, Right, Service, Snapshot};
 use crate::fault::Fault;
+use crate::forward::{self, BodyDigests, BodyEnd};
 use crate::ids::{ServiceId, SubsystemId};
 use crate::limits::Held;
 use crate::metadata;
+use crate::relay::Upstream;
 
 /// Headers never passed on (PR-REST §4.3 "filtered headers", plus the gateway's own).
 const FILTERED: [&str; 17] = [
@@ -70,7 +73,7 @@ struct Answer {
     body: Bytes,
     subject: Option<String>,
     /// A provider's body still to be relayed (see relay.rs); `body` is then empty.
-    upstream: Option<reqwest::Response>,
+    upstream: Option<Upstream>,
 }
 
 fn json_answer(body: Vec<u8>, content_type: &'static str) -> Answer {
@@ -85,49 +88,53 @@ fn json_answer(body: Vec<u8>, content_type: &'static str) -> Answer {
     }
 }
 
-/// The request as the gateway keeps it for hashing, auditing and forwarding.
+/// The request as the gateway keeps it for hashing and auditing.
 struct Incoming {
     method: Method,
     /// Raw path after the service code, and the raw query: passed on as they came.
     rest: String,
     query: Option<String>,
-    /// The headers the provider receives: the client's, filtered, with the message and
-    /// request ids set. Made once; also what `X-Road-Request-Hash` covers.
-    forwarded: HeaderMap,
-    body: Bytes,
     message_id: String,
     request_id: String,
+    user_id: Option<String>,
+    issue: Option<String>,
+    /// The first half of `X-Road-Request-Hash`, over what the provider receives before the
+    /// body (the headers themselves go to the provider).
+    head_hash: [u8; 64],
 }
 
 impl Incoming {
     /// `X-Road-Request-Hash` (PR-REST §4.3, as the reference server computes it): SHA-512
     /// over `METHOD CRLF path?query CRLF` and each forwarded header as `Name:Value CRLF`;
     /// with a body, SHA-512 of that digest followed by SHA-512 of the body; standard base64.
-    fn request_hash(&self) -> String {
-        let mut head = Sha512::new();
-        head.update(self.method.as_str());
-        head.update("\r\n");
-        head.update(&self.rest);
-        if let Some(query) = &self.query {
-            head.update("?");
-            head.update(query);
-        }
-        head.update("\r\n");
-        for (name, value) in &self.forwarded {
-            head.update(name.as_str());
-            head.update(":");
-            head.update(value.as_bytes());
-            head.update("\r\n");
-        }
-        let head = head.finalize();
-        if self.body.is_empty() {
-            return STANDARD.encode(head);
+    fn request_hash(&self, body: &BodyDigests) -> String {
+        if body.bytes == 0 {
+            return STANDARD.encode(self.head_hash);
         }
         let mut both = Sha512::new();
-        both.update(head);
-        both.update(Sha512::digest(&self.body));
+        both.update(self.head_hash);
+        both.update(body.sha512);
         STANDARD.encode(both.finalize())
     }
+}
+
+fn head_hash(method: &Method, rest: &str, query: Option<&str>, forwarded: &HeaderMap) -> [u8; 64] {
+    let mut head = Sha512::new();
+    head.update(method.as_str());
+    head.update("\r\n");
+    head.update(rest);
+    if let Some(query) = query {
+        head.update("?");
+        head.update(query);
+    }
+    head.update("\r\n");
+    for (name, value) in forwarded {
+        head.update(name.as_str());
+        head.update(":");
+        head.update(value.as_bytes());
+        head.update("\r\n");
+    }
+    head.finalize().into()
 }
 
 /// The headers the provider receives: the client's, filtered, with the ids set.
@@ -149,14 +156,21 @@ fn forwarded_headers(sent: &HeaderMap, message_id: &str, request_id: &str) -> He
 /// Everything the gateway handles under `/r1/`.
 pub async fn r1(State(exchange): State<Exchange>, request: Request) -> Response {
     let started = Instant::now();
-    let headers = request.headers().clone();
-    match handle(&exchange, request, started).await {
+    let (parts, body) = request.into_parts();
+    match handle(&exchange, &parts, body, started).await {
         Ok(response) => response,
         Err(fault) => {
             exchange.metrics.refused(fault.kind);
-            fault.respond(&headers)
+            fault.respond(&parts.headers)
         }
     }
+}
+
+/// Where a call that passed authentication goes.
+enum Route<'a> {
+    Metadata,
+    Builtin(&'a Right),
+    Provider(&'a Service),
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -173,10 +187,10 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 async fn handle(
     exchange: &Exchange,
-    request: Request,
+    parts: &Parts,
+    body: Body,
     started: Instant,
 ) -> Result<Response, Fault> {
-    let (parts, body) = request.into_parts();
     let path = parts.uri.path().strip_prefix("/r1/").unwrap_or_default();
     let (service_id, rest) = ServiceId::from_r1_path(path).map_err(Fault::bad_request)?;
     let client_text =
@@ -195,17 +209,25 @@ async fn handle(
             "Client 'SUBSYSTEM:{client}' not found"
         )));
     }
+    // A body declared larger than anything passed on is refused before it is read.
+    if body.size_hint().lower() > exchange.max_request.max(exchange.max_body) {
+        return Err(Fault::too_large(
+            exchange.max_request.max(exchange.max_body),
+        ));
+    }
     let message_id = header_text(&parts.headers, "x-road-id")
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{}-{}", exchange.instance, uuid::Uuid::new_v4()));
-    let body = read_limited(body, exchange.max_body).await?;
     let request_id = uuid::Uuid::new_v4().to_string();
+    let forwarded = forwarded_headers(&parts.headers, &message_id, &request_id);
+    let query = parts.uri.query();
     let incoming = Incoming {
+        head_hash: head_hash(&parts.method, rest, query, &forwarded),
         method: parts.method.clone(),
         rest: rest.to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        forwarded: forwarded_headers(&parts.headers, &message_id, &request_id),
-        body,
+        query: query.map(str::to_owned),
+        user_id: header_text(&forwarded, "x-road-userid").map(str::to_owned),
+        issue: header_text(&forwarded, "x-road-issue").map(str::to_owned),
         message_id,
         request_id,
     };
@@ -217,70 +239,103 @@ async fn handle(
         return Err(Fault::bad_request("the path may not contain .. segments"));
     }
 
-    let outcome = if rest.is_empty() && metadata::NAMES.contains(&service_id.code.as_str()) {
-        metadata_answer(&snapshot, &service_id, &client, &incoming)
-    } else {
-        match snapshot.services.get(&service_id) {
-            None => Err(Fault::unknown_service(&service_id)),
-            Some(service) if service.disabled => Err(Fault::disabled(&service_id)),
-            Some(service) => {
-                let client_text = client.to_string();
-                let limited = snapshot
-                    .limits
-                    .get(&client_text)
-                    .map(|limit| exchange.limiter.take(&client_text, *limit));
-                match limited {
-                    Some(Err(Held::Rate { retry_after })) => Err(Fault::too_many(
-                        format!("SUBSYSTEM:{client} exceeded its requests per second"),
-                        retry_after,
-                    )),
-                    Some(Err(Held::Quota { retry_after })) => Err(Fault::too_many(
-                        format!("SUBSYSTEM:{client} used its daily quota"),
-                        retry_after,
-                    )),
-                    _ => match snapshot.right_for(
-                        &client,
-                        &service_id,
-                        incoming.method.as_str(),
-                        &decoded_path,
-                    ) {
-                        None => Err(Fault::access_denied(
-                            &service_id,
-                            incoming.method.as_str(),
-                            &decoded_path,
-                        )),
-                        Some(right) => {
-                            if service.base_url == BUILTIN_REGISTRY {
-                                builtin::answer(
-                                    &exchange.registry,
-                                    &service_id.code,
-                                    &incoming.method,
-                                    &decoded_path,
-                                    &incoming.body,
-                                    right,
-                                )
-                                .await
-                                .map(|a| Answer {
-                                    status: a.status,
-                                    subject: a.subject.map(|id| id.to_string()),
-                                    ..json_answer(a.body, "application/json;charset=utf-8")
-                                })
-                            } else {
-                                forward(exchange, service, &incoming).await
-                            }
-                        }
-                    },
-                }
-            }
+    let route = route(
+        exchange,
+        &snapshot,
+        &service_id,
+        &client,
+        &incoming,
+        &decoded_path,
+    );
+    let (outcome, digests) = match route {
+        Ok(Route::Provider(service)) => {
+            let (body, end) = forward::hashing(body, exchange.max_request);
+            forward_call(exchange, service, &incoming, forwarded, body, end).await
+        }
+        Ok(Route::Metadata) => {
+            let (_, digests) = forward::read_whole(body, exchange.max_body).await?;
+            let answer = metadata_answer(&snapshot, &service_id, &client, &incoming);
+            (answer, digests)
+        }
+        Ok(Route::Builtin(right)) => {
+            let (bytes, digests) = forward::read_whole(body, exchange.max_body).await?;
+            let answer = builtin::answer(
+                &exchange.registry,
+                &service_id.code,
+                &incoming.method,
+                &decoded_path,
+                &bytes,
+                right,
+            )
+            .await
+            .map(|a| Answer {
+                status: a.status,
+                subject: a.subject.map(|id| id.to_string()),
+                ..json_answer(a.body, "application/json;charset=utf-8")
+            });
+            (answer, digests)
+        }
+        // A refused call's entry still records what the client sent.
+        Err(fault) => {
+            let (_, digests) = forward::read_whole(body, exchange.max_body).await?;
+            (Err(fault), digests)
         }
     };
     exchange
-        .finish(&client, &service_id, &incoming, outcome, started)
+        .finish(&client, &service_id, &incoming, &digests, outcome, started)
         .await
 }
 
+/// Decides where a call goes, or refuses it: unknown or disabled service, limits, rights.
+fn route<'a>(
+    exchange: &Exchange,
+    snapshot: &'a Snapshot,
+    service_id: &ServiceId,
+    client: &SubsystemId,
+    incoming: &Incoming,
+    decoded_path: &str,
+) -> Result<Route<'a>, Fault> {
+    if incoming.rest.is_empty() && metadata::NAMES.contains(&service_id.code.as_str()) {
+        return Ok(Route::Metadata);
+    }
+    let service = match snapshot.services.get(service_id) {
+        None => return Err(Fault::unknown_service(service_id)),
+        Some(service) if service.disabled => return Err(Fault::disabled(service_id)),
+        Some(service) => service,
+    };
+    let client_text = client.to_string();
+    let limited = snapshot
+        .limits
+        .get(&client_text)
+        .map(|limit| exchange.limiter.take(&client_text, *limit));
+    match limited {
+        Some(Err(Held::Rate { retry_after })) => {
+            return Err(Fault::too_many(
+                format!("SUBSYSTEM:{client} exceeded its requests per second"),
+                retry_after,
+            ));
+        }
+        Some(Err(Held::Quota { retry_after })) => {
+            return Err(Fault::too_many(
+                format!("SUBSYSTEM:{client} used its daily quota"),
+                retry_after,
+            ));
+        }
+        _ => {}
+    }
+    let method = incoming.method.as_str();
+    let Some(right) = snapshot.right_for(client, service_id, method, decoded_path) else {
+        return Err(Fault::access_denied(service_id, method, decoded_path));
+    };
+    Ok(if service.base_url == BUILTIN_REGISTRY {
+        Route::Builtin(right)
+    } else {
+        Route::Provider(service)
+    })
+}
+
 fn metadata_answer(
-    snapshot: &crate::catalog::Snapshot,
+    snapshot: &Snapshot,
     target: &ServiceId,
     client: &SubsystemId,
     incoming: &Incoming,
@@ -316,87 +371,64 @@ fn metadata_answer(
     }
 }
 
-async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Fault> {
-    let limited = http_body_util::Limited::new(body, limit);
-    match limited.collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(Fault::too_large(limit))
-        }
-        Err(error) => Err(Fault::bad_request(format!("unreadable body: {error}"))),
-    }
-}
-
-async fn forward(
+/// Calls the provider with the client's body streamed through; returns the answer and the
+/// digests of the body that was sent.
+async fn forward_call(
     exchange: &Exchange,
     service: &Service,
     incoming: &Incoming,
-) -> Result<Answer, Fault> {
-    let mut url = format!("{}{}", service.base_url, incoming.rest);
-    if let Some(query) = &incoming.query {
-        url.push('?');
-        url.push_str(query);
-    }
-    let timeout = Duration::from_millis(service.timeout_ms);
-    let sent = exchange
-        .http
-        .request(incoming.method.clone(), &url)
-        .headers(incoming.forwarded.clone())
-        .body(incoming.body.clone())
-        .timeout(timeout)
-        .send()
-        .await;
-    let response = match sent {
-        Ok(response) => response,
-        Err(error) if error.is_timeout() => {
-            return Err(Fault::timeout(&service.id, service.timeout_ms));
-        }
-        Err(error) => {
-            return Err(Fault::network(format!(
-                "SERVICE:{} could not be reached: {}",
-                service.id,
-                error.without_url()
-            )));
-        }
-    };
-    let status = response.status();
-    let mut headers = HeaderMap::new();
-    for (name, value) in response.headers() {
-        if !filtered(name) && !OWN_RESPONSE.contains(&name.as_str()) {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    // A small answer of known length is read whole: one write to the client, no relay task.
-    if response
-        .content_length()
-        .is_some_and(|length| length <= WHOLE_ANSWER_BYTES)
-    {
-        let body = response.bytes().await.map_err(|error| {
-            if error.is_timeout() {
-                Fault::timeout(&service.id, service.timeout_ms)
-            } else {
-                Fault::network(format!(
-                    "SERVICE:{} broke off its answer: {}",
-                    service.id,
-                    error.without_url()
-                ))
+    headers: HeaderMap,
+    body: Body,
+    end: BodyEnd,
+) -> (Result<Answer, Fault>, BodyDigests) {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(service.timeout_ms);
+    let answer = async {
+        let uri = forward::provider_uri(service, &incoming.rest, incoming.query.as_deref())?;
+        let mut request = hyper::Request::new(body);
+        *request.method_mut() = incoming.method.clone();
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        let response = forward::send(&exchange.http, service, request, deadline).await?;
+        let (parts, body) = response.into_parts();
+        let mut headers = HeaderMap::new();
+        for (name, value) in parts.headers {
+            if let Some(name) = name
+                && !filtered(&name)
+                && !OWN_RESPONSE.contains(&name.as_str())
+            {
+                headers.append(name, value);
             }
-        })?;
-        return Ok(Answer {
-            status,
+        }
+        // A small answer of known length is read whole: one write to the client, no relay.
+        let small = body
+            .size_hint()
+            .exact()
+            .is_some_and(|length| length <= WHOLE_ANSWER_BYTES);
+        let (whole, upstream) = if small {
+            (forward::read_answer(body, service, deadline).await?, None)
+        } else {
+            (Bytes::new(), Some(Upstream { body, deadline }))
+        };
+        Ok(Answer {
+            status: parts.status,
             headers,
-            body,
+            body: whole,
             subject: None,
-            upstream: None,
-        });
+            upstream,
+        })
     }
-    Ok(Answer {
-        status,
-        headers,
-        body: Bytes::new(),
-        subject: None,
-        upstream: Some(response),
-    })
+    .await;
+    match (answer, forward::body_end(end, deadline).await) {
+        (answer, Some(Ok(digests))) => (answer, digests),
+        // A body refused on the way (too large, unreadable) explains the failure best.
+        (_, Some(Err(fault))) | (Err(fault), None) => (Err(fault), BodyDigests::empty()),
+        (Ok(_), None) => (
+            Err(Fault::bad_request(
+                "the request body did not arrive within the service's timeout",
+            )),
+            BodyDigests::empty(),
+        ),
+    }
 }
 
 impl Exchange {
@@ -406,6 +438,7 @@ impl Exchange {
         client: &SubsystemId,
         service: &ServiceId,
         incoming: &Incoming,
+        body: &BodyDigests,
         mut outcome: Result<Answer, Fault>,
         started: Instant,
     ) -> Result<Response, Fault> {
@@ -437,12 +470,12 @@ impl Exchange {
             } else {
                 incoming.rest.clone()
             },
-            user_id: header_text(&incoming.forwarded, "x-road-userid").map(str::to_owned),
-            issue: header_text(&incoming.forwarded, "x-road-issue").map(str::to_owned),
+            user_id: incoming.user_id.clone(),
+            issue: incoming.issue.clone(),
             subject,
             status: status.as_u16(),
             latency: started.elapsed(),
-            request_hash: audit::body_hash(&incoming.body),
+            request_hash: body.sha256,
             response_hash,
         };
         let mut response = match upstream {
@@ -476,7 +509,7 @@ impl Exchange {
             ("x-road-client", client.to_string()),
             ("x-road-service", service.to_string()),
             ("x-road-request-id", incoming.request_id.clone()),
-            ("x-road-request-hash", incoming.request_hash()),
+            ("x-road-request-hash", incoming.request_hash(body)),
         ];
         for (name, value) in own {
             if let Ok(value) = HeaderValue::from_str(&value) {

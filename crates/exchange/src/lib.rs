@@ -11,6 +11,7 @@ pub mod catalog;
 mod certificate_pages;
 pub mod certificates;
 mod fault;
+mod forward;
 mod gateway;
 pub mod ids;
 mod limits;
@@ -63,13 +64,14 @@ pub struct Inner {
     pub db: store::Db,
     /// The X-Road instance this node belongs to (`VN`).
     pub instance: String,
-    /// Largest request body passed through, in bytes (held whole: it is hashed and may be
-    /// needed again).
-    pub max_body: usize,
+    /// Largest request body a built-in or metadata service reads, in bytes (held whole).
+    pub max_body: u64,
+    /// Largest request body passed on to a provider, in bytes (streamed, never held whole).
+    pub max_request: u64,
     /// Largest provider answer relayed, in bytes (streamed, never held whole).
     pub max_response: u64,
     pub metrics: metrics::ExchangeMetrics,
-    http: reqwest::Client,
+    http: forward::ProviderClient,
     limiter: limits::Limiter,
     ca_dir: PathBuf,
     /// Loaded (or created) on first use.
@@ -99,7 +101,8 @@ pub struct Parts {
     pub identity: Identity,
     pub registry: Registry,
     pub instance: String,
-    pub max_body: usize,
+    pub max_body: u64,
+    pub max_request: u64,
     pub max_response: u64,
     pub metrics: metrics::ExchangeMetrics,
     /// Where the platform CA's key and certificate live (`<data_dir>/exchange-ca`).
@@ -109,17 +112,10 @@ pub struct Parts {
 impl Exchange {
     pub async fn start(parts: Parts) -> Result<Self, CatalogError> {
         let catalog = Catalog::open(parts.db.clone()).await?;
-        // One pooled client for every provider: connections are reused across calls, and it
-        // never retries, so a non-idempotent call reaches the provider at most once.
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(64)
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| CatalogError::Invalid {
-                field: "http client",
-                reason: e.to_string(),
-            })?;
+        let http = forward::provider_client().map_err(|reason| CatalogError::Invalid {
+            field: "http client",
+            reason,
+        })?;
         let exchange = Self(Arc::new(Inner {
             catalog,
             audit: parts.audit,
@@ -128,6 +124,7 @@ impl Exchange {
             db: parts.db,
             instance: parts.instance,
             max_body: parts.max_body,
+            max_request: parts.max_request,
             max_response: parts.max_response,
             metrics: parts.metrics,
             http,

@@ -8,11 +8,19 @@
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
+use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::Exchange;
+use crate::forward::causes;
 use crate::ids::{ServiceId, SubsystemId};
+
+/// A provider's answer whose body is still to be read, and when the service's time is up.
+pub(crate) struct Upstream {
+    pub body: hyper::body::Incoming,
+    pub deadline: tokio::time::Instant,
+}
 
 /// Chunks in flight between the provider and the client.
 const BUFFERED_CHUNKS: usize = 8;
@@ -22,7 +30,7 @@ type Chunk = Result<Bytes, std::io::Error>;
 /// The body to answer with; the relay runs on its own task.
 pub(crate) fn relay(
     exchange: Exchange,
-    upstream: reqwest::Response,
+    upstream: Upstream,
     entry: audit::NewEntry,
     ids: (SubsystemId, ServiceId),
     started: Instant,
@@ -37,7 +45,7 @@ pub(crate) fn relay(
 
 async fn pump(
     exchange: Exchange,
-    mut upstream: reqwest::Response,
+    Upstream { mut body, deadline }: Upstream,
     mut entry: audit::NewEntry,
     (client, service): (SubsystemId, ServiceId),
     started: Instant,
@@ -48,8 +56,17 @@ async fn pump(
     let mut total: u64 = 0;
     let mut broken: Option<String> = None;
     loop {
-        match upstream.chunk().await {
-            Ok(Some(chunk)) => {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(frame) => frame,
+            Err(_) => {
+                broken = Some("the provider did not finish its answer in time".into());
+                break;
+            }
+        };
+        match frame.map(|frame| frame.map(|frame| frame.into_data().ok())) {
+            // Trailers carry no body; they are not passed on.
+            Some(Ok(None)) => {}
+            Some(Ok(Some(chunk))) => {
                 total = total.saturating_add(chunk.len() as u64);
                 if total > exchange.max_response {
                     broken = Some(format!(
@@ -66,9 +83,9 @@ async fn pump(
                     break;
                 }
             }
-            Ok(None) => break,
-            Err(error) => {
-                broken = Some(format!("the provider broke off: {}", error.without_url()));
+            None => break,
+            Some(Err(error)) => {
+                broken = Some(format!("the provider broke off: {}", causes(&error)));
                 break;
             }
         }

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 19] = [
+const ENV_KEYS: [&str; 20] = [
     "audit_mode",
+    "exchange_max_request_bytes",
     "exchange_max_response_bytes",
     "sealing_key",
     "public_url",
@@ -53,6 +54,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The X-Road instance this node's exchange belongs to.
     pub exchange_instance: String,
+    /// Largest request body the gateway passes on to a provider (streamed), in bytes.
+    pub exchange_max_request_bytes: u64,
     /// Largest provider answer the gateway relays (streamed), in bytes.
     pub exchange_max_response_bytes: u64,
     /// Ed25519 key that signs audit checkpoints; `<data_dir>/audit-signing.key` when absent.
@@ -116,6 +119,7 @@ impl Default for Config {
             cookie_secure: true,
             public_url: None,
             exchange_instance: "VN".into(),
+            exchange_max_request_bytes: 64 * 1024 * 1024,
             exchange_max_response_bytes: 64 * 1024 * 1024,
             audit_key: None,
             audit_mode: AuditMode::Journal,

@@ -48,6 +48,30 @@ pub(crate) async fn upstream() -> Result<String, Failure> {
                     },
                 ),
             )
+            // How much body arrived, and its SHA-256: large uploads are not echoed.
+            .route(
+                "/digest",
+                any(|request: Request| async move {
+                    let mut body = request.into_body().into_data_stream();
+                    let (mut bytes, mut hash) = (0_usize, <sha2::Sha256 as sha2::Digest>::new());
+                    while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut body).await {
+                        bytes += chunk.len();
+                        sha2::Digest::update(&mut hash, &chunk);
+                    }
+                    let hex: String = sha2::Digest::finalize(hash)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    axum::Json(json!({ "bytes": bytes, "sha256": hex }))
+                }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    "too late"
+                }),
+            )
             .fallback(any(echo));
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -1,0 +1,140 @@
+//! Forwarding to a provider: request bodies stream through under a size limit and are
+//! hashed on the way; a provider slower than its service's timeout gets the X-Road timeout.
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use serde_json::Value;
+use testkit::{TestApp, TestResult};
+
+use crate::gateway::{CLIENT, SERVICE, grant_whole, refusal, setup, upstream};
+
+/// 2 MB passes to a provider; the 1 MiB limit of the platform's own API does not apply.
+const LIMIT: u64 = 2_000_000;
+
+/// A body sent in pieces of 64 KiB, without a declared length (chunked).
+fn chunked(total: usize) -> reqwest::Body {
+    let pieces = (0..total.div_ceil(65_536)).map(move |index| {
+        let size = 65_536.min(total - index * 65_536);
+        Ok::<_, std::io::Error>(Bytes::from(vec![b'a' + (index % 26) as u8; size]))
+    });
+    reqwest::Body::wrap_stream(futures_util::stream::iter(pieces))
+}
+
+fn content(total: usize) -> Vec<u8> {
+    (0..total.div_ceil(65_536))
+        .flat_map(|index| vec![b'a' + (index % 26) as u8; 65_536.min(total - index * 65_536)])
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn last_entry(app: &TestApp) -> Result<audit::Entry, crate::gateway::Failure> {
+    app.state.exchange.audit.settled().await;
+    Ok(audit::recent(&app.state.db, None, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or("no audit entry")?)
+}
+
+#[tokio::test]
+async fn request_bodies_stream_to_the_provider_within_the_limit_and_are_hashed() -> TestResult {
+    for backend in store::testing::TestBackend::all() {
+        let app = TestApp::spawn_with(&backend, |config| {
+            config.exchange_max_request_bytes = LIMIT;
+        })
+        .await?;
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        grant_whole(&app, SERVICE).await?;
+        let post = |id: &str, body: reqwest::Body| {
+            app.client
+                .post(app.url(&format!("/r1/{SERVICE}/digest")))
+                .bearer_auth(&token)
+                .header("X-Road-Client", CLIENT)
+                .header("X-Road-Id", id)
+                .body(body)
+                .send()
+        };
+
+        // 1.5 MB in pieces: more than any body the gateway would hold whole.
+        let sent = content(1_500_000);
+        let expected = hex(&audit::body_hash(&sent));
+        let response = post("up-1", chunked(1_500_000)).await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        let hash_header = response
+            .headers()
+            .get("x-road-request-hash")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let seen: Value = response.json().await?;
+        assert_eq!(seen["bytes"], 1_500_000);
+        assert_eq!(seen["sha256"], expected.as_str());
+        let entry = last_entry(&app).await?;
+        assert_eq!((entry.message_id.as_str(), entry.status), ("up-1", 200));
+        assert_eq!(
+            entry.request_hash, expected,
+            "the entry hashes the body sent"
+        );
+
+        // The same call with another body: X-Road-Request-Hash covers the body too.
+        let other = post("up-1", reqwest::Body::from(vec![b'z'; 10])).await?;
+        let other_hash = other
+            .headers()
+            .get("x-road-request-hash")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert!(hash_header.is_some() && other_hash.is_some());
+        assert_ne!(hash_header, other_hash);
+
+        // Past the limit in pieces: refused midway, and the refusal is in the log.
+        let over = post("up-2", chunked(2_500_000)).await?;
+        assert_eq!(
+            refusal(over).await?,
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Server.ClientProxy.IOError".into()
+            )
+        );
+        let entry = last_entry(&app).await?;
+        assert_eq!((entry.message_id.as_str(), entry.status), ("up-2", 413));
+
+        // Declared larger than the limit: refused before anything is read or sent.
+        let declared = post("up-3", reqwest::Body::from(vec![b'x'; 2_000_001])).await?;
+        assert_eq!(declared.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let entry = last_entry(&app).await?;
+        assert_eq!(entry.message_id, "up-2", "nothing was forwarded or logged");
+        app.stop().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_provider_slower_than_the_service_timeout_gets_the_x_road_timeout() -> TestResult {
+    for backend in store::testing::TestBackend::all() {
+        let app = TestApp::spawn(&backend).await?;
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        grant_whole(&app, SERVICE).await?;
+        let started = std::time::Instant::now();
+        let slow = app
+            .client
+            .get(app.url(&format!("/r1/{SERVICE}/slow")))
+            .bearer_auth(&token)
+            .header("X-Road-Client", CLIENT)
+            .header("X-Road-Id", "slow-1")
+            .send()
+            .await?;
+        let (status, kind) = refusal(slow).await?;
+        assert_eq!(kind, "Server.ServerProxy.IOError");
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        // The service's timeout is 2 s; the provider would take 5 s.
+        assert!(started.elapsed() < std::time::Duration::from_secs(4));
+        let entry = last_entry(&app).await?;
+        assert_eq!((entry.message_id.as_str(), entry.status), ("slow-1", 500));
+        app.stop().await?;
+    }
+    Ok(())
+}
