@@ -196,10 +196,12 @@ async fn handle(
     let client_text =
         header_text(&parts.headers, "x-road-client").ok_or_else(Fault::missing_client)?;
     let client = SubsystemId::parse(client_text).map_err(Fault::bad_client)?;
+    // The canonical texts, made once: they go into the entry, the metrics and the headers.
+    let names = (client.to_string(), service_id.to_string());
     exchange
         .authenticate(
             &parts.headers,
-            &client,
+            (&client, &names.0),
             parts.extensions.get::<crate::ClientCertificate>(),
         )
         .await?;
@@ -242,8 +244,7 @@ async fn handle(
     let route = route(
         exchange,
         &snapshot,
-        &service_id,
-        &client,
+        (&service_id, &client, &names.0),
         &incoming,
         &decoded_path,
     );
@@ -282,7 +283,7 @@ async fn handle(
         }
     };
     exchange
-        .finish(&client, &service_id, &incoming, &digests, outcome, started)
+        .finish((&names.0, &names.1), &incoming, &digests, outcome, started)
         .await
 }
 
@@ -290,8 +291,7 @@ async fn handle(
 fn route<'a>(
     exchange: &Exchange,
     snapshot: &'a Snapshot,
-    service_id: &ServiceId,
-    client: &SubsystemId,
+    (service_id, client, client_name): (&ServiceId, &SubsystemId, &str),
     incoming: &Incoming,
     decoded_path: &str,
 ) -> Result<Route<'a>, Fault> {
@@ -303,11 +303,10 @@ fn route<'a>(
         Some(service) if service.disabled => return Err(Fault::disabled(service_id)),
         Some(service) => service,
     };
-    let client_text = client.to_string();
     let limited = snapshot
         .limits
-        .get(&client_text)
-        .map(|limit| exchange.limiter.take(&client_text, *limit));
+        .get(client_name)
+        .map(|limit| exchange.limiter.take(client_name, *limit));
     match limited {
         Some(Err(Held::Rate { retry_after })) => {
             return Err(Fault::too_many(
@@ -435,8 +434,7 @@ impl Exchange {
     /// Audits the exchange (waiting until the entry is durable) and builds the response.
     async fn finish(
         &self,
-        client: &SubsystemId,
-        service: &ServiceId,
+        (client, service): (&str, &str),
         incoming: &Incoming,
         body: &BodyDigests,
         mut outcome: Result<Answer, Fault>,
@@ -462,8 +460,8 @@ impl Exchange {
         let entry = audit::NewEntry {
             message_id: incoming.message_id.clone(),
             at: time::OffsetDateTime::now_utc(),
-            client: client.to_string(),
-            service: service.to_string(),
+            client: client.to_owned(),
+            service: service.to_owned(),
             method: incoming.method.to_string(),
             path: if incoming.rest.is_empty() {
                 "/".into()
@@ -486,13 +484,16 @@ impl Exchange {
                     self.clone(),
                     upstream,
                     entry,
-                    (client.clone(), service.clone()),
+                    (client.to_owned(), service.to_owned()),
                     started,
                 );
                 (answer.status, answer.headers, body).into_response()
             }
             None => {
-                if let Err(error) = self.audit.record(entry).await {
+                let waiting = Instant::now();
+                let recorded = self.audit.record(entry).await;
+                self.metrics.audit_waited(waiting.elapsed());
+                if let Err(error) = recorded {
                     tracing::error!(%error, "audit entry not recorded; the answer is withheld");
                     return Err(Fault::database(
                         "the exchange could not be recorded in the audit log; nothing is returned",
@@ -505,14 +506,14 @@ impl Exchange {
             }
         };
         let own = [
-            ("x-road-id", incoming.message_id.clone()),
-            ("x-road-client", client.to_string()),
-            ("x-road-service", service.to_string()),
-            ("x-road-request-id", incoming.request_id.clone()),
-            ("x-road-request-hash", incoming.request_hash(body)),
+            ("x-road-id", incoming.message_id.as_str()),
+            ("x-road-client", client),
+            ("x-road-service", service),
+            ("x-road-request-id", incoming.request_id.as_str()),
+            ("x-road-request-hash", &incoming.request_hash(body)),
         ];
         for (name, value) in own {
-            if let Ok(value) = HeaderValue::from_str(&value) {
+            if let Ok(value) = HeaderValue::from_str(value) {
                 response.headers_mut().insert(name, value);
             }
         }

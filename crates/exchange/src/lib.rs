@@ -278,11 +278,13 @@ impl Exchange {
     async fn authenticate(
         &self,
         headers: &HeaderMap,
-        client: &SubsystemId,
+        (client, client_name): (&SubsystemId, &str),
         certificate: Option<&ClientCertificate>,
     ) -> Result<(), Fault> {
         if let Some(certificate) = certificate {
-            return self.authenticate_certificate(certificate, client).await;
+            return self
+                .authenticate_certificate(certificate, (client, client_name))
+                .await;
         }
         let Some(token) = headers
             .get(AUTHORIZATION)
@@ -307,7 +309,7 @@ impl Exchange {
                 "the access token lacks the scope {EXCHANGE_SCOPE}"
             )));
         }
-        if verified.subject != client.to_string() {
+        if verified.subject != client_name {
             return Err(Fault::authentication(format!(
                 "the access token was issued to SUBSYSTEM:{} but X-Road-Client is SUBSYSTEM:{client}",
                 verified.subject
@@ -325,7 +327,7 @@ impl Exchange {
     async fn authenticate_certificate(
         &self,
         certificate: &ClientCertificate,
-        client: &SubsystemId,
+        (client, client_name): (&SubsystemId, &str),
     ) -> Result<(), Fault> {
         let snapshot = self.catalog.snapshot().await;
         let Some(current) = snapshot.certificates.get(&certificate.fingerprint) else {
@@ -344,7 +346,7 @@ impl Exchange {
                 store::timestamp::format(current.not_after)
             )));
         }
-        if current.subsystem != client.to_string() {
+        if current.subsystem != client_name {
             return Err(Fault::authentication(format!(
                 "the client certificate was issued to SUBSYSTEM:{} but X-Road-Client is SUBSYSTEM:{client}",
                 current.subsystem

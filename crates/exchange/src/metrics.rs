@@ -9,8 +9,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::ids::{ServiceId, SubsystemId};
-
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     client: String,
@@ -34,6 +32,7 @@ pub struct ExchangeMetrics {
     calls: Family<CallLabels, Counter>,
     latency: Family<PairLabels, Histogram>,
     refusals: Family<KindLabels, Counter>,
+    audit_wait: Histogram,
 }
 
 fn histogram() -> Histogram {
@@ -47,6 +46,7 @@ impl ExchangeMetrics {
             calls: Family::default(),
             latency: Family::new_with_constructor(histogram as fn() -> Histogram),
             refusals: Family::default(),
+            audit_wait: histogram(),
         };
         registry.register(
             "exchange_calls",
@@ -63,17 +63,20 @@ impl ExchangeMetrics {
             "Requests the gateway refused or failed, by X-Road error type",
             metrics.refusals.clone(),
         );
+        registry.register(
+            "exchange_audit_wait_seconds",
+            "Time an answer waited for its audit entry to become durable",
+            metrics.audit_wait.clone(),
+        );
         metrics
     }
 
-    pub(crate) fn observe(
-        &self,
-        client: &SubsystemId,
-        service: &ServiceId,
-        status: u16,
-        took: Duration,
-    ) {
-        let (client, service) = (client.to_string(), service.to_string());
+    pub(crate) fn audit_waited(&self, took: Duration) {
+        self.audit_wait.observe(took.as_secs_f64());
+    }
+
+    pub(crate) fn observe(&self, client: &str, service: &str, status: u16, took: Duration) {
+        let (client, service) = (client.to_owned(), service.to_owned());
         self.calls
             .get_or_create(&CallLabels {
                 client: client.clone(),

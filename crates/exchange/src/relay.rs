@@ -14,7 +14,6 @@ use tokio::sync::mpsc;
 
 use crate::Exchange;
 use crate::forward::causes;
-use crate::ids::{ServiceId, SubsystemId};
 
 /// A provider's answer whose body is still to be read, and when the service's time is up.
 pub(crate) struct Upstream {
@@ -32,11 +31,11 @@ pub(crate) fn relay(
     exchange: Exchange,
     upstream: Upstream,
     entry: audit::NewEntry,
-    ids: (SubsystemId, ServiceId),
+    names: (String, String),
     started: Instant,
 ) -> Body {
     let (sender, receiver) = mpsc::channel::<Chunk>(BUFFERED_CHUNKS);
-    tokio::spawn(pump(exchange, upstream, entry, ids, started, sender));
+    tokio::spawn(pump(exchange, upstream, entry, names, started, sender));
     Body::from_stream(futures_util::stream::unfold(
         receiver,
         |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) },
@@ -47,7 +46,7 @@ async fn pump(
     exchange: Exchange,
     Upstream { mut body, deadline }: Upstream,
     mut entry: audit::NewEntry,
-    (client, service): (SubsystemId, ServiceId),
+    (client, service): (String, String),
     started: Instant,
     sender: mpsc::Sender<Chunk>,
 ) {
@@ -97,7 +96,9 @@ async fn pump(
     entry.response_hash = hasher.finalize().into();
     entry.latency = started.elapsed();
     let status = entry.status;
+    let waiting = Instant::now();
     let recorded = exchange.audit.record(entry).await;
+    exchange.metrics.audit_waited(waiting.elapsed());
     exchange
         .metrics
         .observe(&client, &service, status, started.elapsed());
