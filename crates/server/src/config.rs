@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 20] = [
+const ENV_KEYS: [&str; 21] = [
     "audit_mode",
+    "audit_journal",
     "exchange_max_request_bytes",
     "exchange_max_response_bytes",
     "sealing_key",
@@ -66,6 +67,9 @@ pub struct Config {
     /// after; this server must be the chain's only writer) or `database` (one transaction per
     /// batch; several servers on one PostgreSQL database may share the chain).
     pub audit_mode: AuditMode,
+    /// Directory of the audit journal; `<data_dir>/audit-journal` when absent. On a device of
+    /// its own, the journal's syncs no longer queue behind the database's (ADR 0012).
+    pub audit_journal: Option<PathBuf>,
     /// AES-256 key that seals TOTP seeds and OpenID Connect signing keys in the database;
     /// `<data_dir>/identity-sealing.key` when absent. Every node of one database needs it.
     pub sealing_key: Option<PathBuf>,
@@ -95,7 +99,9 @@ impl Config {
     }
 
     pub fn audit_journal_dir(&self) -> PathBuf {
-        self.data_dir.join("audit-journal")
+        self.audit_journal
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-journal"))
     }
 
     pub fn exchange_ca_dir(&self) -> PathBuf {
@@ -123,6 +129,7 @@ impl Default for Config {
             exchange_max_response_bytes: 64 * 1024 * 1024,
             audit_key: None,
             audit_mode: AuditMode::Journal,
+            audit_journal: None,
             sealing_key: None,
             exchange_ca: None,
             tls_listen: None,
