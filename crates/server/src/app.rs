@@ -141,7 +141,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
 
     // The gateway stays outside the layers below: providers' answers pass through unchanged
     // (no error rewriting, no compression) and per-service timeouts replace the global one.
-    let gateway = exchange::gateway_routes().with_state(state.clone());
+    // Its own state is the exchange alone: a request then clones one Arc, not the whole
+    // application state.
+    let gateway = exchange::gateway_routes().with_state(state.exchange.clone());
     let platform = api.merge(pages)
         .route("/metrics", get(metrics::serve))
         .route("/openapi.json", get(move || async move { ([("content-type", "application/json")], openapi_json.as_ref().clone()) }))
