@@ -151,11 +151,17 @@ pub(crate) async fn start(
             "audit entries replayed from the journal"
         );
     }
-    let segment = Segment::create(&lock, head.0 + 1, Spare::prepare(lock.dir())?)?;
+    let segment_bytes = started.options.journal_segment_bytes;
+    let segment = Segment::create(
+        &lock,
+        head.0 + 1,
+        Spare::prepare(lock.dir(), segment_bytes)?,
+    )?;
     let progress = Progress::new(head.0);
     let (to_index, from_writer) = mpsc::channel(started.options.max_batch.saturating_mul(8));
     let thread = JournalWriter {
-        next_spare: Some(prepare_spare(&lock)),
+        next_spare: Some(prepare_spare(&lock, segment_bytes)),
+        segment_bytes,
         lock: lock.clone(),
         segment,
         head,
@@ -172,15 +178,16 @@ pub(crate) async fn start(
 }
 
 /// Zero-fills the next segment on a thread of its own while the current one fills up.
-fn prepare_spare(lock: &JournalLock) -> std::thread::JoinHandle<Result<Spare, Error>> {
+fn prepare_spare(lock: &JournalLock, bytes: u64) -> std::thread::JoinHandle<Result<Spare, Error>> {
     let dir = lock.dir().to_path_buf();
-    std::thread::spawn(move || Spare::prepare(&dir))
+    std::thread::spawn(move || Spare::prepare(&dir, bytes))
 }
 
 struct JournalWriter {
     lock: Arc<JournalLock>,
     segment: Segment,
     next_spare: Option<std::thread::JoinHandle<Result<Spare, Error>>>,
+    segment_bytes: u64,
     head: (i64, Hash),
     max_batch: usize,
     counters: Arc<Counters>,
@@ -233,13 +240,13 @@ impl JournalWriter {
             Some(Ok(Ok(spare))) => Ok(spare),
             Some(Ok(Err(error))) => {
                 tracing::warn!(%error, "the next audit journal segment was not prepared; trying again");
-                Spare::prepare(self.lock.dir())
+                Spare::prepare(self.lock.dir(), self.segment_bytes)
             }
-            Some(Err(_)) | None => Spare::prepare(self.lock.dir()),
+            Some(Err(_)) | None => Spare::prepare(self.lock.dir(), self.segment_bytes),
         };
         match spare.and_then(|spare| Segment::create(&self.lock, self.head.0 + 1, spare)) {
             Ok(next) => {
-                self.next_spare = Some(prepare_spare(&self.lock));
+                self.next_spare = Some(prepare_spare(&self.lock, self.segment_bytes));
                 let closed = std::mem::replace(&mut self.segment, next);
                 let path = closed.path().to_path_buf();
                 self.to_index

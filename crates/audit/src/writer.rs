@@ -47,6 +47,9 @@ pub struct AuditOptions {
     pub checkpoint_interval: Duration,
     /// The journal directory (journal mode); `None` for database mode.
     pub journal: Option<PathBuf>,
+    /// Size of a journal segment: zero-filled ahead, then filled with entries; the indexer
+    /// deletes whole segments once the database holds them.
+    pub journal_segment_bytes: u64,
 }
 
 impl Default for AuditOptions {
@@ -56,6 +59,7 @@ impl Default for AuditOptions {
             checkpoint_every: 1000,
             checkpoint_interval: Duration::from_secs(60),
             journal: None,
+            journal_segment_bytes: 16 * 1024 * 1024,
         }
     }
 }

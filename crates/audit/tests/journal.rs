@@ -266,3 +266,68 @@ async fn a_journal_writer_is_the_chains_only_writer() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn full_segments_give_way_to_zero_filled_spares_and_are_removed_once_indexed() -> TestResult {
+    for backend in TestBackend::all() {
+        let fresh = backend.fresh().await?;
+        let db = fresh.migrated().await?;
+        let journal = tempfile::tempdir()?;
+        let signer = CheckpointSigner::generate();
+        let key = signer.verifying_key();
+        // About 27 entries to a segment, so 300 entries rotate about ten times.
+        let options = AuditOptions {
+            journal_segment_bytes: 16 * 1024,
+            ..journal_options(journal.path(), 0)
+        };
+        let log = AuditLog::start(db.clone(), signer, options).await?;
+        for wave in 0..10 {
+            let tasks: Vec<_> = (1..=30)
+                .map(|n| {
+                    let log = log.clone();
+                    tokio::spawn(async move { log.record(entry(wave * 30 + n)).await })
+                })
+                .collect();
+            for task in tasks {
+                task.await??;
+            }
+        }
+        log.settled().await;
+        let report = verify(&db, &[key]).await?;
+        assert!(report.is_intact(), "{report}");
+        assert_eq!(report.entries, 300);
+
+        // The indexer deletes each closed segment right after copying it, and the next spare
+        // is filled on a thread of its own.
+        let spare = journal.path().join("next-segment.zeroed");
+        let mut segments = Vec::new();
+        for _ in 0..100 {
+            segments = std::fs::read_dir(journal.path())?
+                .filter_map(Result::ok)
+                .filter_map(|item| item.file_name().into_string().ok())
+                .filter(|name| name.ends_with(".ndjson"))
+                .collect();
+            let spare_ready = std::fs::metadata(&spare).is_ok_and(|m| m.len() == 16 * 1024);
+            if segments.len() == 1 && spare_ready {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            segments.len(),
+            1,
+            "closed segments left behind: {segments:?}"
+        );
+        let first_seq: i64 = segments
+            .first()
+            .and_then(|name| name.strip_prefix("segment-"))
+            .and_then(|name| name.strip_suffix(".ndjson"))
+            .and_then(|digits| digits.parse().ok())
+            .ok_or("a segment is named after its first entry")?;
+        assert!(first_seq > 200, "only rotated up to entry {first_seq}");
+        assert_eq!(std::fs::metadata(&spare)?.len(), 16 * 1024);
+        assert!(std::fs::read(&spare)?.iter().all(|&byte| byte == 0));
+        db.close().await;
+    }
+    Ok(())
+}
