@@ -121,7 +121,9 @@ rps() { field "round(d['summary']['requestsPerSec'])" "$work/$1.json"; }
 d=$(rps direct); n=$(rps nginx); l=$(rps lienthong)
 half=$((l / 2))
 run direct_half "$half" "$direct"
+before=$(curl -fs "http://127.0.0.1:$GATEWAY_PORT/metrics")
 run lienthong_half "$half" "$gateway" "${xroad[@]}"
+after=$(curl -fs "http://127.0.0.1:$GATEWAY_PORT/metrics")
 p99() { field "round(d['latencyPercentiles']['p99'] * 1000, 3)" "$work/$1.json"; }
 entries=$("$bin" audit verify --data-dir "$data" | head -1)
 
@@ -132,4 +134,18 @@ echo "lienthong r1 gateway, durable audit:  $l requests/s"
 python3 -c "print(f'ratio lienthong / nginx: {$l / $n:.2f} (goal: at least 1.00); lienthong / direct: {$l / $d:.2f}')"
 echo "at $half requests/s: p99 straight $(p99 direct_half) ms, through lienthong $(p99 lienthong_half) ms"
 python3 -c "print(f'p99 added latency: {$(p99 lienthong_half) - $(p99 direct_half):.3f} ms (goal: under 2 ms)')"
+# How long the half-rate answers waited for their audit entry to be durable: the bucket of
+# the exchange_audit_wait_seconds histogram that holds their 99th percentile.
+python3 - "$before" "$after" <<'PY'
+import re, sys
+def buckets(text):
+    return {float(m.group(1)): float(m.group(2)) for m in re.finditer(
+        r'exchange_audit_wait_seconds_bucket\{le="([0-9.e+-]+)"\} (\S+)', text)}
+before, after = buckets(sys.argv[1]), buckets(sys.argv[2])
+counts = sorted((le, after[le] - before.get(le, 0)) for le in after)
+total = counts[-1][1] if counts else 0
+bound = next((le for le, n in counts if total and n >= 0.99 * total), None)
+if bound is not None:
+    print(f"audit wait at that rate: 99 % of answers within {bound * 1000:g} ms")
+PY
 echo "audit: $entries"
