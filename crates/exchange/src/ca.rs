@@ -230,6 +230,13 @@ impl CertificateAuthority {
         &self.certificate_der
     }
 
+    /// The CA key as a signer of OCSP answers. The CA's keys are P-256 (rcgen's default).
+    pub(crate) fn ocsp_signer(&self) -> Result<p256::ecdsa::SigningKey, CatalogError> {
+        use p256::pkcs8::DecodePrivateKey;
+        p256::ecdsa::SigningKey::from_pkcs8_der(&self.issuer.key().serialize_der())
+            .map_err(|e| invalid("exchange_ca", format!("the CA key is not P-256: {e}")))
+    }
+
     /// A client certificate for `subsystem`, valid from `not_before` to `not_after`.
     /// Whatever names a CSR asks for are ignored: the certificate names the subsystem only.
     pub fn issue(

@@ -43,6 +43,7 @@ where
         .routes(routes!(revoke))
         .routes(routes!(ca_certificate))
         .routes(routes!(revocation_list))
+        .merge(crate::ocsp::api_routes())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

@@ -17,6 +17,7 @@ pub mod ids;
 mod limits;
 mod metadata;
 pub mod metrics;
+pub mod ocsp;
 pub mod pages;
 mod relay;
 pub mod tracker;

@@ -10,6 +10,8 @@ mod forwarding;
 mod gateway;
 #[path = "e2e/machine.rs"]
 mod machine;
+#[path = "e2e/ocsp.rs"]
+mod ocsp;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
 #[path = "e2e/tls.rs"]
