@@ -212,10 +212,9 @@ async fn handle(
         )));
     }
     // A body declared larger than anything passed on is refused before it is read.
-    if body.size_hint().lower() > exchange.max_request.max(exchange.max_body) {
-        return Err(Fault::too_large(
-            exchange.max_request.max(exchange.max_body),
-        ));
+    let largest = exchange.max_request.max(exchange.max_body);
+    if body.size_hint().lower() > largest {
+        return Err(Fault::too_large(largest));
     }
     let message_id = header_text(&parts.headers, "x-road-id")
         .map(str::to_owned)
@@ -431,6 +430,17 @@ async fn forward_call(
 }
 
 impl Exchange {
+    /// Records an exchange's entry and waits until it is durable; the wait is measured.
+    pub(crate) async fn record(
+        &self,
+        entry: audit::NewEntry,
+    ) -> Result<audit::Sealed, audit::Error> {
+        let waiting = Instant::now();
+        let recorded = self.audit.record(entry).await;
+        self.metrics.audit_waited(waiting.elapsed());
+        recorded
+    }
+
     /// Audits the exchange (waiting until the entry is durable) and builds the response.
     async fn finish(
         &self,
@@ -490,10 +500,7 @@ impl Exchange {
                 (answer.status, answer.headers, body).into_response()
             }
             None => {
-                let waiting = Instant::now();
-                let recorded = self.audit.record(entry).await;
-                self.metrics.audit_waited(waiting.elapsed());
-                if let Err(error) = recorded {
+                if let Err(error) = self.record(entry).await {
                     tracing::error!(%error, "audit entry not recorded; the answer is withheld");
                     return Err(Fault::database(
                         "the exchange could not be recorded in the audit log; nothing is returned",

@@ -96,9 +96,7 @@ async fn pump(
     entry.response_hash = hasher.finalize().into();
     entry.latency = started.elapsed();
     let status = entry.status;
-    let waiting = Instant::now();
-    let recorded = exchange.audit.record(entry).await;
-    exchange.metrics.audit_waited(waiting.elapsed());
+    let recorded = exchange.record(entry).await;
     exchange
         .metrics
         .observe(&client, &service, status, started.elapsed());
