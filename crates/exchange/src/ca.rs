@@ -80,7 +80,7 @@ impl std::fmt::Debug for CertificateAuthority {
     }
 }
 
-fn invalid(field: &'static str, reason: impl std::fmt::Display) -> CatalogError {
+pub(crate) fn invalid(field: &'static str, reason: impl std::fmt::Display) -> CatalogError {
     CatalogError::Invalid {
         field,
         reason: reason.to_string(),
@@ -92,7 +92,7 @@ pub fn fingerprint(der: &[u8]) -> String {
     hex(&Sha256::digest(der))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

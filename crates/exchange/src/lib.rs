@@ -77,6 +77,8 @@ pub struct Inner {
     ca_dir: PathBuf,
     /// Loaded (or created) on first use.
     ca: Mutex<Option<Arc<CertificateAuthority>>>,
+    /// Derived from the CA on the first OCSP request.
+    ocsp: std::sync::OnceLock<ocsp::Responder>,
 }
 
 impl Deref for Exchange {
@@ -132,6 +134,7 @@ impl Exchange {
             limiter: limits::Limiter::default(),
             ca_dir: parts.ca_dir,
             ca: Mutex::default(),
+            ocsp: std::sync::OnceLock::new(),
         }));
         exchange.register_builtin_services().await?;
         Ok(exchange)

@@ -17,14 +17,18 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use x509_cert::Certificate;
+use x509_cert::name::Name;
 use x509_ocsp::builder::OcspResponseBuilder;
 use x509_ocsp::{
     CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse, RevokedInfo, SingleResponse,
 };
 
 use crate::Exchange;
+use crate::ca::{hex, invalid};
 use crate::catalog::CatalogError;
 
+/// The field errors name.
+const FIELD: &str = "ocsp";
 /// Certificates asked about in one request, at most.
 const MAX_QUESTIONS: usize = 20;
 /// How long a relying party may rely on an answer (its nextUpdate), and cache a GET.
@@ -92,22 +96,44 @@ pub async fn answer(exchange: &Exchange, request: &[u8]) -> Vec<u8> {
     }
 }
 
+/// What every answer needs from the CA, derived once: the name it signs as, the hashes a
+/// CertID names it by, and its key.
+pub(crate) struct Responder {
+    name: Name,
+    issuer: IssuerHashes,
+    signer: p256::ecdsa::SigningKey,
+}
+
+impl Responder {
+    fn of(exchange: &Exchange) -> Result<Self, CatalogError> {
+        let ca = exchange.ca()?;
+        let certificate =
+            Certificate::from_der(ca.certificate_der()).map_err(|e| invalid(FIELD, e))?;
+        Ok(Self {
+            issuer: IssuerHashes::of(&certificate).map_err(|e| invalid(FIELD, e))?,
+            name: certificate.tbs_certificate.subject,
+            signer: ca.ocsp_signer()?,
+        })
+    }
+}
+
+fn responder(exchange: &Exchange) -> Result<&Responder, CatalogError> {
+    if let Some(responder) = exchange.ocsp.get() {
+        return Ok(responder);
+    }
+    let made = Responder::of(exchange)?;
+    Ok(exchange.ocsp.get_or_init(|| made))
+}
+
 async fn signed(exchange: &Exchange, request: &OcspRequest) -> Result<OcspResponse, CatalogError> {
-    let failed = |reason: String| CatalogError::Invalid {
-        field: "ocsp",
-        reason,
-    };
-    let ca = exchange.ca()?;
-    let ca_certificate =
-        Certificate::from_der(ca.certificate_der()).map_err(|e| failed(e.to_string()))?;
-    let issuer = IssuerHashes::of(&ca_certificate).map_err(|e| failed(e.to_string()))?;
+    let responder = responder(exchange)?;
     let now = std::time::SystemTime::now();
-    let this_update = OcspGeneralizedTime::try_from(now).map_err(|e| failed(e.to_string()))?;
+    let this_update = OcspGeneralizedTime::try_from(now).map_err(|e| invalid(FIELD, e))?;
     let next_update =
-        OcspGeneralizedTime::try_from(now + ANSWER_LIFETIME).map_err(|e| failed(e.to_string()))?;
-    let mut builder = OcspResponseBuilder::new(ca_certificate.tbs_certificate.subject.clone());
+        OcspGeneralizedTime::try_from(now + ANSWER_LIFETIME).map_err(|e| invalid(FIELD, e))?;
+    let mut builder = OcspResponseBuilder::new(responder.name.clone());
     for question in &request.tbs_request.request_list {
-        let status = status(exchange, &issuer, &question.req_cert).await?;
+        let status = status(exchange, &responder.issuer, &question.req_cert).await?;
         builder = builder.with_single_response(
             SingleResponse::new(question.req_cert.clone(), status, this_update)
                 .with_next_update(next_update),
@@ -116,47 +142,42 @@ async fn signed(exchange: &Exchange, request: &OcspRequest) -> Result<OcspRespon
     if let Some(nonce) = request.nonce() {
         builder = builder
             .with_extension(nonce)
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| invalid(FIELD, e))?;
     }
-    let mut signer = ca.ocsp_signer()?;
     builder
-        .sign::<_, p256::ecdsa::DerSignature>(&mut signer, None, this_update)
-        .map_err(|e| failed(e.to_string()))
+        .sign::<_, p256::ecdsa::DerSignature>(&mut responder.signer.clone(), None, this_update)
+        .map_err(|e| invalid(FIELD, e))
 }
 
-/// What a CertID must carry to name this CA, for each hash a client may use.
+/// What a CertID must carry to name this CA (RFC 6960 §4.1.1): the hashes of its name and of
+/// its key, by SHA-1 (what most clients send) and by SHA-256.
 struct IssuerHashes {
-    name: Vec<u8>,
-    key: Vec<u8>,
+    sha1: [Vec<u8>; 2],
+    sha256: [Vec<u8>; 2],
 }
 
 impl IssuerHashes {
     fn of(ca: &Certificate) -> Result<Self, der::Error> {
+        let name = ca.tbs_certificate.subject.to_der()?;
+        let key = ca
+            .tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .raw_bytes();
         Ok(Self {
-            name: ca.tbs_certificate.subject.to_der()?,
-            key: ca
-                .tbs_certificate
-                .subject_public_key_info
-                .subject_public_key
-                .raw_bytes()
-                .to_vec(),
+            sha1: [Sha1::digest(&name).to_vec(), Sha1::digest(key).to_vec()],
+            sha256: [Sha256::digest(&name).to_vec(), Sha256::digest(key).to_vec()],
         })
     }
 
-    /// True when `id` names this CA: the hashes of its name and key (RFC 6960 §4.1.1).
     fn named_by(&self, id: &CertId) -> bool {
-        let (name, key) = match id.hash_algorithm.oid {
-            oid if oid == SHA1 => (
-                Sha1::digest(&self.name).to_vec(),
-                Sha1::digest(&self.key).to_vec(),
-            ),
-            oid if oid == SHA256 => (
-                Sha256::digest(&self.name).to_vec(),
-                Sha256::digest(&self.key).to_vec(),
-            ),
+        let [name, key] = match id.hash_algorithm.oid {
+            oid if oid == SHA1 => &self.sha1,
+            oid if oid == SHA256 => &self.sha256,
             _ => return false,
         };
-        id.issuer_name_hash.as_bytes() == name && id.issuer_key_hash.as_bytes() == key
+        id.issuer_name_hash.as_bytes() == name.as_slice()
+            && id.issuer_key_hash.as_bytes() == key.as_slice()
     }
 }
 
@@ -176,7 +197,7 @@ async fn status(
         .position(|&b| b != 0)
         .and_then(|at| octets.get(at..))
         .unwrap_or_default();
-    let serial: String = significant.iter().map(|b| format!("{b:02x}")).collect();
+    let serial = hex(significant);
     let info = match exchange.catalog.certificate(&serial).await {
         Ok(info) => info,
         Err(CatalogError::Unknown(_)) => return Ok(CertStatus::unknown()),
@@ -185,17 +206,9 @@ async fn status(
     let Some(revoked_at) = info.revoked_at else {
         return Ok(CertStatus::good());
     };
-    let at = store::timestamp::parse(&revoked_at).map_err(|e| CatalogError::Invalid {
-        field: "revoked_at",
-        reason: e.to_string(),
-    })?;
-    let revocation_time =
-        OcspGeneralizedTime::try_from(std::time::SystemTime::from(at)).map_err(|e| {
-            CatalogError::Invalid {
-                field: "revoked_at",
-                reason: e.to_string(),
-            }
-        })?;
+    let at = store::timestamp::parse(&revoked_at).map_err(|e| invalid("revoked_at", e))?;
+    let revocation_time = OcspGeneralizedTime::try_from(std::time::SystemTime::from(at))
+        .map_err(|e| invalid("revoked_at", e))?;
     Ok(CertStatus::revoked(RevokedInfo {
         revocation_time,
         revocation_reason: None,
