@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use testkit::{TestApp, TestResult, for_each_backend, for_each_backend_with};
 use x509_parser::extensions::ParsedExtension;
 
-use crate::gateway::{CLIENT, Failure, SERVICE, grant_whole, refusal, setup, upstream};
+use crate::gateway::{CLIENT, Failure, SERVICE, grant_whole, hex, refusal, setup, upstream};
 use crate::tls::{CARD, call, client, tls_url, with_tls};
 
 const CERTIFICATES: &str = "/api/v1/exchange/certificates";
@@ -24,10 +24,6 @@ fn agency_request() -> Result<(rcgen::KeyPair, String), Failure> {
         .push(rcgen::DnType::CommonName, "civil");
     let csr = params.serialize_request(&key)?.pem()?;
     Ok((key, csr))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn text<'a>(value: &'a Value, key: &str) -> Result<&'a str, Failure> {

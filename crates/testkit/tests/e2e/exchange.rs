@@ -15,6 +15,21 @@ pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) const CLIENT: &str = "VN/GOV/BTP/civil";
 pub(crate) const SERVICE: &str = "VN/GOV/BYT/insurance/cards";
 
+/// Lowercase hex, as the audit log and the certificates table write digests and serials.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The newest audit entry, once every acknowledged one has reached the database.
+pub(crate) async fn last_entry(app: &TestApp) -> Result<audit::Entry, Failure> {
+    app.state.exchange.audit.settled().await;
+    Ok(audit::recent(&app.state.db, None, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or("no audit entry")?)
+}
+
 /// A provider that echoes what it received, and fails on /broken with its own 404.
 pub(crate) async fn upstream() -> Result<String, Failure> {
     let echo = |request: Request| async move {
@@ -58,11 +73,8 @@ pub(crate) async fn upstream() -> Result<String, Failure> {
                         bytes += chunk.len();
                         sha2::Digest::update(&mut hash, &chunk);
                     }
-                    let hex: String = sha2::Digest::finalize(hash)
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect();
-                    axum::Json(json!({ "bytes": bytes, "sha256": hex }))
+                    let sha256 = hex(&sha2::Digest::finalize(hash));
+                    axum::Json(json!({ "bytes": bytes, "sha256": sha256 }))
                 }),
             )
             .route(
@@ -623,19 +635,11 @@ async fn large_answers_stream_through_and_are_audited_before_they_end() -> TestR
         assert_eq!(big.status(), StatusCode::OK);
         let body = big.bytes().await?;
         assert_eq!(body.len(), 1_500_000);
-        app.state.exchange.audit.settled().await;
-        let entry = audit::recent(&app.state.db, None, 1)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or("no entry")?;
+        let entry = last_entry(&app).await?;
         assert_eq!((entry.message_id.as_str(), entry.status), ("big-1", 200));
-        let expected: String = audit::body_hash(&body)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         assert_eq!(
-            entry.response_hash, expected,
+            entry.response_hash,
+            hex(&audit::body_hash(&body)),
             "the entry holds the hash of what was relayed"
         );
 
@@ -649,12 +653,7 @@ async fn large_answers_stream_through_and_are_audited_before_they_end() -> TestR
             cut.bytes().await.is_err(),
             "the client never gets a complete answer"
         );
-        app.state.exchange.audit.settled().await;
-        let entry = audit::recent(&app.state.db, None, 1)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or("no entry")?;
+        let entry = last_entry(&app).await?;
         assert_eq!((entry.message_id.as_str(), entry.status), ("big-2", 502));
         app.stop().await?;
     }

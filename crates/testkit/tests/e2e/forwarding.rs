@@ -6,37 +6,25 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use testkit::{TestApp, TestResult};
 
-use crate::gateway::{CLIENT, SERVICE, grant_whole, refusal, setup, upstream};
+use crate::gateway::{CLIENT, SERVICE, grant_whole, hex, last_entry, refusal, setup, upstream};
 
 /// 2 MB passes to a provider; the 1 MiB limit of the platform's own API does not apply.
 const LIMIT: u64 = 2_000_000;
 
-/// A body sent in pieces of 64 KiB, without a declared length (chunked).
-fn chunked(total: usize) -> reqwest::Body {
-    let pieces = (0..total.div_ceil(65_536)).map(move |index| {
-        let size = 65_536.min(total - index * 65_536);
-        Ok::<_, std::io::Error>(Bytes::from(vec![b'a' + (index % 26) as u8; size]))
-    });
-    reqwest::Body::wrap_stream(futures_util::stream::iter(pieces))
-}
-
+/// The test body: 64 KiB pieces of one letter each, 'a', 'b', … in turn.
 fn content(total: usize) -> Vec<u8> {
-    (0..total.div_ceil(65_536))
-        .flat_map(|index| vec![b'a' + (index % 26) as u8; 65_536.min(total - index * 65_536)])
+    (0..total)
+        .map(|at| b'a' + (at / 65_536 % 26) as u8)
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-async fn last_entry(app: &TestApp) -> Result<audit::Entry, crate::gateway::Failure> {
-    app.state.exchange.audit.settled().await;
-    Ok(audit::recent(&app.state.db, None, 1)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or("no audit entry")?)
+/// The same body sent in its 64 KiB pieces, without a declared length (chunked).
+fn chunked(total: usize) -> reqwest::Body {
+    let pieces: Vec<Result<Bytes, std::io::Error>> = content(total)
+        .chunks(65_536)
+        .map(|piece| Ok(Bytes::copy_from_slice(piece)))
+        .collect();
+    reqwest::Body::wrap_stream(futures_util::stream::iter(pieces))
 }
 
 #[tokio::test]
