@@ -8,9 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use audit::{
-    AuditLog, AuditOptions, CheckpointSigner, Error, NewEntry, body_hash, replay_journal, verify,
+    AuditLog, AuditOptions, CheckpointSigner, Error, NewEntry, VerifyingKey, body_hash,
+    replay_journal, verify,
 };
-use store::testing::{TestBackend, TestResult};
+use store::testing::{FreshDatabase, TestBackend, TestResult};
 use store::{Backend, Db};
 use time::macros::datetime;
 
@@ -39,6 +40,34 @@ fn journal_options(dir: &Path, checkpoint_every: i64) -> AuditOptions {
         journal: Some(dir.to_path_buf()),
         ..AuditOptions::default()
     }
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// What every test starts from: a migrated database of its own and an empty journal
+/// directory. `fresh` keeps the database alive.
+struct Ground {
+    fresh: FreshDatabase,
+    db: Db,
+    journal: tempfile::TempDir,
+}
+
+async fn ground(backend: &TestBackend) -> Result<Ground, Failure> {
+    let fresh = backend.fresh().await?;
+    let db = fresh.migrated().await?;
+    Ok(Ground {
+        fresh,
+        db,
+        journal: tempfile::tempdir()?,
+    })
+}
+
+/// A writer started with `options` and a key of its own, and the key its checkpoints
+/// verify with.
+async fn signed_writer(db: &Db, options: AuditOptions) -> Result<(AuditLog, VerifyingKey), Error> {
+    let signer = CheckpointSigner::generate();
+    let key = signer.verifying_key();
+    Ok((AuditLog::start(db.clone(), signer, options).await?, key))
 }
 
 /// A journal writer with a key of its own and no checkpoints by count.
@@ -86,12 +115,12 @@ async fn stored(db: &Db) -> Result<i64, sqlx::Error> {
 #[tokio::test]
 async fn journalled_entries_reach_the_database_as_one_signed_chain() -> TestResult {
     for backend in TestBackend::all() {
-        let fresh = backend.fresh().await?;
-        let db = fresh.migrated().await?;
-        let journal = tempfile::tempdir()?;
-        let signer = CheckpointSigner::generate();
-        let key = signer.verifying_key();
-        let log = AuditLog::start(db.clone(), signer, journal_options(journal.path(), 50)).await?;
+        let Ground {
+            fresh: _fresh,
+            db,
+            journal,
+        } = ground(&backend).await?;
+        let (log, key) = signed_writer(&db, journal_options(journal.path(), 50)).await?;
         let tasks: Vec<_> = (1..=200)
             .map(|n| {
                 let log = log.clone();
@@ -132,12 +161,12 @@ async fn journalled_entries_reach_the_database_as_one_signed_chain() -> TestResu
 #[tokio::test]
 async fn entries_wait_in_the_journal_while_the_database_refuses_them() -> TestResult {
     for backend in TestBackend::all() {
-        let fresh = backend.fresh().await?;
-        let db = fresh.migrated().await?;
-        let journal = tempfile::tempdir()?;
-        let signer = CheckpointSigner::generate();
-        let key = signer.verifying_key();
-        let log = AuditLog::start(db.clone(), signer, journal_options(journal.path(), 0)).await?;
+        let Ground {
+            fresh: _fresh,
+            db,
+            journal,
+        } = ground(&backend).await?;
+        let (log, key) = signed_writer(&db, journal_options(journal.path(), 0)).await?;
         refuse_inserts(&db).await?;
         for n in 1..=5 {
             // Acknowledged: durable in the journal although the database refuses it.
@@ -170,7 +199,7 @@ fn crash_with_unindexed_entries(target: &str, journal: &Path, count: usize) -> T
         for n in 1..=count {
             log.record(entry(n)).await?;
         }
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        Ok::<_, Failure>(())
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())
@@ -179,9 +208,7 @@ fn crash_with_unindexed_entries(target: &str, journal: &Path, count: usize) -> T
 #[tokio::test]
 async fn a_replay_puts_what_a_dead_process_journalled_into_the_database() -> TestResult {
     for backend in TestBackend::all() {
-        let fresh = backend.fresh().await?;
-        let db = fresh.migrated().await?;
-        let journal = tempfile::tempdir()?;
+        let Ground { fresh, db, journal } = ground(&backend).await?;
         let (target, dir) = (fresh.target.clone(), journal.path().to_path_buf());
         tokio::task::spawn_blocking(move || {
             crash_with_unindexed_entries(&target, &dir, 7).map_err(|e| e.to_string())
@@ -239,9 +266,11 @@ async fn a_replay_puts_what_a_dead_process_journalled_into_the_database() -> Tes
 #[tokio::test]
 async fn a_journal_writer_is_the_chains_only_writer() -> TestResult {
     for backend in TestBackend::all() {
-        let fresh = backend.fresh().await?;
-        let db = fresh.migrated().await?;
-        let journal = tempfile::tempdir()?;
+        let Ground {
+            fresh: _fresh,
+            db,
+            journal,
+        } = ground(&backend).await?;
         let first = journal_writer(&db, journal.path()).await?;
         let same_dir = journal_writer(&db, journal.path()).await;
         assert!(matches!(same_dir, Err(Error::Busy(_))), "{same_dir:?}");
@@ -270,17 +299,17 @@ async fn a_journal_writer_is_the_chains_only_writer() -> TestResult {
 #[tokio::test]
 async fn full_segments_give_way_to_zero_filled_spares_and_are_removed_once_indexed() -> TestResult {
     for backend in TestBackend::all() {
-        let fresh = backend.fresh().await?;
-        let db = fresh.migrated().await?;
-        let journal = tempfile::tempdir()?;
-        let signer = CheckpointSigner::generate();
-        let key = signer.verifying_key();
+        let Ground {
+            fresh: _fresh,
+            db,
+            journal,
+        } = ground(&backend).await?;
         // About 27 entries to a segment, so 300 entries rotate about ten times.
         let options = AuditOptions {
             journal_segment_bytes: 16 * 1024,
             ..journal_options(journal.path(), 0)
         };
-        let log = AuditLog::start(db.clone(), signer, options).await?;
+        let (log, key) = signed_writer(&db, options).await?;
         for wave in 0..10 {
             let tasks: Vec<_> = (1..=30)
                 .map(|n| {
