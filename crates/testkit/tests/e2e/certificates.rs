@@ -33,6 +33,27 @@ fn text<'a>(value: &'a Value, key: &str) -> Result<&'a str, Failure> {
         .ok_or_else(|| format!("no {key} in {value}"))?)
 }
 
+/// The two officials signed in, the first holding `roles[0]` and the second `roles[1]`
+/// (agency, role); their session cookies, in that order.
+async fn officials_holding(
+    app: &TestApp,
+    roles: [(&str, &str); 2],
+) -> Result<(String, String), Failure> {
+    let (people, first, second) = super::officials_and_citizens(app).await?;
+    for (person, (agency, role)) in people.iter().zip(roles) {
+        app.state
+            .identity
+            .grant_role(
+                person.personal_id,
+                &kernel::AgencyCode::parse(agency)?,
+                role,
+                "operator:test",
+            )
+            .await?;
+    }
+    Ok((first, second))
+}
+
 /// The certificate of `serial` as listed for the holder of `cookie`, if listed.
 async fn listed(app: &TestApp, cookie: &str, serial: &str) -> Result<Option<Value>, Failure> {
     let all: Vec<Value> = app
@@ -111,19 +132,11 @@ async fn certificates_are_issued_from_csrs_revoked_and_published_in_the_crl() ->
         let upstream = upstream().await?;
         setup(&app, &upstream).await?;
         grant_whole(&app, SERVICE).await?;
-        let (people, operator_cookie, other_cookie) = super::officials_and_citizens(&app).await?;
-        let roles = [("BCA", "exchange.operator"), ("BYT", "exchange.admin")];
-        for (person, (agency, role)) in people.iter().zip(roles) {
-            app.state
-                .identity
-                .grant_role(
-                    person.personal_id,
-                    &kernel::AgencyCode::parse(agency)?,
-                    role,
-                    "operator:test",
-                )
-                .await?;
-        }
+        let (operator_cookie, other_cookie) = officials_holding(
+            &app,
+            [("BCA", "exchange.operator"), ("BYT", "exchange.admin")],
+        )
+        .await?;
         let send = |method: reqwest::Method, path: &str, cookie: &str, body: Option<Value>| {
             let request = app
                 .client
@@ -308,19 +321,8 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
     for_each_backend(|app| async move {
         let upstream = upstream().await?;
         setup(&app, &upstream).await?;
-        let (people, admin_cookie, other_cookie) = super::officials_and_citizens(&app).await?;
-        let roles = [("BTP", "exchange.admin"), ("BYT", "exchange.admin")];
-        for (person, (agency, role)) in people.iter().zip(roles) {
-            app.state
-                .identity
-                .grant_role(
-                    person.personal_id,
-                    &kernel::AgencyCode::parse(agency)?,
-                    role,
-                    "operator:test",
-                )
-                .await?;
-        }
+        let (admin_cookie, other_cookie) =
+            officials_holding(&app, [("BTP", "exchange.admin"), ("BYT", "exchange.admin")]).await?;
         let page = |path: &str, cookie: &str| {
             app.client
                 .get(app.url(path))
