@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Gateway throughput, in one run on loopback (bounded: about a minute and a half):
+# Gateway throughput, in one run on loopback (bounded: under two minutes):
 #   1. straight to a small upstream (nginx returning a fixed JSON body),
 #   2. through nginx as a plain reverse proxy with its access log on,
-#   3. through lienthong: X-Road r1, bearer-token client check, access rights, and an audit
+#   3. through lienthong's HTTP stack alone (`lienthong bench proxy`: axum's server and the
+#      gateway's pooled client, no checks, no audit), to tell the stack's cost from the rest,
+#   4. through lienthong: X-Road r1, bearer-token client check, access rights, and an audit
 #      entry made durable (group commit) before each answer.
 # Then, at half of lienthong's maximum rate, the p99 latency straight and through lienthong.
 # Needs: nginx, oha (cargo install oha), openssl, curl. Usage: bench/exchange.sh
@@ -14,6 +16,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 UPSTREAM_PORT=18181
 PROXY_PORT=18182
 GATEWAY_PORT=18183
+STACK_PORT=18184
 for tool in nginx oha openssl curl; do
     command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
 done
@@ -86,6 +89,9 @@ for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$GATEWAY_PORT/readyz" >/dev/null && break
     sleep 0.1
 done
+RUST_LOG=warn "$bin" bench proxy --listen "127.0.0.1:$STACK_PORT" \
+    --upstream "http://127.0.0.1:$UPSTREAM_PORT" >"$work/logs/stack.log" 2>&1 &
+pids+=($!)
 assertion=$("$bin" identity client-assertion --data-dir "$data" --client-id "$client_id" \
     --key "$work/client.pem" --audience "http://127.0.0.1:$GATEWAY_PORT/oauth/token")
 token=$(curl -fs "http://127.0.0.1:$GATEWAY_PORT/oauth/token" \
@@ -95,11 +101,13 @@ token=$(curl -fs "http://127.0.0.1:$GATEWAY_PORT/oauth/token" \
 
 direct="http://127.0.0.1:$UPSTREAM_PORT/cards/79"
 proxied="http://127.0.0.1:$PROXY_PORT/cards/79"
+stack="http://127.0.0.1:$STACK_PORT/cards/79"
 gateway="http://127.0.0.1:$GATEWAY_PORT/r1/VN/GOV/UPSTREAM/cards/lookup/cards/79"
 xroad=(-H "X-Road-Client: VN/GOV/BENCH/client" -H "Authorization: Bearer $token")
 
 # A call that must succeed before anything is measured.
 curl -fs "${xroad[@]}" "$gateway" | grep -q '"valid":true'
+curl -fs --retry 30 --retry-connrefused --retry-delay 1 "$stack" | grep -q '"valid":true'
 
 field() { # field NAME FILE: a number from oha's JSON output
     python3 -c "import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1], {}, {'d': d}))" "$1" "$2"
@@ -116,9 +124,10 @@ run() { # run NAME RATE URL [headers...]
 
 run direct max "$direct"
 run nginx max "$proxied"
+run stack max "$stack"
 run lienthong max "$gateway" "${xroad[@]}"
 rps() { field "round(d['summary']['requestsPerSec'])" "$work/$1.json"; }
-d=$(rps direct); n=$(rps nginx); l=$(rps lienthong)
+d=$(rps direct); n=$(rps nginx); s=$(rps stack); l=$(rps lienthong)
 half=$((l / 2))
 run direct_half "$half" "$direct"
 before=$(curl -fs "http://127.0.0.1:$GATEWAY_PORT/metrics")
@@ -130,8 +139,10 @@ entries=$("$bin" audit verify --data-dir "$data" | head -1)
 echo "connections $CONNECTIONS, $DURATION per run, $(nproc) cores, loopback"
 echo "straight to upstream:                 $d requests/s"
 echo "nginx reverse proxy, access log on:   $n requests/s"
+echo "lienthong's HTTP stack, bare proxy:   $s requests/s"
 echo "lienthong r1 gateway, durable audit:  $l requests/s"
 python3 -c "print(f'ratio lienthong / nginx: {$l / $n:.2f} (goal: at least 1.00); lienthong / direct: {$l / $d:.2f}')"
+python3 -c "print(f'ratio bare stack / nginx: {$s / $n:.2f}; lienthong / bare stack: {$l / $s:.2f}')"
 echo "at $half requests/s: p99 straight $(p99 direct_half) ms, through lienthong $(p99 lienthong_half) ms"
 python3 -c "print(f'p99 added latency: {$(p99 lienthong_half) - $(p99 direct_half):.3f} ms (goal: under 2 ms)')"
 # How long the half-rate answers waited for their audit entry to be durable: the bucket of

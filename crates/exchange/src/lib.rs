@@ -5,6 +5,7 @@
 //! from the population registry, and the citizen's data tracker.
 
 pub mod admin;
+pub mod baseline;
 pub mod builtin;
 pub mod ca;
 pub mod catalog;

@@ -32,6 +32,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20_000)]
         count: usize,
     },
+    /// A bare reverse proxy on the gateway's HTTP stack (axum's server, the pooled provider
+    /// client) with none of its checks and no audit: bench/exchange.sh measures it beside
+    /// nginx and the gateway. Runs until stopped.
+    Proxy {
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// Where every request goes, e.g. http://127.0.0.1:18181
+        #[arg(long)]
+        upstream: String,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -40,7 +50,22 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Import { citizens } => import(dir.path(), citizens).await,
         BenchCommand::Login { attempts } => login(dir.path(), attempts).await,
         BenchCommand::Tokens { count } => tokens(dir.path(), count).await,
+        BenchCommand::Proxy { listen, upstream } => proxy(listen, &upstream).await,
     }
+}
+
+async fn proxy(listen: std::net::SocketAddr, upstream: &str) -> anyhow::Result<()> {
+    let router = exchange::baseline::reverse_proxy(upstream).map_err(anyhow::Error::msg)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    // As `serve` does, and as nginx does on keep-alive connections.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    println!("bare reverse proxy on {listen} to {upstream}");
+    axum::serve(listener, router).await?;
+    Ok(())
 }
 
 fn scratch_config(dir: &Path) -> Config {
