@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -471,7 +471,12 @@ impl Identity {
         refresh: bool,
     ) -> Result<PublishedKeys, IdentityError> {
         let cached = self.machine.published.read().ok().and_then(|p| p.clone());
-        if let Some((_, keys)) = cached.filter(|(loaded, _)| fresh(*loaded) && !refresh) {
+        // A reload for an unknown kid happens at most once a second: tokens with made-up key
+        // ids must not turn every request into a database read.
+        let keep = |loaded: &Instant| {
+            fresh(*loaded) && !(refresh && loaded.elapsed() >= Duration::from_secs(1))
+        };
+        if let Some((_, keys)) = cached.filter(|(loaded, _)| keep(loaded)) {
             return Ok(keys);
         }
         let keys: PublishedKeys = self
@@ -524,6 +529,18 @@ impl Identity {
             Ok(compact) => compact,
             Err(reason) => return Ok(Err(TokenRejected::Malformed(reason))),
         };
+        // Claims that refuse the token are read before the signature is checked: a refusal
+        // does not depend on who wrote them, and a client that keeps sending its expired
+        // token then costs a JSON parse per call, not an ECDSA verification.
+        let Ok(claims) = serde_json::from_slice::<AccessClaims>(&compact.payload) else {
+            return Ok(Err(TokenRejected::Malformed("claims are missing")));
+        };
+        if claims.aud != EXCHANGE_AUDIENCE {
+            return Ok(Err(TokenRejected::WrongAudience));
+        }
+        if claims.exp < OffsetDateTime::now_utc().unix_timestamp() {
+            return Ok(Err(TokenRejected::Expired));
+        }
         let kid = compact.header.kid.as_deref().unwrap_or_default();
         let mut keys = self.published_verifying_keys(false).await?;
         if !keys.iter().any(|(k, _)| k == kid) {
@@ -535,15 +552,6 @@ impl Identity {
         };
         if !verifies(key, &compact) {
             return Ok(Err(TokenRejected::BadSignature));
-        }
-        let Ok(claims) = serde_json::from_slice::<AccessClaims>(&compact.payload) else {
-            return Ok(Err(TokenRejected::Malformed("claims are missing")));
-        };
-        if claims.aud != EXCHANGE_AUDIENCE {
-            return Ok(Err(TokenRejected::WrongAudience));
-        }
-        if claims.exp < OffsetDateTime::now_utc().unix_timestamp() {
-            return Ok(Err(TokenRejected::Expired));
         }
         Ok(Ok(MachineToken {
             client_id: claims.client_id,

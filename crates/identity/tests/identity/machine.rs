@@ -71,6 +71,15 @@ async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
         );
         let forged = format!("{header}.{forged_claims}.{signature}");
         assert_eq!(identity.verify_machine_token(&forged).await?, Err(TokenRejected::BadSignature));
+
+        // Expired claims are refused before the signature is checked, so a client that keeps
+        // sending an old token costs no ECDSA verification: here the signature is not even
+        // the token's own, and the answer is still "expired".
+        let expired_claims = URL_SAFE_NO_PAD.encode(
+            serde_json::json!({ "sub": SUBJECT, "aud": "urn:lienthong:exchange", "exp": 1, "client_id": client_id, "scope": "exchange" }).to_string(),
+        );
+        let expired = format!("{header}.{expired_claims}.{signature}");
+        assert_eq!(identity.verify_machine_token(&expired).await?, Err(TokenRejected::Expired));
         Ok(())
     })
     .await
