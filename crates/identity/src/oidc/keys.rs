@@ -158,6 +158,9 @@ impl Identity {
         .execute(tx.conn())
         .await?;
         tx.commit().await?;
+        // Machine tokens are signed with the new key from now on, and the exchange accepts it
+        // at once instead of waiting for its once-a-second reload on an unknown kid.
+        self.machine.forget_keys();
         Ok(kid)
     }
 

@@ -123,6 +123,18 @@ impl std::fmt::Debug for MachineCache {
     }
 }
 
+impl MachineCache {
+    /// Drops the cached signing and published keys, after a rotation.
+    pub(crate) fn forget_keys(&self) {
+        if let Ok(mut signing) = self.signing.write() {
+            *signing = None;
+        }
+        if let Ok(mut published) = self.published.write() {
+            *published = None;
+        }
+    }
+}
+
 fn fresh(loaded: Instant) -> bool {
     loaded.elapsed().as_secs() < CACHE_SECONDS
 }

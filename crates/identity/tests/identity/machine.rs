@@ -80,6 +80,21 @@ async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
         );
         let expired = format!("{header}.{expired_claims}.{signature}");
         assert_eq!(identity.verify_machine_token(&expired).await?, Err(TokenRejected::Expired));
+
+        // After a rotation the next token is signed with the new key, and the exchange accepts
+        // it at once, although its keys were loaded a moment ago.
+        let kid = identity.rotate_signing_key().await?;
+        let assertion = sign_client_assertion(&key, &client_id, TOKEN_ENDPOINT, 60)?;
+        let granted = identity
+            .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, Some("exchange"))
+            .await?
+            .map_err(|e| e.description)?;
+        let rotated = granted["access_token"].as_str().ok_or("no access_token")?;
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(rotated.split('.').next().unwrap_or_default())?)?;
+        assert_eq!(header["kid"], kid.as_str());
+        let verified = identity.verify_machine_token(rotated).await?.map_err(|e| e.to_string())?;
+        assert_eq!(verified.subject, SUBJECT);
         Ok(())
     })
     .await
