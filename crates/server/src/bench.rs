@@ -59,10 +59,8 @@ async fn proxy(listen: std::net::SocketAddr, upstream: &str) -> anyhow::Result<(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    // As `serve` does, and as nginx does on keep-alive connections.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
+    // Set up as `serve` sets up its own (and as nginx does on keep-alive connections).
+    let listener = crate::without_nagle(listener);
     println!("bare reverse proxy on {listen} to {upstream}");
     axum::serve(listener, router).await?;
     Ok(())

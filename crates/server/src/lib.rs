@@ -97,6 +97,19 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
     })
 }
 
+/// The plain listener as the server uses it. No Nagle delay: a streamed answer's last chunk
+/// leaves after its audit entry commits, as a small write of its own, and must not wait for
+/// the client's delayed ACK. `lienthong bench proxy` uses the same, to be measured alike.
+pub(crate) fn without_nagle(
+    listener: TcpListener,
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    })
+}
+
 /// Serves until `shutdown` completes, then lets in-flight requests finish for at most the
 /// configured grace period, and closes the database.
 pub async fn serve(
@@ -145,13 +158,7 @@ pub async fn serve_with_tls(
     let service = router
         .clone()
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // No Nagle delay: a streamed answer's last chunk leaves after its audit entry commits, as
-    // a small write of its own, and must not wait for the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "TCP_NODELAY not set");
-        }
-    });
+    let listener = without_nagle(listener);
     let plain = axum::serve(listener, service).with_graceful_shutdown(stopped(stopping_rx.clone()));
     let secure = async {
         if let (Some(listener), Some(tls_config)) = (tls_listener, tls_config) {
