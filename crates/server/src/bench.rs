@@ -59,10 +59,25 @@ async fn proxy(listen: std::net::SocketAddr, upstream: &str) -> anyhow::Result<(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    // Set up as `serve` sets up its own (and as nginx does on keep-alive connections).
-    let listener = crate::without_nagle(listener);
     println!("bare reverse proxy on {listen} to {upstream}");
-    axum::serve(listener, router).await?;
+    // Accepted and served as `serve` does, so the two are measured alike.
+    let limits = Config::default().connection_limits();
+    crate::connections::accept(
+        listener,
+        limits,
+        std::future::pending(),
+        |tcp, remote, watcher| {
+            crate::connections::serve_http::<_, ()>(
+                tcp,
+                remote,
+                None,
+                router.clone(),
+                limits,
+                watcher,
+            )
+        },
+    )
+    .await;
     Ok(())
 }
 

@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 21] = [
+const ENV_KEYS: [&str; 24] = [
+    "header_read_timeout_secs",
+    "idle_timeout_secs",
+    "max_connections",
     "audit_mode",
     "audit_journal",
     "exchange_max_request_bytes",
@@ -48,6 +51,13 @@ pub struct Config {
     /// How long in-flight requests may take to finish after SIGTERM or SIGINT.
     pub shutdown_grace_secs: u64,
     pub db_max_connections: u32,
+    /// A request head not complete this many seconds after it began closes the connection
+    /// (slow-loris); on HTTP/1.1 keep-alive connections it also bounds the wait between requests.
+    pub header_read_timeout_secs: u64,
+    /// A connection with no request in flight for this many seconds is closed.
+    pub idle_timeout_secs: u64,
+    /// Open connections per listener; more wait in the kernel's backlog until one closes.
+    pub max_connections: usize,
     /// Send the session cookie only over HTTPS (browsers treat http://localhost as secure).
     pub cookie_secure: bool,
     /// The address people and relying parties use (`https://eid.example.gov.vn`); the
@@ -122,6 +132,9 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             shutdown_grace_secs: 30,
             db_max_connections: 16,
+            header_read_timeout_secs: 15,
+            idle_timeout_secs: 75,
+            max_connections: 10_000,
             cookie_secure: true,
             public_url: None,
             exchange_instance: "VN".into(),
@@ -190,6 +203,14 @@ impl Config {
         self.db.clone().unwrap_or_else(|| {
             DatabaseTarget(self.data_dir.join("lienthong.db").display().to_string())
         })
+    }
+
+    pub(crate) fn connection_limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            header_read: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            idle: std::time::Duration::from_secs(self.idle_timeout_secs),
+            max_connections: self.max_connections.max(1),
+        }
     }
 
     pub fn db_options(&self) -> store::DbOptions {

@@ -6,13 +6,14 @@ pub mod audit_cli;
 mod bench;
 pub mod cli;
 pub mod config;
+mod connections;
 mod exchange_cli;
 pub mod metrics;
 pub mod registry_cli;
 pub mod telemetry;
 mod tls;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,19 +98,6 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
     })
 }
 
-/// The plain listener as the server uses it. No Nagle delay: a streamed answer's last chunk
-/// leaves after its audit entry commits, as a small write of its own, and must not wait for
-/// the client's delayed ACK. `lienthong bench proxy` uses the same, to be measured alike.
-pub(crate) fn without_nagle(
-    listener: TcpListener,
-) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
-    axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "TCP_NODELAY not set");
-        }
-    })
-}
-
 /// Serves until `shutdown` completes, then lets in-flight requests finish for at most the
 /// configured grace period, and closes the database.
 pub async fn serve(
@@ -154,27 +142,36 @@ pub async fn serve_with_tls(
             std::future::pending::<()>().await;
         }
     };
-    // Connection addresses feed the sign-in failure limit.
-    let service = router
-        .clone()
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let listener = without_nagle(listener);
-    let plain = axum::serve(listener, service).with_graceful_shutdown(stopped(stopping_rx.clone()));
+    let limits = config.connection_limits();
+    let plain = connections::accept(
+        listener,
+        limits,
+        stopped(stopping_rx.clone()),
+        |tcp, remote, watcher| {
+            connections::serve_http::<_, ()>(tcp, remote, None, router.clone(), limits, watcher)
+        },
+    );
     let secure = async {
         if let (Some(listener), Some(tls_config)) = (tls_listener, tls_config) {
-            tls::serve(listener, tls_config, router, stopped(stopping_rx.clone())).await;
+            tls::serve(
+                listener,
+                tls_config,
+                router.clone(),
+                limits,
+                stopped(stopping_rx.clone()),
+            )
+            .await;
         }
     };
     let all = async {
-        let ((), served, ()) = tokio::join!(signal, plain.into_future(), secure);
-        served
+        tokio::join!(signal, plain, secure);
     };
     let grace_expired = async {
         stopped(stopping_rx.clone()).await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = all => result.context("serving HTTP")?,
+        () = all => {},
         () = grace_expired => tracing::warn!(seconds = grace.as_secs(), "grace period over; dropping remaining connections"),
     }
     db.close().await;

@@ -6,25 +6,21 @@
 //! the gateway to match against the table of issued certificates.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum::Router;
-use axum::extract::ConnectInfo;
 use exchange::{CertificateAuthority, ClientCertificate};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 use crate::Config;
+use crate::connections::{self, ConnectionLimits};
 
 /// A handshake that takes longer than this is dropped (slow-loris).
 const HANDSHAKE_SECONDS: u64 = 10;
@@ -77,36 +73,20 @@ pub(crate) fn server_config(
     Ok(Arc::new(server))
 }
 
-/// Accepts until `stopping` completes, then waits for open connections to finish their
-/// requests (the caller bounds that by the grace period).
+/// Serves `router` over TLS until `stopping` completes, under the same connection limits as
+/// the plain listener; the handshake has a deadline of its own.
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     router: Router,
+    limits: ConnectionLimits,
     stopping: impl Future<Output = ()>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(stopping);
-    loop {
-        let (tcp, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(%error, "TLS listener: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut stopping => break,
-        };
-        // As on the plain listener: streamed answers end with a small write (see lib.rs).
-        let _nodelay_is_an_optimisation = tcp.set_nodelay(true);
+    connections::accept(listener, limits, stopping, |tcp, remote, watcher| {
         let acceptor = acceptor.clone();
         let router = router.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
+        async move {
             let handshake =
                 tokio::time::timeout(Duration::from_secs(HANDSHAKE_SECONDS), acceptor.accept(tcp));
             let stream = match handshake.await {
@@ -125,24 +105,8 @@ pub(crate) async fn serve(
                 .map(|der| ClientCertificate {
                     fingerprint: exchange::ca::fingerprint(der),
                 });
-            let service = hyper::service::service_fn(
-                move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request
-                        .extensions_mut()
-                        .insert(ConnectInfo::<SocketAddr>(remote));
-                    if let Some(certificate) = &certificate {
-                        request.extensions_mut().insert(certificate.clone());
-                    }
-                    router.clone().oneshot(request)
-                },
-            );
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(error) = watcher.watch(connection).await {
-                tracing::debug!(%error, %remote, "TLS connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
+            connections::serve_http(stream, remote, certificate, router, limits, watcher).await;
+        }
+    })
+    .await;
 }

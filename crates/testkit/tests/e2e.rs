@@ -4,6 +4,8 @@
 mod assistance;
 #[path = "e2e/certificates.rs"]
 mod certificates;
+#[path = "e2e/connections.rs"]
+mod connections;
 #[path = "e2e/forwarding.rs"]
 mod forwarding;
 #[path = "e2e/exchange.rs"]

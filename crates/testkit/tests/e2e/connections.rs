@@ -1,0 +1,102 @@
+//! Connection limits: slow and idle clients are closed, and connections beyond the cap wait.
+//! The limits sit below the router, so one backend is enough.
+
+use std::time::Duration;
+
+use testkit::{TestApp, TestResult};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const HEALTH_REQUEST: &[u8] = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
+
+async fn connect(app: &TestApp) -> std::io::Result<TcpStream> {
+    TcpStream::connect(app.base.trim_start_matches("http://")).await
+}
+
+/// Reads until the server closes the connection, failing after `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> Result<(), String> {
+    let mut buffer = [0_u8; 1024];
+    let reading = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, reading)
+        .await
+        .map_err(|_| format!("the connection was still open after {within:?}"))
+}
+
+/// The head of the first answer on the connection, or an error after `within`.
+async fn answer_within(stream: &mut TcpStream, within: Duration) -> Result<String, String> {
+    let mut buffer = [0_u8; 1024];
+    let read = tokio::time::timeout(within, stream.read(&mut buffer))
+        .await
+        .map_err(|_| format!("no answer within {within:?}"))?
+        .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(buffer.get(..read).unwrap_or_default()).into_owned())
+}
+
+#[tokio::test]
+async fn slow_headers_and_idle_connections_are_closed() -> TestResult {
+    let backend = store::testing::TestBackend::Sqlite;
+    let app = TestApp::spawn_with(&backend, |config| {
+        config.header_read_timeout_secs = 1;
+        config.idle_timeout_secs = 2;
+    })
+    .await?;
+    let deadline = Duration::from_secs(8);
+
+    // Slow-loris: a head that never ends.
+    let mut slow = connect(&app).await?;
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ")
+        .await?;
+    // A client that connects and sends nothing at all.
+    let mut silent = connect(&app).await?;
+    // A keep-alive client that asked once and then went quiet.
+    let mut quiet = connect(&app).await?;
+    quiet.write_all(HEALTH_REQUEST).await?;
+    let first = answer_within(&mut quiet, deadline).await?;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+
+    closed_within(&mut slow, deadline)
+        .await
+        .map_err(|e| format!("slow head: {e}"))?;
+    closed_within(&mut silent, deadline)
+        .await
+        .map_err(|e| format!("silent: {e}"))?;
+    closed_within(&mut quiet, deadline)
+        .await
+        .map_err(|e| format!("keep-alive: {e}"))?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() -> TestResult {
+    let backend = store::testing::TestBackend::Sqlite;
+    let mut app = TestApp::spawn_with(&backend, |config| config.max_connections = 2).await?;
+    // The readiness check's pooled connection would hold a slot: close it.
+    app.client = reqwest::Client::new();
+
+    let mut first = connect(&app).await?;
+    first.write_all(HEALTH_REQUEST).await?;
+    let answer = answer_within(&mut first, Duration::from_secs(10)).await?;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let mut second = connect(&app).await?;
+    second.write_all(HEALTH_REQUEST).await?;
+    let answer = answer_within(&mut second, Duration::from_secs(10)).await?;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // The kernel completes the handshake, but the server does not take the connection.
+    let mut third = connect(&app).await?;
+    third.write_all(HEALTH_REQUEST).await?;
+    let early = answer_within(&mut third, Duration::from_millis(1500)).await;
+    assert!(early.is_err(), "answered beyond the cap: {early:?}");
+
+    drop(first);
+    let answer = answer_within(&mut third, Duration::from_secs(10)).await?;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    Ok(())
+}
