@@ -4,11 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, State};
 use axum::http::header::{
-    CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -154,6 +157,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.identity.clone(), identity::resolve_session))
         .layer(axum::middleware::from_fn(web::auth::reject_cross_site))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::record))
+        .layer(axum::middleware::from_fn(strict_transport_over_tls))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
@@ -166,6 +170,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
                 .layer(CompressionLayer::new())
                 .layer(security_header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                // Pages and answers may name citizens: no copy in shared or browser caches
+                // unless a handler says otherwise (static assets, the CA certificate).
+                .layer(security_header(CACHE_CONTROL, "no-store"))
                 .layer(security_header(X_FRAME_OPTIONS, "DENY"))
                 .layer(security_header(REFERRER_POLICY, "same-origin"))
                 .layer(security_header(
@@ -176,6 +183,23 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
         .with_state(state);
     gateway.merge(platform)
+}
+
+/// HSTS on answers sent over TLS only (RFC 6797 §7.2: never over plain HTTP). One year, as
+/// the HSTS preload list asks; subdomains are the operator's to decide, so not included.
+async fn strict_transport_over_tls(request: Request, next: Next) -> Response {
+    let over_tls = request
+        .extensions()
+        .get::<crate::connections::OverTls>()
+        .is_some();
+    let mut response = next.run(request).await;
+    if over_tls {
+        response.headers_mut().insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -67,10 +67,10 @@ async fn proxy(listen: std::net::SocketAddr, upstream: &str) -> anyhow::Result<(
         limits,
         std::future::pending(),
         |tcp, remote, watcher| {
-            crate::connections::serve_http::<_, ()>(
+            crate::connections::serve_http(
                 tcp,
                 remote,
-                None,
+                axum::http::Extensions::new(),
                 router.clone(),
                 limits,
                 watcher,

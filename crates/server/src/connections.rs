@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::Extensions;
 use hyper::body::{Body, Frame, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -85,18 +86,23 @@ pub(crate) async fn accept<F, Task>(
     graceful.shutdown().await;
 }
 
+/// Marks requests that arrived over TLS (for `Strict-Transport-Security`, which RFC 6797
+/// §7.2 allows only on secure transport).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OverTls;
+
 /// Serves HTTP/1.1 or HTTP/2 on one accepted connection with `router`, giving each request
-/// the peer's address and `extension` (a verified client certificate, say).
-pub(crate) async fn serve_http<Io, Extension>(
+/// the peer's address and `extensions` (that it came over TLS, a verified client
+/// certificate).
+pub(crate) async fn serve_http<Io>(
     io: Io,
     remote: SocketAddr,
-    extension: Option<Extension>,
+    extensions: Extensions,
     router: Router,
     limits: ConnectionLimits,
     watcher: Watcher,
 ) where
     Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    Extension: Clone + Send + Sync + 'static,
 {
     let activity = Arc::new(Activity::new());
     let counted = activity.clone();
@@ -105,9 +111,7 @@ pub(crate) async fn serve_http<Io, Extension>(
             request
                 .extensions_mut()
                 .insert(ConnectInfo::<SocketAddr>(remote));
-            if let Some(extension) = &extension {
-                request.extensions_mut().insert(extension.clone());
-            }
+            request.extensions_mut().extend(extensions.clone());
             let in_flight = counted.begin();
             let answer = router.clone().oneshot(request);
             async move {

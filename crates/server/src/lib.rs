@@ -148,7 +148,14 @@ pub async fn serve_with_tls(
         limits,
         stopped(stopping_rx.clone()),
         |tcp, remote, watcher| {
-            connections::serve_http::<_, ()>(tcp, remote, None, router.clone(), limits, watcher)
+            connections::serve_http(
+                tcp,
+                remote,
+                axum::http::Extensions::new(),
+                router.clone(),
+                limits,
+                watcher,
+            )
         },
     );
     let secure = async {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum::Router;
+use axum::http::Extensions;
 use exchange::{CertificateAuthority, ClientCertificate};
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
@@ -20,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::Config;
-use crate::connections::{self, ConnectionLimits};
+use crate::connections::{self, ConnectionLimits, OverTls};
 
 /// A handshake that takes longer than this is dropped (slow-loris).
 const HANDSHAKE_SECONDS: u64 = 10;
@@ -97,15 +98,19 @@ pub(crate) async fn serve(
                 }
                 Err(_) => return,
             };
-            let certificate = stream
+            let mut extensions = Extensions::new();
+            extensions.insert(OverTls);
+            if let Some(der) = stream
                 .get_ref()
                 .1
                 .peer_certificates()
                 .and_then(|chain| chain.first())
-                .map(|der| ClientCertificate {
+            {
+                extensions.insert(ClientCertificate {
                     fingerprint: exchange::ca::fingerprint(der),
                 });
-            connections::serve_http(stream, remote, certificate, router, limits, watcher).await;
+            }
+            connections::serve_http(stream, remote, extensions, router, limits, watcher).await;
         }
     })
     .await;

@@ -100,3 +100,44 @@ async fn connections_beyond_the_cap_wait_until_one_closes() -> TestResult {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     Ok(())
 }
+
+#[tokio::test]
+async fn pages_are_never_stored_and_only_tls_answers_ask_for_https() -> TestResult {
+    let backend = store::testing::TestBackend::Sqlite;
+    let app = TestApp::spawn_with(&backend, crate::tls::with_tls).await?;
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+
+    let page = app.get("/").await?;
+    assert_eq!(header(&page, "cache-control").as_deref(), Some("no-store"));
+    assert_eq!(
+        header(&page, "strict-transport-security"),
+        None,
+        "never over plain HTTP"
+    );
+    let asset = app.get("/static/app.css").await?;
+    assert_eq!(
+        header(&asset, "cache-control").as_deref(),
+        Some("public, max-age=86400"),
+        "a handler's own caching stands"
+    );
+
+    let secure = crate::tls::client(&app, None)?
+        .get(crate::tls::tls_url(&app, "/")?)
+        .send()
+        .await?;
+    assert_eq!(
+        header(&secure, "strict-transport-security").as_deref(),
+        Some("max-age=31536000")
+    );
+    assert_eq!(
+        header(&secure, "cache-control").as_deref(),
+        Some("no-store")
+    );
+    Ok(())
+}
