@@ -172,7 +172,7 @@ pub struct Created {
 }
 
 /// Register a member (operators only).
-#[utoipa::path(post, path = "/api/v1/exchange/members", tag = "exchange", request_body = NewUnit,
+#[utoipa::path(post, path = "/api/v1/exchange/members", tag = "exchange", security(("session" = [])), request_body = NewUnit,
     responses((status = 201, body = Created), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_member(
     Authenticated(principal): Authenticated,
@@ -189,7 +189,7 @@ async fn add_member(
 }
 
 /// Register a subsystem (an information system) of a member.
-#[utoipa::path(post, path = "/api/v1/exchange/subsystems", tag = "exchange", request_body = NewUnit,
+#[utoipa::path(post, path = "/api/v1/exchange/subsystems", tag = "exchange", security(("session" = [])), request_body = NewUnit,
     responses((status = 201, body = Created), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn add_subsystem(
     Authenticated(principal): Authenticated,
@@ -208,7 +208,7 @@ async fn add_subsystem(
 }
 
 /// Services the caller manages (every service, for an operator).
-#[utoipa::path(get, path = "/api/v1/exchange/services", tag = "exchange",
+#[utoipa::path(get, path = "/api/v1/exchange/services", tag = "exchange", security(("session" = [])),
     responses((status = 200, body = Vec<Service>), (status = 403, body = Problem)))]
 async fn list_services(
     Authenticated(principal): Authenticated,
@@ -219,7 +219,7 @@ async fn list_services(
 }
 
 /// Register a service: where requests go, its OpenAPI document, its endpoints.
-#[utoipa::path(post, path = "/api/v1/exchange/services", tag = "exchange", request_body = NewService,
+#[utoipa::path(post, path = "/api/v1/exchange/services", tag = "exchange", security(("session" = [])), request_body = NewService,
     responses((status = 201, body = Created), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn add_service(
     Authenticated(principal): Authenticated,
@@ -241,7 +241,7 @@ async fn add_service(
 }
 
 /// Rights on the services the caller manages.
-#[utoipa::path(get, path = "/api/v1/exchange/rights", tag = "exchange",
+#[utoipa::path(get, path = "/api/v1/exchange/rights", tag = "exchange", security(("session" = [])),
     responses((status = 200, body = Vec<Right>), (status = 403, body = Problem)))]
 async fn list_rights(
     Authenticated(principal): Authenticated,
@@ -252,7 +252,7 @@ async fn list_rights(
 }
 
 /// Grant a client subsystem the use of a service, or of one endpoint of it.
-#[utoipa::path(post, path = "/api/v1/exchange/rights", tag = "exchange", request_body = NewRight,
+#[utoipa::path(post, path = "/api/v1/exchange/rights", tag = "exchange", security(("session" = [])), request_body = NewRight,
     responses((status = 201, body = Created), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn grant(
     Authenticated(principal): Authenticated,
@@ -271,7 +271,7 @@ async fn grant(
 }
 
 /// Revoke a right; calls under it are refused from now on.
-#[utoipa::path(delete, path = "/api/v1/exchange/rights/{id}", tag = "exchange",
+#[utoipa::path(delete, path = "/api/v1/exchange/rights/{id}", tag = "exchange", security(("session" = [])),
     params(("id" = String, Path, description = "The right's id")),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn revoke(
@@ -296,7 +296,7 @@ async fn revoke(
 }
 
 /// Set a client subsystem's rate limit and daily quota (operators only).
-#[utoipa::path(put, path = "/api/v1/exchange/limits/{client}", tag = "exchange", request_body = LimitBody,
+#[utoipa::path(put, path = "/api/v1/exchange/limits/{client}", tag = "exchange", security(("session" = [])), request_body = LimitBody,
     params(("client" = String, Path, description = "INSTANCE/CLASS/MEMBER/SUBSYSTEM, percent-encoded as one segment")),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_limit(
@@ -340,7 +340,7 @@ pub struct MemberCount {
 }
 
 /// Transactions per client member on one day (for the operations centre).
-#[utoipa::path(get, path = "/api/v1/exchange/daily-counts", tag = "exchange", params(DayQuery),
+#[utoipa::path(get, path = "/api/v1/exchange/daily-counts", tag = "exchange", security(("session" = [])), params(DayQuery),
     responses((status = 200, body = Vec<MemberCount>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn daily_counts(
     Authenticated(principal): Authenticated,

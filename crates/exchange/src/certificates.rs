@@ -282,7 +282,7 @@ pub(crate) async fn revoke_as(
 
 /// Client certificates of the subsystems the caller manages (every subsystem, for an
 /// operator), revoked and expired ones included, newest first.
-#[utoipa::path(get, path = "/api/v1/exchange/certificates", tag = "exchange",
+#[utoipa::path(get, path = "/api/v1/exchange/certificates", tag = "exchange", security(("session" = [])),
     responses((status = 200, body = Vec<Certificate>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn list(
     Authenticated(principal): Authenticated,
@@ -294,7 +294,7 @@ async fn list(
 
 /// Issue a client certificate for mutual TLS at the gateway from the agency's CSR. Issuing
 /// again rotates; with `replaces`, the named certificate is revoked in the same step.
-#[utoipa::path(post, path = "/api/v1/exchange/certificates", tag = "exchange", request_body = CertificateRequest,
+#[utoipa::path(post, path = "/api/v1/exchange/certificates", tag = "exchange", security(("session" = [])), request_body = CertificateRequest,
     responses((status = 201, body = IssuedCertificate), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn issue(
     Authenticated(principal): Authenticated,
@@ -319,7 +319,7 @@ async fn issue(
 
 /// Revoke a client certificate; the gateway refuses it from the next request, and the
 /// revocation list names it.
-#[utoipa::path(post, path = "/api/v1/exchange/certificates/{serial}/revoke", tag = "exchange",
+#[utoipa::path(post, path = "/api/v1/exchange/certificates/{serial}/revoke", tag = "exchange", security(("session" = [])),
     params(("serial" = String, Path, description = "The certificate's serial number, hex")),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn revoke(
@@ -332,7 +332,7 @@ async fn revoke(
 }
 
 /// The same as `POST …/{serial}/revoke`, kept for clients written before it.
-#[utoipa::path(delete, path = "/api/v1/exchange/certificates/{serial}", tag = "exchange",
+#[utoipa::path(delete, path = "/api/v1/exchange/certificates/{serial}", tag = "exchange", security(("session" = [])),
     params(("serial" = String, Path, description = "The certificate's serial number, hex")),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete(

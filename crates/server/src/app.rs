@@ -78,16 +78,19 @@ impl FromRef<AppState> for Arc<Metrics> {
          (name = "identity", description = "Services for agency and bank systems, authenticated with a machine access token (client_credentials with private_key_jwt at /oauth/token)"),
          (name = "exchange", description = "Data-exchange platform management, for operators (exchange.operator) and member administrators (exchange.admin); the gateway itself speaks X-Road r1 under /r1/"),
          (name = "operations", description = "Health, readiness and metrics")),
-    modifiers(&MachineTokenScheme)
+    modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
 
-/// Declares the bearer scheme that the identity services name in their `security`.
-struct MachineTokenScheme;
+/// Declares the schemes that operations name in their `security`: the machine access token
+/// of agency and bank systems, and officials' session cookie.
+struct SecuritySchemes;
 
-impl utoipa::Modify for MachineTokenScheme {
+impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "machine_token",
@@ -99,6 +102,13 @@ impl utoipa::Modify for MachineTokenScheme {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            crate::openapi::SESSION_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                identity::SESSION_COOKIE,
+                "The session of an official signed in at /login",
+            ))),
+        );
     }
 }
 
@@ -106,7 +116,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface of one node.
 pub fn router(state: AppState, config: &Config) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .merge(web::reference::api_routes())
@@ -114,6 +124,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(identity::verification::api_routes())
         .merge(exchange::admin::api_routes())
         .split_for_parts();
+    crate::openapi::describe_errors(&mut openapi);
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
 
     let pages = Router::new()

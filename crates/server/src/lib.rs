@@ -9,6 +9,7 @@ pub mod config;
 mod connections;
 mod exchange_cli;
 pub mod metrics;
+mod openapi;
 pub mod registry_cli;
 pub mod telemetry;
 mod tls;

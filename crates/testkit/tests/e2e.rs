@@ -14,6 +14,8 @@ mod gateway;
 mod machine;
 #[path = "e2e/ocsp.rs"]
 mod ocsp;
+#[path = "e2e/openapi.rs"]
+mod openapi;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
 #[path = "e2e/tls.rs"]

@@ -523,7 +523,7 @@ fn back_to_record(result: Result<PersonalId, Problem>, purpose: &str) -> Respons
 
 // ---- API ----
 
-#[utoipa::path(get, path = "/api/v1/registry/citizens/{id}", tag = "registry", params(("id" = String, Path, description = "Personal ID number"), PurposeQuery),
+#[utoipa::path(get, path = "/api/v1/registry/citizens/{id}", tag = "registry", security(("session" = [])), params(("id" = String, Path, description = "Personal ID number"), PurposeQuery),
     responses((status = 200, body = Versioned), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn citizen_api(
     Authenticated(principal): Authenticated,
@@ -537,7 +537,7 @@ async fn citizen_api(
     Ok(Json(view(&registry, &officer, id, &purpose).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/registry/citizens/{id}/history", tag = "registry", params(("id" = String, Path, description = "Personal ID number")),
+#[utoipa::path(get, path = "/api/v1/registry/citizens/{id}/history", tag = "registry", security(("session" = [])), params(("id" = String, Path, description = "Personal ID number")),
     responses((status = 200, body = Vec<VersionEntry>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn history_api(
     Authenticated(principal): Authenticated,
@@ -562,7 +562,7 @@ struct NameQuery {
     birth_date: Option<Date>,
 }
 
-#[utoipa::path(get, path = "/api/v1/registry/search", tag = "registry", params(NameQuery),
+#[utoipa::path(get, path = "/api/v1/registry/search", tag = "registry", security(("session" = [])), params(NameQuery),
     responses((status = 200, body = Vec<Summary>), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn search_api(
     Authenticated(principal): Authenticated,
@@ -578,7 +578,7 @@ async fn search_api(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/registry/households/{id}", tag = "registry", params(("id" = String, Path, description = "Household id")),
+#[utoipa::path(get, path = "/api/v1/registry/households/{id}", tag = "registry", security(("session" = [])), params(("id" = String, Path, description = "Household id")),
     responses((status = 200, body = Vec<Summary>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn household_api(
     Authenticated(principal): Authenticated,
@@ -608,7 +608,7 @@ struct Amended {
     version: i64,
 }
 
-#[utoipa::path(post, path = "/api/v1/registry/citizens/{id}/amendments", tag = "registry", params(("id" = String, Path, description = "Personal ID number")), request_body = Amendment,
+#[utoipa::path(post, path = "/api/v1/registry/citizens/{id}/amendments", tag = "registry", security(("session" = [])), params(("id" = String, Path, description = "Personal ID number")), request_body = Amendment,
     responses((status = 200, body = Amended), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn amend_api(
     Authenticated(principal): Authenticated,
@@ -661,7 +661,7 @@ struct ResidenceRequest {
 
 /// Registers a residence change (Law on Residence 2020): the record gets a new version and
 /// the change joins the residence history with its effective date.
-#[utoipa::path(post, path = "/api/v1/registry/citizens/{id}/residence", tag = "registry", params(("id" = String, Path, description = "Personal ID number")), request_body = ResidenceRequest,
+#[utoipa::path(post, path = "/api/v1/registry/citizens/{id}/residence", tag = "registry", security(("session" = [])), params(("id" = String, Path, description = "Personal ID number")), request_body = ResidenceRequest,
     responses((status = 200, body = Amended), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn residence_api(
     Authenticated(principal): Authenticated,
@@ -732,7 +732,7 @@ struct Registered {
 
 /// Registers a birth and issues the child's personal ID number (Law on Identification 2023,
 /// art. 12: the number is issued on birth registration).
-#[utoipa::path(post, path = "/api/v1/registry/births", tag = "registry", request_body = BirthRequest,
+#[utoipa::path(post, path = "/api/v1/registry/births", tag = "registry", security(("session" = [])), request_body = BirthRequest,
     responses((status = 201, body = Registered), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn birth_api(
     Authenticated(principal): Authenticated,
