@@ -296,7 +296,7 @@ impl Identity {
             })?;
         let credential_id = URL_SAFE_NO_PAD.encode(credential.get_credential_id());
         let row = sqlx::query(
-            "SELECT p.account_id, p.credential, a.locked_until, a.failed_logins FROM identity_passkeys p \
+            "SELECT p.account_id, p.credential, a.locked_until, a.failed_logins, a.failed_codes FROM identity_passkeys p \
              JOIN identity_accounts a ON a.id = p.account_id WHERE p.credential_id = $1",
         )
         .bind(&credential_id)
@@ -355,9 +355,11 @@ impl Identity {
                 .execute(tx.conn())
                 .await?;
         }
-        if row.try_get::<i64, _>("failed_logins")? > 0 {
+        // A passkey proves both factors at once, so it forgives failures of either.
+        if row.try_get::<i64, _>("failed_logins")? > 0 || row.try_get::<i64, _>("failed_codes")? > 0
+        {
             sqlx::query(
-                "UPDATE identity_accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+                "UPDATE identity_accounts SET failed_logins = 0, failed_codes = 0, locked_until = NULL WHERE id = $1",
             )
             .bind(&account_id)
             .execute(tx.conn())

@@ -222,7 +222,7 @@ async fn login(dir: &Path, attempts: usize) -> anyhow::Result<()> {
         let share = attempts / parallel;
         tasks.push(tokio::spawn(async move {
             for _ in 0..share {
-                identity.login(&id, password, "bench").await?;
+                identity.login(&id, password, "bench", None).await?;
             }
             Ok::<_, identity::IdentityError>(())
         }));

@@ -16,7 +16,7 @@ async fn signed_in(identity: &Identity) -> Result<web::Principal, Error> {
         .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
         .await?;
     let token = identity
-        .login(ID, "hoa sen trắng 1975", "test")
+        .login(ID, "hoa sen trắng 1975", "test", None)
         .await?
         .token()
         .to_owned();
@@ -303,7 +303,7 @@ async fn registration_is_checked_and_a_locked_account_stays_locked() -> TestResu
             .finish_passkey_registration(&rp, &principal.account_id, &challenge.ceremony, &response)
             .await?;
         for _ in 0..5 {
-            let _refused = identity.login(ID, "sai mật khẩu rồi", "x").await;
+            let _refused = identity.login(ID, "sai mật khẩu rồi", "x", None).await;
         }
         let (ceremony, response) = answer(&identity, &rp, &mut phone, None, ORIGIN).await?;
         assert!(matches!(
