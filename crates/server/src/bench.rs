@@ -81,7 +81,7 @@ async fn import(dir: &Path, citizens: usize) -> anyhow::Result<()> {
         &reference,
         citizens,
         1,
-        std::fs::File::create(&csv)?,
+        store::keyfile::create_owner_only(&csv)?,
         Format::Csv,
     )?;
     println!(
