@@ -1,16 +1,14 @@
+use std::net::IpAddr;
+
 use kernel::{AgencyCode, PersonalId};
 use registry::{Registry, RegistryError};
 use sqlx::Row;
 use store::{Db, timestamp};
-use time::{Date, Duration, OffsetDateTime};
+use time::Date;
 use web::Principal;
 
-use crate::password;
-
-/// Failed attempts before an account locks, and for how long (NIST SP 800-63B §5.2.2 asks
-/// to limit failed attempts; 5 per 15 minutes is far inside its bound of 100).
-const MAX_FAILURES: i64 = 5;
-const LOCK_MINUTES: i64 = 15;
+use crate::attempts::{self, AccountKey, Factor, Reservation};
+use crate::password::{self, PasswordChecks};
 
 /// The role an official needs to confirm accounts at level 2.
 pub const VERIFIER_ROLE: &str = "identity.verifier";
@@ -29,6 +27,10 @@ pub enum IdentityError {
     BadCredentials,
     #[error("too many failed attempts: sign-in is blocked until {until} (UTC)")]
     Locked { until: String },
+    #[error("too many failed attempts from this address: try again in {retry_after_seconds} s")]
+    Throttled { retry_after_seconds: u64 },
+    #[error("too many sign-ins at once: try again in {retry_after_seconds} s")]
+    Busy { retry_after_seconds: u64 },
     #[error("this needs the role {0}")]
     Forbidden(&'static str),
     #[error("no account for this personal ID number")]
@@ -47,6 +49,25 @@ pub enum IdentityError {
     Store(#[from] store::Error),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<password::Busy> for IdentityError {
+    fn from(busy: password::Busy) -> Self {
+        Self::Busy {
+            retry_after_seconds: busy.retry_after_seconds,
+        }
+    }
+}
+
+impl IdentityError {
+    /// A wrong secret, or a refusal because of earlier wrong ones: what uses up a client
+    /// address's allowance of failures.
+    fn is_failed_attempt(&self) -> bool {
+        matches!(
+            self,
+            Self::BadCredentials | Self::Locked { .. } | Self::PasskeyRefused(_)
+        )
+    }
 }
 
 impl From<sqlx::Error> for IdentityError {
@@ -71,6 +92,7 @@ pub struct Identity {
     pub(crate) db: Db,
     pub(crate) registry: Registry,
     pub(crate) throttle: std::sync::Arc<crate::throttle::FailureThrottle>,
+    pub(crate) password_checks: PasswordChecks,
     pub(crate) machine: std::sync::Arc<crate::oidc::MachineCache>,
     pub(crate) sealing: crate::sealing::SealingKey,
     /// Mark the session cookie `Secure` (browsers also accept it on http://localhost).
@@ -85,12 +107,24 @@ impl Identity {
             db,
             registry,
             throttle: std::sync::Arc::default(),
+            password_checks: PasswordChecks::sized_to_cores(),
             machine: std::sync::Arc::default(),
             // Good for one process only; a server sets its key file with `with_sealing_key`.
             sealing: crate::sealing::SealingKey::ephemeral(),
             cookie_secure,
             public_url: None,
         }
+    }
+
+    /// Bounds password hashes with `checks` instead of one per core.
+    pub fn with_password_checks(mut self, checks: PasswordChecks) -> Self {
+        self.password_checks = checks;
+        self
+    }
+
+    /// The bound on password hashes in flight, shared by every sign-in path.
+    pub fn password_checks(&self) -> &PasswordChecks {
+        &self.password_checks
     }
 
     /// Seals TOTP seeds and signing keys with `key` (the node's key file) from now on.
@@ -136,7 +170,11 @@ impl Identity {
         if !matched.all() {
             return Err(IdentityError::NoMatch);
         }
-        let hash = password::hash(registration.password)
+        let hash = self
+            .password_checks
+            .acquire()
+            .await?
+            .hash(registration.password)
             .await
             .map_err(IdentityError::Internal)?;
         let account_id = uuid::Uuid::now_v7().to_string();
@@ -234,108 +272,105 @@ impl Identity {
     }
 
     /// Checks the password and opens a session. With a second factor set up, the session
-    /// signs nobody in until `complete_sign_in` accepts a code.
+    /// signs nobody in until `complete_sign_in` accepts a code. The attempt is counted
+    /// against the client's address and the account before the hash is checked.
     pub async fn login(
         &self,
         personal_id: &str,
         password: &str,
         user_agent: &str,
+        client: Option<IpAddr>,
     ) -> Result<SignIn, IdentityError> {
-        let now = OffsetDateTime::now_utc();
-        let row = sqlx::query(
-            "SELECT id, password_hash, failed_logins, locked_until, totp_confirmed_at FROM identity_accounts WHERE personal_id = $1",
+        self.counted_against(
+            client,
+            self.check_password(personal_id, password, user_agent),
         )
-        .bind(personal_id)
-        .fetch_optional(self.db.reader())
-        .await?;
-        let account = match &row {
-            Some(row) => Some(AccountRow {
-                id: row.try_get("id")?,
-                password_hash: row.try_get("password_hash")?,
-                failures: row.try_get("failed_logins")?,
-                locked_until: row.try_get("locked_until")?,
-                has_second_factor: row
-                    .try_get::<Option<String>, _>("totp_confirmed_at")?
-                    .is_some(),
-            }),
-            None => None,
-        };
-        if let Some(until) = account.as_ref().and_then(|a| a.locked_until.clone())
-            && timestamp::parse(&until).is_ok_and(|until| until > now)
+        .await
+    }
+
+    /// Runs a sign-in step after reserving a failure for the client's address (OWASP
+    /// Authentication Cheat Sheet: throttle by source as well as by account); the
+    /// reservation is given back unless the step failed on a wrong secret.
+    pub(crate) async fn counted_against<T>(
+        &self,
+        client: Option<IpAddr>,
+        step: impl Future<Output = Result<T, IdentityError>>,
+    ) -> Result<T, IdentityError> {
+        if let Some(address) = client {
+            self.throttle
+                .reserve(address)
+                .map_err(|seconds| IdentityError::Throttled {
+                    retry_after_seconds: seconds,
+                })?;
+        }
+        let outcome = step.await;
+        if let Some(address) = client
+            && outcome
+                .as_ref()
+                .err()
+                .is_none_or(|e| !e.is_failed_attempt())
         {
-            return Err(IdentityError::Locked { until });
+            self.throttle.release(address);
         }
-        let verified = password::verify(
-            password.to_owned(),
-            account.as_ref().map(|a| a.password_hash.clone()),
+        outcome
+    }
+
+    async fn check_password(
+        &self,
+        personal_id: &str,
+        password: &str,
+        user_agent: &str,
+    ) -> Result<SignIn, IdentityError> {
+        // The turn to hash comes first: a sign-in refused as busy has changed nothing.
+        let permit = self.password_checks.acquire().await?;
+        let reservation = attempts::reserve(
+            &self.db,
+            Factor::Password,
+            AccountKey::PersonalId(personal_id),
+            "id, password_hash, totp_confirmed_at",
         )
-        .await;
-        let Some(account) = account else {
-            return Err(IdentityError::BadCredentials);
+        .await?;
+        let (row, locks_until) = match reservation {
+            Reservation::Counted { row, locks_until } => (row, locks_until),
+            Reservation::Locked { until } => {
+                tracing::info!("sign-in refused: the account is locked");
+                return Err(IdentityError::Locked { until });
+            }
+            Reservation::NoAccount => {
+                // The same work as for an account, so timing does not tell which exist.
+                permit.verify(password.to_owned(), None).await;
+                tracing::info!("sign-in refused: no account for the personal ID given");
+                return Err(IdentityError::BadCredentials);
+            }
         };
+        let account_id: String = row.try_get("id")?;
+        let stored: String = row.try_get("password_hash")?;
+        let has_second_factor = row
+            .try_get::<Option<String>, _>("totp_confirmed_at")?
+            .is_some();
+        if !permit.verify(password.to_owned(), Some(stored)).await {
+            if locks_until.is_some() {
+                tracing::warn!(account = %account_id, "account locked after repeated wrong passwords");
+            } else {
+                tracing::info!(account = %account_id, "sign-in refused: wrong password");
+            }
+            return Err(attempts::wrong_answer(locks_until));
+        }
         let mut tx = self.db.begin().await?;
-        if !verified {
-            let outcome = self
-                .record_failure(&mut tx, &account.id, account.failures)
-                .await?;
-            tx.commit().await?;
-            return Err(outcome);
-        }
-        // Most sign-ins follow no failure: skip the write then.
-        if account.failures > 0 || account.locked_until.is_some() {
-            sqlx::query(
-                "UPDATE identity_accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1",
-            )
-            .bind(&account.id)
-            .execute(tx.conn())
-            .await?;
-        }
-        let method = if account.has_second_factor {
+        attempts::forgive(&mut tx, Factor::Password, &account_id).await?;
+        let method = if has_second_factor {
             crate::sessions::SignInMethod::PasswordAndCode
         } else {
             crate::sessions::SignInMethod::Password
         };
-        let token = crate::sessions::open(&mut tx, &account.id, user_agent, method).await?;
+        let token = crate::sessions::open(&mut tx, &account_id, user_agent, method).await?;
         tx.commit().await?;
-        Ok(if account.has_second_factor {
+        Ok(if has_second_factor {
             SignIn::NeedsCode(token)
         } else {
             SignIn::Complete(token)
         })
     }
-
-    /// Counts a failed attempt and locks the account at the limit; returns the error to give.
-    pub(crate) async fn record_failure(
-        &self,
-        tx: &mut store::Tx,
-        account_id: &str,
-        failures_before: i64,
-    ) -> Result<IdentityError, IdentityError> {
-        let failures = failures_before + 1;
-        let locked_until = (failures >= MAX_FAILURES).then(|| {
-            timestamp::format(OffsetDateTime::now_utc() + Duration::minutes(LOCK_MINUTES))
-        });
-        sqlx::query(
-            "UPDATE identity_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3",
-        )
-        .bind(if locked_until.is_some() { 0 } else { failures })
-        .bind(&locked_until)
-        .bind(account_id)
-        .execute(tx.conn())
-        .await?;
-        Ok(match locked_until {
-            Some(until) => IdentityError::Locked { until },
-            None => IdentityError::BadCredentials,
-        })
-    }
-}
-
-struct AccountRow {
-    id: String,
-    password_hash: String,
-    failures: i64,
-    locked_until: Option<String>,
-    has_second_factor: bool,
 }
 
 /// The outcome of a right password: a session token, complete or waiting for a code.

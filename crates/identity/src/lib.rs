@@ -6,6 +6,7 @@
 
 mod accounts;
 pub mod assistance;
+mod attempts;
 pub mod oidc;
 pub mod pages;
 mod passkeys;

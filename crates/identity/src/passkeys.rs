@@ -2,8 +2,9 @@
 //! private key bound to this site's domain and, with user verification required, that the
 //! person unlocked it with a PIN or biometric: two factors in one gesture, so it opens a
 //! complete session without a TOTP code (NIST SP 800-63B §5.1.8). The cryptographic checks
-//! are the webauthn-rs library's; this module keeps credentials and ceremonies in the
-//! database, so a challenge issued by one node can be answered on another, once.
+//! are the webauthn-rs library's; this module keeps credentials and registration ceremonies
+//! in the database, and sign-in ceremonies sealed in their own ids (anyone may start one), so
+//! a challenge issued by one node can be answered on another, once.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -72,6 +73,43 @@ fn random_id() -> String {
 /// stored in authenticators and must carry no personal information (WebAuthn L3 §14.6.1).
 fn user_handle(account_id: &str) -> Result<Uuid, IdentityError> {
     Uuid::parse_str(account_id).map_err(internal)
+}
+
+/// The associated data sign-in ceremonies are sealed with, so no other sealed value passes
+/// for one.
+const SIGN_IN_CONTEXT: &str = "webauthn:sign-in";
+
+#[derive(Serialize, serde::Deserialize)]
+struct SealedSignIn {
+    purpose: String,
+    account_id: Option<String>,
+    state: String,
+    expires_at: String,
+}
+
+/// Marks an answered sign-in ceremony as spent, so its challenge is answered once
+/// (WebAuthn L3 §13.4.3). Written only for an answer that checked out, which a stranger
+/// cannot make; two concurrent uses meet on the primary key and one is refused.
+async fn spend_sign_in(tx: &mut store::Tx, sealed: &str) -> Result<(), IdentityError> {
+    let now = OffsetDateTime::now_utc();
+    sqlx::query("DELETE FROM identity_webauthn_ceremonies WHERE expires_at < $1")
+        .bind(timestamp::format(now))
+        .execute(tx.conn())
+        .await?;
+    let spent = sqlx::query(
+        "INSERT INTO identity_webauthn_ceremonies (id, purpose, account_id, name, state, expires_at) \
+         VALUES ($1, 'spent', NULL, NULL, '', $2) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(format!("spent:{}", crate::sessions::digest(sealed)))
+    .bind(timestamp::format(now + Duration::seconds(CEREMONY_SECONDS)))
+    .execute(tx.conn())
+    .await?;
+    if spent.rows_affected() == 0 {
+        return Err(refused(
+            "the challenge is unknown, used or expired; start again",
+        ));
+    }
+    Ok(())
 }
 
 struct Ceremony {
@@ -254,9 +292,7 @@ impl Identity {
                     .webauthn
                     .start_passkey_authentication(&keys)
                     .map_err(internal)?;
-                let id = self
-                    .save_ceremony("sign_in", Some(&account), None, &state)
-                    .await?;
+                let id = self.seal_sign_in("sign_in", Some(&account), &state)?;
                 (id, serde_json::to_value(&options).map_err(internal)?)
             }
             None => {
@@ -267,9 +303,7 @@ impl Identity {
                 // The library asks for conditional mediation (autofill); the page asks on a
                 // button press instead, which every browser with passkeys supports.
                 options.mediation = None;
-                let id = self
-                    .save_ceremony("discoverable", None, None, &state)
-                    .await?;
+                let id = self.seal_sign_in("discoverable", None, &state)?;
                 (id, serde_json::to_value(&options).map_err(internal)?)
             }
         };
@@ -285,9 +319,9 @@ impl Identity {
         credential: &serde_json::Value,
         user_agent: &str,
     ) -> Result<String, IdentityError> {
+        let sealed_ceremony = ceremony;
         let ceremony = self
-            .take_ceremony(ceremony, &["sign_in", "discoverable"])
-            .await?
+            .open_sign_in(sealed_ceremony)
             .ok_or_else(|| refused("the challenge is unknown, used or expired; start again"))?;
         let credential: PublicKeyCredential =
             serde_json::from_value(credential.clone()).map_err(|e| IdentityError::Invalid {
@@ -296,7 +330,7 @@ impl Identity {
             })?;
         let credential_id = URL_SAFE_NO_PAD.encode(credential.get_credential_id());
         let row = sqlx::query(
-            "SELECT p.account_id, p.credential, a.locked_until, a.failed_logins FROM identity_passkeys p \
+            "SELECT p.account_id, p.credential, a.locked_until, a.failed_logins, a.failed_codes FROM identity_passkeys p \
              JOIN identity_accounts a ON a.id = p.account_id WHERE p.credential_id = $1",
         )
         .bind(&credential_id)
@@ -341,6 +375,7 @@ impl Identity {
         let changed = passkey.update_credential(&result).unwrap_or(false);
         let now = timestamp::now();
         let mut tx = self.db.begin().await?;
+        spend_sign_in(&mut tx, sealed_ceremony).await?;
         if changed {
             sqlx::query("UPDATE identity_passkeys SET credential = $1, last_used_at = $2 WHERE credential_id = $3")
                 .bind(serde_json::to_string(&passkey).map_err(internal)?)
@@ -355,9 +390,11 @@ impl Identity {
                 .execute(tx.conn())
                 .await?;
         }
-        if row.try_get::<i64, _>("failed_logins")? > 0 {
+        // A passkey proves both factors at once, so it forgives failures of either.
+        if row.try_get::<i64, _>("failed_logins")? > 0 || row.try_get::<i64, _>("failed_codes")? > 0
+        {
             sqlx::query(
-                "UPDATE identity_accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+                "UPDATE identity_accounts SET failed_logins = 0, failed_codes = 0, locked_until = NULL WHERE id = $1",
             )
             .bind(&account_id)
             .execute(tx.conn())
@@ -466,6 +503,41 @@ impl Identity {
         Ok(id)
     }
 
+    /// A sign-in ceremony travels sealed in its own id instead of in a row: anyone may start
+    /// one, so storing each would let strangers fill the table (issue 11). The seal
+    /// (sealing.rs, bound to `SIGN_IN_CONTEXT`) keeps the state from being read or forged.
+    fn seal_sign_in(
+        &self,
+        purpose: &str,
+        account_id: Option<&str>,
+        state: &impl Serialize,
+    ) -> Result<String, IdentityError> {
+        let expires_at = OffsetDateTime::now_utc() + Duration::seconds(CEREMONY_SECONDS);
+        let ceremony = SealedSignIn {
+            purpose: purpose.to_owned(),
+            account_id: account_id.map(str::to_owned),
+            state: serde_json::to_string(state).map_err(internal)?,
+            expires_at: timestamp::format(expires_at),
+        };
+        let plain = serde_json::to_string(&ceremony).map_err(internal)?;
+        self.sealing.seal(&plain, SIGN_IN_CONTEXT)
+    }
+
+    /// The sign-in ceremony sealed in `id`, if it opens and is live. Whether it was already
+    /// answered is settled by `spend_sign_in`, once the answer checks out.
+    fn open_sign_in(&self, id: &str) -> Option<Ceremony> {
+        let plain = self.sealing.open_sealed(id, SIGN_IN_CONTEXT).ok()?;
+        let ceremony: SealedSignIn = serde_json::from_str(&plain).ok()?;
+        let live =
+            timestamp::parse(&ceremony.expires_at).is_ok_and(|at| at > OffsetDateTime::now_utc());
+        live.then_some(Ceremony {
+            purpose: ceremony.purpose,
+            account_id: ceremony.account_id,
+            name: None,
+            state: ceremony.state,
+        })
+    }
+
     /// Deletes the ceremony and returns it if it was live: whatever happens next, its
     /// challenge cannot be answered again (WebAuthn L3 §13.4.3).
     async fn take_ceremony(
@@ -475,7 +547,7 @@ impl Identity {
     ) -> Result<Option<Ceremony>, IdentityError> {
         let mut tx = self.db.begin().await?;
         let row = sqlx::query(
-            "DELETE FROM identity_webauthn_ceremonies WHERE id = $1 RETURNING purpose, account_id, name, state, expires_at",
+            "DELETE FROM identity_webauthn_ceremonies WHERE id = $1 AND purpose <> 'spent' RETURNING purpose, account_id, name, state, expires_at",
         )
         .bind(id)
         .fetch_optional(tx.conn())

@@ -85,7 +85,11 @@ impl Identity {
             return Err(IdentityError::BadCredentials);
         };
         let account: String = row.try_get("account_id")?;
-        let hash = password::hash(new_password)
+        let hash = self
+            .password_checks
+            .acquire()
+            .await?
+            .hash(new_password)
             .await
             .map_err(IdentityError::Internal)?;
         let now = timestamp::now();

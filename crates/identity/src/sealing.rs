@@ -87,6 +87,17 @@ impl SealingKey {
         Ok(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(stored)))
     }
 
+    /// Like `open`, but refuses a value that was never sealed: for sealed values that come
+    /// back from outside, where plain text can only be a forgery.
+    pub fn open_sealed(&self, stored: &str, context: &str) -> Result<String, IdentityError> {
+        if !stored.starts_with(PREFIX) {
+            return Err(IdentityError::Internal(format!(
+                "a value for {context} was expected sealed"
+            )));
+        }
+        self.open(stored, context)
+    }
+
     /// Opens a value sealed for `context`; a value from before sealing is returned as it is.
     pub fn open(&self, stored: &str, context: &str) -> Result<String, IdentityError> {
         let Some(encoded) = stored.strip_prefix(PREFIX) else {

@@ -58,6 +58,44 @@ pub(crate) async fn open(
     method: SignInMethod,
 ) -> Result<String, IdentityError> {
     let pending_code = method == SignInMethod::PasswordAndCode;
+    insert(tx, account_id, user_agent, method, pending_code).await
+}
+
+/// Ends the session that waited for a code and opens a complete one in its place, under a
+/// new token, so a token planted or seen before the code is worth nothing after it.
+pub(crate) async fn renew_after_code(
+    tx: &mut Tx,
+    pending_token: &str,
+) -> Result<String, IdentityError> {
+    let row = sqlx::query(
+        "UPDATE identity_sessions SET revoked_at = $1 WHERE token_hash = $2 AND pending_code = 1 AND revoked_at IS NULL \
+         RETURNING account_id, user_agent",
+    )
+    .bind(timestamp::now())
+    .bind(digest(pending_token))
+    .fetch_optional(tx.conn())
+    .await?;
+    // Another request completed (or ended) this sign-in first.
+    let Some(row) = row else {
+        return Err(IdentityError::BadCredentials);
+    };
+    insert(
+        tx,
+        &row.try_get::<String, _>("account_id")?,
+        &row.try_get::<String, _>("user_agent")?,
+        SignInMethod::PasswordAndCode,
+        false,
+    )
+    .await
+}
+
+async fn insert(
+    tx: &mut Tx,
+    account_id: &str,
+    user_agent: &str,
+    method: SignInMethod,
+    pending_code: bool,
+) -> Result<String, IdentityError> {
     let mut bytes = [0_u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);

@@ -21,35 +21,37 @@ pub struct FailureThrottle {
 }
 
 impl FailureThrottle {
-    /// `Err(seconds to wait)` while the address has used up its failures.
-    pub fn check(&self, address: IpAddr) -> Result<(), u64> {
-        let now = Instant::now();
-        let Ok(windows) = self.windows.lock() else {
-            return Ok(());
-        };
-        match windows.get(&address) {
-            Some((started, failures))
-                if *failures >= MAX_FAILURES && now.duration_since(*started) < WINDOW =>
-            {
-                Err((WINDOW - now.duration_since(*started)).as_secs().max(1))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    pub fn record_failure(&self, address: IpAddr) {
+    /// Counts an attempt from `address` before it is checked, in the same step as the look
+    /// at the count, so concurrent attempts cannot all pass one check; `Err(seconds to
+    /// wait)` once the address has used up its failures. A right answer gives it back
+    /// with `release`.
+    pub fn reserve(&self, address: IpAddr) -> Result<(), u64> {
         let now = Instant::now();
         let Ok(mut windows) = self.windows.lock() else {
-            return;
+            return Ok(());
         };
         if windows.len() >= SWEEP_AT {
             windows.retain(|_, (started, _)| now.duration_since(*started) < WINDOW);
         }
         let entry = windows.entry(address).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
+        let elapsed = now.duration_since(entry.0);
+        if elapsed >= WINDOW {
             *entry = (now, 0);
+        } else if entry.1 >= MAX_FAILURES {
+            return Err((WINDOW - elapsed).as_secs().max(1));
         }
         entry.1 += 1;
+        Ok(())
+    }
+
+    /// Gives back an attempt that turned out not to be a failure.
+    pub fn release(&self, address: IpAddr) {
+        let Ok(mut windows) = self.windows.lock() else {
+            return;
+        };
+        if let Some(entry) = windows.get_mut(&address) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
     }
 }
 
@@ -63,14 +65,19 @@ mod tests {
         let spray: IpAddr = [203, 0, 113, 7].into();
         let other: IpAddr = [198, 51, 100, 1].into();
         for _ in 0..MAX_FAILURES {
-            assert!(throttle.check(spray).is_ok());
-            throttle.record_failure(spray);
+            assert!(throttle.reserve(spray).is_ok());
         }
-        let wait = throttle.check(spray).err();
+        let wait = throttle.reserve(spray).err();
         assert!(
             wait.is_some_and(|s| s > 0 && s <= WINDOW.as_secs()),
             "{wait:?}"
         );
-        assert!(throttle.check(other).is_ok());
+        assert!(throttle.reserve(other).is_ok());
+        throttle.release(spray);
+        assert!(
+            throttle.reserve(spray).is_ok(),
+            "a released attempt is given back"
+        );
+        assert!(throttle.reserve(spray).is_err());
     }
 }

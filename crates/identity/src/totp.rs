@@ -8,6 +8,7 @@ use store::timestamp;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::accounts::{Identity, IdentityError};
+use crate::attempts::{self, AccountKey, Factor, Reservation};
 
 const STEP_SECONDS: u64 = 30;
 const ISSUER: &str = "lienthong";
@@ -149,26 +150,48 @@ impl Identity {
         Ok(confirmed.flatten().is_some())
     }
 
-    /// Completes a sign-in that is waiting for its second factor. A wrong code counts as a
-    /// failed attempt towards the lockout.
-    pub async fn complete_sign_in(&self, token: &str, code: &str) -> Result<(), IdentityError> {
-        let row = sqlx::query(
-            "SELECT a.id, a.totp_secret, a.totp_last_step, a.failed_logins, a.locked_until FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
+    /// Completes a sign-in that is waiting for its second factor. A wrong code counts
+    /// towards the lockout on its own count, which a right password does not reset. A right
+    /// code ends the waiting session and returns a new token: the one handed out before the
+    /// code no longer signs anyone in (session fixation, OWASP Session Management Cheat
+    /// Sheet: renew the session ID after any privilege level change).
+    pub async fn complete_sign_in(
+        &self,
+        token: &str,
+        code: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<String, IdentityError> {
+        self.counted_against(client, self.check_code(token, code))
+            .await
+    }
+
+    async fn check_code(&self, token: &str, code: &str) -> Result<String, IdentityError> {
+        let account_id: Option<String> = sqlx::query_scalar(
+            "SELECT a.id FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
              WHERE s.token_hash = $1 AND s.pending_code = 1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.totp_confirmed_at IS NOT NULL",
         )
         .bind(crate::sessions::digest(token))
         .bind(timestamp::now())
         .fetch_optional(self.db.reader())
         .await?;
-        let Some(row) = row else {
+        let Some(account_id) = account_id else {
             return Err(IdentityError::BadCredentials);
         };
-        if let Some(until) = row.try_get::<Option<String>, _>("locked_until")?
-            && timestamp::parse(&until).is_ok_and(|until| until > time::OffsetDateTime::now_utc())
+        let (row, locks_until) = match attempts::reserve(
+            &self.db,
+            Factor::Code,
+            AccountKey::Id(&account_id),
+            "totp_secret, totp_last_step",
+        )
+        .await?
         {
-            return Err(IdentityError::Locked { until });
-        }
-        let account_id: String = row.try_get("id")?;
+            Reservation::Counted { row, locks_until } => (row, locks_until),
+            Reservation::Locked { until } => {
+                tracing::info!(account = %account_id, "second factor refused: the account is locked");
+                return Err(IdentityError::Locked { until });
+            }
+            Reservation::NoAccount => return Err(IdentityError::BadCredentials),
+        };
         let sealed: String = row
             .try_get::<Option<String>, _>("totp_secret")?
             .unwrap_or_default();
@@ -179,17 +202,21 @@ impl Identity {
             unix_now(),
             row.try_get("totp_last_step")?,
         );
-        let mut tx = self.db.begin().await?;
-        let Some(step) = step else {
-            let outcome = self
-                .record_failure(&mut tx, &account_id, row.try_get("failed_logins")?)
-                .await?;
-            tx.commit().await?;
-            return Err(outcome);
+        let wrong_code = |locks_until: Option<String>| {
+            if locks_until.is_some() {
+                tracing::warn!(account = %account_id, "account locked after repeated wrong codes");
+            } else {
+                tracing::info!(account = %account_id, "second factor refused: wrong code");
+            }
+            attempts::wrong_answer(locks_until)
         };
+        let Some(step) = step else {
+            return Err(wrong_code(locks_until));
+        };
+        let mut tx = self.db.begin().await?;
         // The step condition makes two concurrent uses of one code impossible.
         let accepted = sqlx::query(
-            "UPDATE identity_accounts SET totp_last_step = $1, failed_logins = 0, locked_until = NULL \
+            "UPDATE identity_accounts SET totp_last_step = $1 \
              WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
         )
         .bind(step)
@@ -197,14 +224,12 @@ impl Identity {
         .execute(tx.conn())
         .await?;
         if accepted.rows_affected() == 0 {
-            return Err(IdentityError::BadCredentials);
+            return Err(wrong_code(locks_until));
         }
-        sqlx::query("UPDATE identity_sessions SET pending_code = 0 WHERE token_hash = $1")
-            .bind(crate::sessions::digest(token))
-            .execute(tx.conn())
-            .await?;
+        attempts::forgive(&mut tx, Factor::Code, &account_id).await?;
+        let renewed = crate::sessions::renew_after_code(&mut tx, token).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(renewed)
     }
 }
 

@@ -8,6 +8,8 @@ mod assistance;
 mod machine;
 #[path = "identity/passkeys.rs"]
 mod passkeys;
+#[path = "identity/signin.rs"]
+mod signin;
 
 use std::sync::Arc;
 
@@ -109,23 +111,23 @@ async fn five_failures_lock_the_account_even_for_the_right_password() -> TestRes
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
             .await?;
         for attempt in 1..=4 {
-            let result = identity.login(ID, "wrong password!", "test").await;
+            let result = identity.login(ID, "wrong password!", "test", None).await;
             assert!(
                 matches!(result, Err(IdentityError::BadCredentials)),
                 "attempt {attempt}: {result:?}"
             );
         }
         assert!(matches!(
-            identity.login(ID, "wrong password!", "test").await,
+            identity.login(ID, "wrong password!", "test", None).await,
             Err(IdentityError::Locked { .. })
         ));
         assert!(matches!(
-            identity.login(ID, "hoa sen trắng 1975", "test").await,
+            identity.login(ID, "hoa sen trắng 1975", "test", None).await,
             Err(IdentityError::Locked { .. })
         ));
         assert!(matches!(
             identity
-                .login("079084000123", "anything at all", "test")
+                .login("079084000123", "anything at all", "test", None)
                 .await,
             Err(IdentityError::BadCredentials)
         ));
@@ -142,12 +144,12 @@ async fn sessions_can_be_listed_revoked_and_ended() -> TestResult {
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
             .await?;
         let phone = identity
-            .login(ID, "hoa sen trắng 1975", "phone")
+            .login(ID, "hoa sen trắng 1975", "phone", None)
             .await?
             .token()
             .to_owned();
         let laptop = identity
-            .login(ID, "hoa sen trắng 1975", "laptop")
+            .login(ID, "hoa sen trắng 1975", "laptop", None)
             .await?
             .token()
             .to_owned();
@@ -189,7 +191,7 @@ async fn level_two_needs_a_verifier_and_records_who() -> TestResult {
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
             .await?;
         let token = identity
-            .login(ID, "hoa sen trắng 1975", "t")
+            .login(ID, "hoa sen trắng 1975", "t", None)
             .await?
             .token()
             .to_owned();
@@ -285,7 +287,9 @@ async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> Tes
             "a confirmed factor is not silently replaced"
         );
 
-        let SignIn::NeedsCode(pending) = identity.login(ID, "hoa sen trắng 1975", "phone").await?
+        let SignIn::NeedsCode(pending) = identity
+            .login(ID, "hoa sen trắng 1975", "phone", None)
+            .await?
         else {
             return Err("a password alone must not complete the sign-in".into());
         };
@@ -295,26 +299,28 @@ async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> Tes
         );
         // The confirmation used the previous step; the current code is newer and works once.
         let code = code_now(&enrolment.secret, 0);
-        identity.complete_sign_in(&pending, &code).await?;
-        assert!(identity.principal(&pending).await?.is_some());
+        let renewed = identity.complete_sign_in(&pending, &code, None).await?;
+        assert!(identity.principal(&renewed).await?.is_some());
 
-        let SignIn::NeedsCode(second) = identity.login(ID, "hoa sen trắng 1975", "laptop").await?
+        let SignIn::NeedsCode(second) = identity
+            .login(ID, "hoa sen trắng 1975", "laptop", None)
+            .await?
         else {
             return Err("needs a code".into());
         };
         assert!(
             matches!(
-                identity.complete_sign_in(&second, &code).await,
+                identity.complete_sign_in(&second, &code, None).await,
                 Err(IdentityError::BadCredentials)
             ),
             "replayed code"
         );
         for _ in 0..3 {
-            let _ = identity.complete_sign_in(&second, "not-a-code").await;
+            let _ = identity.complete_sign_in(&second, "not-a-code", None).await;
         }
         assert!(
             matches!(
-                identity.complete_sign_in(&second, "999999x").await,
+                identity.complete_sign_in(&second, "999999x", None).await,
                 Err(IdentityError::Locked { .. })
             ),
             "wrong codes lock the account too"
@@ -322,7 +328,7 @@ async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> Tes
         let fresh = code_now(&enrolment.secret, 1);
         assert!(
             matches!(
-                identity.complete_sign_in(&second, &fresh).await,
+                identity.complete_sign_in(&second, &fresh, None).await,
                 Err(IdentityError::Locked { .. })
             ),
             "a locked account takes no code, right or wrong"
@@ -340,7 +346,7 @@ async fn recovery_in_person_resets_password_sessions_and_second_factor() -> Test
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
             .await?;
         let old_session = identity
-            .login(ID, "hoa sen trắng 1975", "old phone")
+            .login(ID, "hoa sen trắng 1975", "old phone", None)
             .await?
             .token()
             .to_owned();
@@ -410,11 +416,11 @@ async fn recovery_in_person_resets_password_sessions_and_second_factor() -> Test
             "the second factor is reset"
         );
         assert!(matches!(
-            identity.login(ID, "hoa sen trắng 1975", "t").await,
+            identity.login(ID, "hoa sen trắng 1975", "t", None).await,
             Err(IdentityError::BadCredentials)
         ));
         assert!(matches!(
-            identity.login(ID, "mật khẩu mới 2026", "t").await?,
+            identity.login(ID, "mật khẩu mới 2026", "t", None).await?,
             SignIn::Complete(_)
         ));
         assert!(

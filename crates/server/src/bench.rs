@@ -96,7 +96,7 @@ async fn import(dir: &Path, citizens: usize) -> anyhow::Result<()> {
         &reference,
         citizens,
         1,
-        std::fs::File::create(&csv)?,
+        store::keyfile::create_owner_only(&csv)?,
         Format::Csv,
     )?;
     println!(
@@ -237,7 +237,7 @@ async fn login(dir: &Path, attempts: usize) -> anyhow::Result<()> {
         let share = attempts / parallel;
         tasks.push(tokio::spawn(async move {
             for _ in 0..share {
-                identity.login(&id, password, "bench").await?;
+                identity.login(&id, password, "bench", None).await?;
             }
             Ok::<_, identity::IdentityError>(())
         }));

@@ -359,8 +359,8 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
         "generating {citizens} synthetic citizens into {}",
         file.display()
     );
-    let out =
-        std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
+    let out = store::keyfile::create_owner_only(&file)
+        .with_context(|| format!("creating {}", file.display()))?;
     registry::generate::write_population(
         &tables,
         &reference,

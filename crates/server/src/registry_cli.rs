@@ -68,7 +68,8 @@ pub async fn run(command: RegistryCommand, config: &Config) -> anyhow::Result<()
             let format = format_of(&out)?;
             let tables = Tables::load()?;
             let started = Instant::now();
-            let file = File::create(&out).with_context(|| format!("creating {}", out.display()))?;
+            let file = store::keyfile::create_owner_only(&out)
+                .with_context(|| format!("creating {}", out.display()))?;
             let written = write_population(&tables, &reference, citizens, seed, file, format)?;
             println!(
                 "wrote {written} citizens to {} in {:.1} s (seed {seed})",
@@ -99,7 +100,8 @@ pub async fn run(command: RegistryCommand, config: &Config) -> anyhow::Result<()
         RegistryCommand::Export { out } => {
             let format = format_of(&out)?;
             let registry = open(config).await?;
-            let file = File::create(&out).with_context(|| format!("creating {}", out.display()))?;
+            let file = store::keyfile::create_owner_only(&out)
+                .with_context(|| format!("creating {}", out.display()))?;
             let written = export(&registry, file, format).await?;
             registry.db().close().await;
             println!("exported {written} citizens to {}", out.display());

@@ -95,6 +95,9 @@ impl Db {
             "postgres" | "postgresql" => Backend::Postgres,
             other => return Err(Error::UnsupportedScheme(other.to_owned())),
         };
+        if backend == Backend::Sqlite {
+            create_owner_only(&url)?;
+        }
         // Statement logging would print parameters, which may be personal data.
         let connect_options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let pool = |max: u32, writer: bool| {
@@ -222,6 +225,34 @@ fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
 
+/// Creates a SQLite database file that is missing as an empty file readable by its owner
+/// only (0600, like the key files): it holds the population register. SQLite gives its
+/// write-ahead log and shared-memory files the database file's permissions.
+fn create_owner_only(url: &str) -> Result<(), Error> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .unwrap_or(url)
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        // An empty file is an empty database to SQLite.
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(Error::Sql(sqlx::Error::Io(std::io::Error::new(
+            error.kind(),
+            format!("creating the database file {path}: {error}"),
+        )))),
+    }
+}
+
 /// WAL lets readers run beside the writer; `synchronous = FULL` makes a commit durable
 /// before it is acknowledged (the platform promises that no acknowledged write is lost).
 /// A 64 MiB page cache per connection keeps the indexes of a bulk load in memory.
@@ -299,5 +330,26 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    /// Issue 11 item 22: the database holds the population register; other users of the
+    /// machine must not read it, nor its write-ahead log.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_is_readable_by_its_owner_only()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lienthong.db");
+        let db = Db::connect(&path.display().to_string(), &DbOptions::default()).await?;
+        db.migrate().await?;
+        for name in ["lienthong.db", "lienthong.db-wal", "lienthong.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))?
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{name} has mode {:o}", mode & 0o777);
+        }
+        db.close().await;
+        Ok(())
     }
 }

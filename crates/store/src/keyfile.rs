@@ -37,6 +37,20 @@ pub fn create_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
+/// Creates (or empties) a data file of personal data, such as a population export, readable
+/// by the owner only; a file that was there keeps its content's new mode too.
+pub fn create_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    // The mode above applies only to a new file.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(file)
+}
+
 /// Refuses a key file that other users may read.
 #[cfg(unix)]
 pub fn check_private(path: &Path) -> Result<(), String> {
@@ -84,6 +98,28 @@ mod tests {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
             assert!(check_private(&path).is_err());
         }
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn data_files_are_created_and_emptied_owner_only() -> Result<(), Box<dyn std::error::Error>> {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("population.csv");
+        create_owner_only(&path)?.write_all(b"one")?;
+        assert_eq!(
+            std::fs::metadata(&path)?.permissions().mode() & 0o777,
+            0o600
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+        create_owner_only(&path)?.write_all(b"two")?;
+        assert_eq!(
+            std::fs::metadata(&path)?.permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(std::fs::read_to_string(&path)?, "two");
         Ok(())
     }
 }

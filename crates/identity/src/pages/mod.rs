@@ -72,42 +72,61 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
     }
 }
 
-/// A failed password or code: counted against the client's address, and told to the
-/// person in words; anything else is an internal error.
-fn failed_attempt(
-    identity: &Identity,
-    address: Option<std::net::IpAddr>,
-    t: &Texts,
-    error: IdentityError,
-    wrong_key: &str,
-) -> Result<(StatusCode, String), web::Problem> {
-    let failure = match error {
-        IdentityError::BadCredentials => (StatusCode::UNAUTHORIZED, t.get(wrong_key).to_owned()),
-        IdentityError::Locked { until } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("{} {until} UTC", t.get("identity.locked")),
-        ),
-        other => return Err(web::Problem::internal(&other)),
-    };
-    if let Some(address) = address {
-        identity.throttle.record_failure(address);
-    }
-    Ok(failure)
+/// A refused sign-in step, told to the person in words, with when to come back where that
+/// is known (RFC 9110 §10.2.3 Retry-After, on 429 and 503).
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<u64>,
 }
 
-fn too_many_failures(
-    chrome: &Chrome,
-    title: &str,
-    seconds: u64,
-    template: &impl Template,
-) -> Response {
-    let mut response = page(chrome, StatusCode::TOO_MANY_REQUESTS, title, template);
-    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, value);
+impl Refusal {
+    /// The refusal for a sign-in error; anything else is an internal error.
+    fn of(t: &Texts, error: IdentityError, wrong_key: &str) -> Result<Self, web::Problem> {
+        let (status, message, retry_after) = match error {
+            IdentityError::BadCredentials => {
+                (StatusCode::UNAUTHORIZED, t.get(wrong_key).to_owned(), None)
+            }
+            IdentityError::Locked { until } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("{} {until} UTC", t.get("identity.locked")),
+                None,
+            ),
+            IdentityError::Throttled {
+                retry_after_seconds,
+            } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                t.get("identity.too_many").to_owned(),
+                Some(retry_after_seconds),
+            ),
+            IdentityError::Busy {
+                retry_after_seconds,
+            } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                t.get("identity.busy").to_owned(),
+                Some(retry_after_seconds),
+            ),
+            other => return Err(web::Problem::internal(&other)),
+        };
+        Ok(Self {
+            status,
+            message,
+            retry_after,
+        })
     }
-    response
+
+    fn page(&self, chrome: &Chrome, title: &str, template: &impl Template) -> Response {
+        let mut response = page(chrome, self.status, title, template);
+        if let Some(value) = self
+            .retry_after
+            .and_then(|seconds| HeaderValue::from_str(&seconds.to_string()).ok())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
+    }
 }
 
 /// Only local paths, so a crafted link cannot send people elsewhere after signing in.
@@ -194,22 +213,9 @@ async fn login(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let t = chrome.t();
-    if let Some(Err(seconds)) = address.map(|a| identity.throttle.check(a)) {
-        let error = Some(t.get("identity.too_many").to_owned());
-        return too_many_failures(
-            &chrome,
-            "identity.login_title",
-            seconds,
-            &LoginPage {
-                t,
-                next: &next,
-                personal_id: &personal_id,
-                error,
-            },
-        );
-    }
-    let (status, error) = match identity
-        .login(&personal_id, &form.password.unwrap_or_default(), user_agent)
+    let password = form.password.unwrap_or_default();
+    let refusal = match identity
+        .login(&personal_id, &password, user_agent, address)
         .await
     {
         Ok(SignIn::Complete(token)) => {
@@ -225,22 +231,19 @@ async fn login(
                 Some(session_cookie(&identity, &token, SESSION_SECONDS)),
             );
         }
-        Err(error) => {
-            match failed_attempt(&identity, address, t, error, "identity.bad_credentials") {
-                Ok(failure) => failure,
-                Err(problem) => return problem.into_response(),
-            }
-        }
+        Err(error) => match Refusal::of(t, error, "identity.bad_credentials") {
+            Ok(refusal) => refusal,
+            Err(problem) => return problem.into_response(),
+        },
     };
-    page(
+    refusal.page(
         &chrome,
-        status,
         "identity.login_title",
         &LoginPage {
             t,
             next: &next,
             personal_id: &personal_id,
-            error: Some(error),
+            error: Some(refusal.message.clone()),
         },
     )
 }
@@ -501,36 +504,29 @@ async fn code(
     let Some(token) = session_token(&headers) else {
         return see_other("/login", None);
     };
-    if let Some(Err(seconds)) = address.map(|a| identity.throttle.check(a)) {
-        return too_many_failures(
-            &chrome,
-            "identity.code_title",
-            seconds,
-            &CodePage {
-                t,
-                next: &next,
-                error: Some(t.get("identity.too_many").to_owned()),
-            },
-        );
-    }
-    let (status, error) = match identity
-        .complete_sign_in(&token, form.code.as_deref().unwrap_or(""))
+    let refusal = match identity
+        .complete_sign_in(&token, form.code.as_deref().unwrap_or(""), address)
         .await
     {
-        Ok(()) => return see_other(&next, None),
-        Err(error) => match failed_attempt(&identity, address, t, error, "identity.bad_code") {
-            Ok(failure) => failure,
+        // The token from before the code is dead now: the browser gets the new one.
+        Ok(renewed) => {
+            return see_other(
+                &next,
+                Some(session_cookie(&identity, &renewed, SESSION_SECONDS)),
+            );
+        }
+        Err(error) => match Refusal::of(t, error, "identity.bad_code") {
+            Ok(refusal) => refusal,
             Err(problem) => return problem.into_response(),
         },
     };
-    page(
+    refusal.page(
         &chrome,
-        status,
         "identity.code_title",
         &CodePage {
             t,
             next: &next,
-            error: Some(error),
+            error: Some(refusal.message.clone()),
         },
     )
 }
@@ -702,45 +698,40 @@ async fn recover(
 ) -> Response {
     let t = chrome.t();
     let personal_id = form.personal_id.unwrap_or_default().trim().to_owned();
-    if let Some(Err(seconds)) = address.map(|a| identity.throttle.check(a)) {
-        let error = Some(t.get("identity.too_many").to_owned());
-        return too_many_failures(
-            &chrome,
-            "identity.recover_title",
-            seconds,
-            &RecoverPage {
-                t,
-                personal_id: &personal_id,
-                error,
-            },
-        );
-    }
-    let error = match identity
-        .recover(
-            &personal_id,
-            form.code.as_deref().unwrap_or(""),
-            form.password.unwrap_or_default(),
+    let outcome = identity
+        .counted_against(
+            address,
+            identity.recover(
+                &personal_id,
+                form.code.as_deref().unwrap_or(""),
+                form.password.unwrap_or_default(),
+            ),
         )
-        .await
-    {
+        .await;
+    let refusal = match outcome {
         Ok(()) => return see_other("/login?recovered=1", None),
-        Err(IdentityError::BadCredentials) => {
-            if let Some(address) = address {
-                identity.throttle.record_failure(address);
-            }
-            t.get("identity.bad_recovery").to_owned()
-        }
-        Err(error @ IdentityError::Invalid { .. }) => error.to_string(),
-        Err(other) => return web::Problem::internal(&other).into_response(),
+        Err(error @ IdentityError::Invalid { .. }) => Refusal {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: error.to_string(),
+            retry_after: None,
+        },
+        Err(error) => match Refusal::of(t, error, "identity.bad_recovery") {
+            // A wrong code is told as a form error, as before.
+            Ok(refusal) if refusal.status == StatusCode::UNAUTHORIZED => Refusal {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                ..refusal
+            },
+            Ok(refusal) => refusal,
+            Err(problem) => return problem.into_response(),
+        },
     };
-    page(
+    refusal.page(
         &chrome,
-        StatusCode::UNPROCESSABLE_ENTITY,
         "identity.recover_title",
         &RecoverPage {
             t,
             personal_id: &personal_id,
-            error: Some(error),
+            error: Some(refusal.message.clone()),
         },
     )
 }

@@ -69,6 +69,40 @@ fn problem(t: &Texts, error: IdentityError) -> Problem {
     }
 }
 
+/// A refused sign-in: those that pass with time say when to come back (RFC 9110 §10.2.3).
+fn refusal(t: &Texts, error: IdentityError) -> Response {
+    let (problem, retry_after) = match error {
+        IdentityError::Throttled {
+            retry_after_seconds,
+        } => (
+            Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-failures",
+                t.get("identity.too_many"),
+            ),
+            retry_after_seconds,
+        ),
+        IdentityError::Busy {
+            retry_after_seconds,
+        } => (
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                t.get("identity.busy"),
+            ),
+            retry_after_seconds,
+        ),
+        other => return problem(t, other).into_response(),
+    };
+    let mut response = problem.into_response();
+    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
+}
+
 fn relying_party(
     identity: &Identity,
     headers: &HeaderMap,
@@ -166,43 +200,23 @@ async fn sign_in_finish(
     ApiJson(body): ApiJson<Finish>,
 ) -> Result<Response, Problem> {
     let t = chrome.t();
-    if let Some(Err(seconds)) = address.map(|a| identity.throttle.check(a)) {
-        let mut response = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-failures",
-            t.get("identity.too_many"),
-        )
-        .into_response();
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, value);
-        }
-        return Ok(response);
-    }
     let rp = relying_party(&identity, &headers, t)?;
     let user_agent = headers
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let token = match identity
-        .finish_passkey_sign_in(&rp, &body.ceremony, &body.credential, user_agent)
-        .await
-    {
+    // A refused answer counts against the address, like a wrong password; it does not
+    // count against the account, since forging a signature is no guess at a secret and
+    // counting it would let strangers lock people out.
+    let token = identity
+        .counted_against(
+            address,
+            identity.finish_passkey_sign_in(&rp, &body.ceremony, &body.credential, user_agent),
+        )
+        .await;
+    let token = match token {
         Ok(token) => token,
-        Err(error) => {
-            // A refused answer counts against the address, like a wrong password; it does
-            // not count against the account, since forging a signature is no guess at a
-            // secret and counting it would let strangers lock people out.
-            if matches!(
-                error,
-                IdentityError::PasskeyRefused(_) | IdentityError::Locked { .. }
-            ) && let Some(address) = address
-            {
-                identity.throttle.record_failure(address);
-            }
-            return Err(problem(t, error));
-        }
+        Err(error) => return Ok(refusal(t, error)),
     };
     let mut response = axum::Json(SignedIn {
         redirect: local(body.next.as_deref()),

@@ -51,12 +51,12 @@ async fn citizen_and_helper(
         })
         .await?;
     let citizen = identity
-        .login(ID, "hoa sen trắng 1975", "citizen")
+        .login(ID, "hoa sen trắng 1975", "citizen", None)
         .await?
         .token()
         .to_owned();
     let helper = identity
-        .login(HELPER_ID, "tổ công nghệ số 2026", "helper")
+        .login(HELPER_ID, "tổ công nghệ số 2026", "helper", None)
         .await?
         .token()
         .to_owned();

@@ -16,7 +16,7 @@ async fn signed_in(identity: &Identity) -> Result<web::Principal, Error> {
         .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
         .await?;
     let token = identity
-        .login(ID, "hoa sen trắng 1975", "test")
+        .login(ID, "hoa sen trắng 1975", "test", None)
         .await?
         .token()
         .to_owned();
@@ -303,7 +303,7 @@ async fn registration_is_checked_and_a_locked_account_stays_locked() -> TestResu
             .finish_passkey_registration(&rp, &principal.account_id, &challenge.ceremony, &response)
             .await?;
         for _ in 0..5 {
-            let _refused = identity.login(ID, "sai mật khẩu rồi", "x").await;
+            let _refused = identity.login(ID, "sai mật khẩu rồi", "x", None).await;
         }
         let (ceremony, response) = answer(&identity, &rp, &mut phone, None, ORIGIN).await?;
         assert!(matches!(
@@ -311,6 +311,47 @@ async fn registration_is_checked_and_a_locked_account_stays_locked() -> TestResu
                 .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
                 .await,
             Err(IdentityError::Locked { .. })
+        ));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn starting_a_passkey_sign_in_writes_nothing() -> TestResult {
+    for_each_backend(|db| async move {
+        let (identity, _) = setup(db.clone()).await?;
+        let principal = signed_in(&identity).await?;
+        let rp = identity.relying_party(Some("localhost:8080"))?;
+        let mut passkey = add_passkey(&identity, &rp, &principal, "Điện thoại").await?;
+        let ceremonies = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM identity_webauthn_ceremonies")
+                .fetch_one(db.reader())
+                .await
+        };
+        let before = ceremonies().await?;
+        // Anyone may start a sign-in, as often as they like: none of it may fill a table.
+        for _ in 0..50 {
+            identity.begin_passkey_sign_in(&rp, None).await?;
+            identity.begin_passkey_sign_in(&rp, Some(ID)).await?;
+        }
+        assert_eq!(ceremonies().await? - before, 0, "rows written by starts");
+        // A ceremony that was never stored still works, and only once.
+        let (ceremony, response) = answer(&identity, &rp, &mut passkey, None, ORIGIN).await?;
+        identity
+            .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+            .await?;
+        assert!(refused(
+            &identity
+                .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                .await
+        ));
+        // A made-up ceremony (plain JSON in place of a sealed one) is refused.
+        let forged = serde_json::json!({"purpose": "discoverable", "state": {}}).to_string();
+        assert!(refused(
+            &identity
+                .finish_passkey_sign_in(&rp, &forged, &response, "x")
+                .await
         ));
         Ok(())
     })
