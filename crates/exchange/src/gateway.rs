@@ -326,6 +326,12 @@ fn route<'a>(
         return Err(Fault::access_denied(service_id, method, decoded_path));
     };
     Ok(if service.base_url == BUILTIN_REGISTRY {
+        // A row written before the owner rule (or by hand) must not open the registry.
+        if service.id.subsystem.member != *exchange.catalog.registry_owner() {
+            return Err(Fault::internal(format!(
+                "SERVICE:{service_id} is not the population registry's; its base URL {BUILTIN_REGISTRY} is refused"
+            )));
+        }
         Route::Builtin(right)
     } else {
         Route::Provider(service)

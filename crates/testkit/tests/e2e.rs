@@ -8,6 +8,8 @@ mod certificates;
 mod forwarding;
 #[path = "e2e/exchange.rs"]
 mod gateway;
+#[path = "e2e/hardening.rs"]
+mod hardening;
 #[path = "e2e/machine.rs"]
 mod machine;
 #[path = "e2e/ocsp.rs"]
