@@ -104,6 +104,31 @@ struct Incoming {
 }
 
 impl Incoming {
+    /// Every field the audit entry takes from the client, checked before anything is
+    /// forwarded: an entry that cannot be written afterwards would leave a call the provider
+    /// carried out outside the log.
+    fn check_auditable(&self) -> Result<(), Fault> {
+        let fields = [
+            ("X-Road-Id", "message_id", Some(self.message_id.as_str())),
+            ("X-Road-UserId", "user_id", self.user_id.as_deref()),
+            ("X-Road-Issue", "issue", self.issue.as_deref()),
+            ("the path", "path", Some(self.rest.as_str())),
+            ("the method", "method", Some(self.method.as_str())),
+        ];
+        for (what, field, value) in fields {
+            if let Some(value) = value
+                && let Err(error) = audit::check_field(field, value)
+            {
+                let reason = match error {
+                    audit::Error::Invalid { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                return Err(Fault::unauditable(what, reason));
+            }
+        }
+        Ok(())
+    }
+
     /// `X-Road-Request-Hash` (PR-REST §4.3, as the reference server computes it): SHA-512
     /// over `METHOD CRLF path?query CRLF` and each forwarded header as `Name:Value CRLF`;
     /// with a body, SHA-512 of that digest followed by SHA-512 of the body; standard base64.
@@ -232,6 +257,7 @@ async fn handle(
         message_id,
         request_id,
     };
+    incoming.check_auditable()?;
     let decoded_path =
         percent_encoding::percent_decode_str(if rest.is_empty() { "/" } else { rest })
             .decode_utf8_lossy()
@@ -506,8 +532,9 @@ impl Exchange {
                 (answer.status, answer.headers, body).into_response()
             }
             None => {
+                let message_id = entry.message_id.clone();
                 if let Err(error) = self.record(entry).await {
-                    tracing::error!(%error, "audit entry not recorded; the answer is withheld");
+                    tracing::error!(%error, %client, %service, %message_id, "audit entry not recorded; the answer is withheld");
                     return Err(Fault::database(
                         "the exchange could not be recorded in the audit log; nothing is returned",
                     ));

@@ -2,11 +2,14 @@
 //! the form they are used in, every call audited or refused before it is forwarded, and
 //! providers only on the networks the operator allows.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::{TestApp, for_each_backend};
 
-use crate::gateway::{CLIENT, Failure, setup, upstream};
+use crate::gateway::{CLIENT, Failure, SERVICE, grant_whole, last_entry, setup, upstream};
 
 /// A service of the Ministry of Health named like the registry's record lookup.
 const FOREIGN: &str = "VN/GOV/BYT/insurance/citizens";
@@ -96,6 +99,120 @@ async fn only_the_registry_owner_may_point_a_service_at_the_registry() -> testki
         let body: Value = lookup.json().await?;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
         assert!(body.get("full_name").is_none(), "no record: {body}");
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// A provider that counts the calls reaching it; `/big` answers 200 KB, streamed.
+async fn counting_provider() -> Result<(String, Arc<AtomicUsize>), Failure> {
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            if request.uri().path() == "/big" {
+                let chunks = (0..50).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 4096]));
+                return axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+            }
+            axum::body::Body::from("done")
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((base, reached))
+}
+
+#[tokio::test]
+async fn audited_fields_too_long_for_the_log_are_refused_before_the_provider_acts()
+-> testkit::TestResult {
+    for_each_backend(|app| async move {
+        let (provider, reached) = counting_provider().await?;
+        let token = setup(&app, &provider).await?;
+        grant_whole(&app, SERVICE).await?;
+        let answered = app
+            .client
+            .get(app.url(&format!("/r1/{SERVICE}/first")))
+            .bearer_auth(&token)
+            .header("X-Road-Client", CLIENT)
+            .header("X-Road-Id", "before")
+            .send()
+            .await?;
+        assert_eq!(answered.status(), StatusCode::OK);
+        let long = "x".repeat(9 * 1024);
+        let long_path = format!("/r1/{SERVICE}/{long}");
+        let cases = [
+            (
+                "X-Road-Issue",
+                "/big",
+                Some(("x-road-issue", long.as_str())),
+            ),
+            (
+                "X-Road-UserId",
+                "/big",
+                Some(("x-road-userid", long.as_str())),
+            ),
+            ("X-Road-Id", "/small", Some(("x-road-id", long.as_str()))),
+            ("path", long_path.as_str(), None),
+        ];
+        for (named, path, header) in cases {
+            let url = if path.starts_with("/r1/") {
+                app.url(path)
+            } else {
+                app.url(&format!("/r1/{SERVICE}{path}"))
+            };
+            let mut request = app
+                .client
+                .post(url)
+                .bearer_auth(&token)
+                .header("X-Road-Client", CLIENT)
+                .body("an order the provider must not carry out");
+            if let Some((name, value)) = header {
+                request = request.header(name, value);
+            }
+            let response = request.send().await?;
+            let status = response.status();
+            let body: Value = match response.bytes().await {
+                Ok(bytes) => serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|_| json!({ "answer": String::from_utf8_lossy(&bytes) })),
+                Err(error) => json!({ "cut off": error.to_string() }),
+            };
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{named}: {body}");
+            assert_eq!(body["type"], "Server.ClientProxy.InvalidRequest", "{named}");
+            assert!(
+                body["message"].as_str().is_some_and(|m| m.contains(named)),
+                "the refusal names {named}: {body}"
+            );
+        }
+        assert_eq!(
+            reached.load(Ordering::SeqCst),
+            1,
+            "only the first call reached the provider"
+        );
+        assert_eq!(last_entry(&app).await?.message_id, "before");
+
+        // The longest purpose the log keeps passes, in Vietnamese, and is recorded whole.
+        let purpose = "Hồ sơ ".repeat(900);
+        assert!(purpose.len() <= 8 * 1024);
+        let big = app
+            .client
+            .get(app.url(&format!("/r1/{SERVICE}/big")))
+            .bearer_auth(&token)
+            .header("X-Road-Client", CLIENT)
+            .header("X-Road-Id", "after")
+            .header("X-Road-Issue", purpose.as_str())
+            .send()
+            .await?;
+        assert_eq!(big.status(), StatusCode::OK);
+        assert_eq!(big.bytes().await?.len(), 50 * 4096);
+        let entry = last_entry(&app).await?;
+        assert_eq!(
+            (entry.message_id.as_str(), entry.issue.as_deref()),
+            ("after", Some(purpose.trim()))
+        );
         app.stop().await?;
         Ok(())
     })
