@@ -308,9 +308,30 @@ async fn handle(
         }
     };
     exchange
-        .finish((&names.0, &names.1), &incoming, &digests, outcome, started)
+        .finish(
+            (&names.0, &names.1),
+            service_label(&snapshot, &service_id, &names.1),
+            &incoming,
+            &digests,
+            outcome,
+            started,
+        )
         .await
 }
+
+/// The service as the metrics name it: only registered services (and the metadata services
+/// of registered subsystems) get a series of their own, so made-up codes cannot grow
+/// `/metrics` without bound. The client needs no such care: it passed authentication and is
+/// registered.
+fn service_label<'a>(snapshot: &Snapshot, service_id: &ServiceId, name: &'a str) -> &'a str {
+    let known = snapshot.services.contains_key(service_id)
+        || (metadata::NAMES.contains(&service_id.code.as_str())
+            && snapshot.has_subsystem(&service_id.subsystem));
+    if known { name } else { UNKNOWN_SERVICE }
+}
+
+/// The metrics' label for calls to services that are not registered.
+const UNKNOWN_SERVICE: &str = "unknown";
 
 /// Decides where a call goes, or refuses it: unknown or disabled service, limits, rights.
 fn route<'a>(
@@ -477,6 +498,7 @@ impl Exchange {
     async fn finish(
         &self,
         (client, service): (&str, &str),
+        service_label: &str,
         incoming: &Incoming,
         body: &BodyDigests,
         mut outcome: Result<Answer, Fault>,
@@ -526,7 +548,7 @@ impl Exchange {
                     self.clone(),
                     upstream,
                     entry,
-                    (client.to_owned(), service.to_owned()),
+                    (client.to_owned(), service_label.to_owned()),
                     started,
                 );
                 (answer.status, answer.headers, body).into_response()
@@ -540,7 +562,7 @@ impl Exchange {
                     ));
                 }
                 self.metrics
-                    .observe(client, service, status.as_u16(), started.elapsed());
+                    .observe(client, service_label, status.as_u16(), started.elapsed());
                 let answer = outcome?;
                 (answer.status, answer.headers, answer.body).into_response()
             }

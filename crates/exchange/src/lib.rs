@@ -382,6 +382,17 @@ where
     Router::new()
         .route("/r1/{*rest}", any(gateway::r1))
         .route("/listClients", get(list_clients))
+        .layer(axum::middleware::map_response(no_sniffing))
+}
+
+/// The gateway sits outside the platform's security headers; a provider's answer, an X-Road
+/// error or the client list must still never be content-sniffed by a browser into HTML.
+async fn no_sniffing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// `GET /listClients` (PR-META §2): JSON when asked for, XML otherwise.

@@ -218,3 +218,103 @@ async fn audited_fields_too_long_for_the_log_are_refused_before_the_provider_act
     })
     .await
 }
+
+#[tokio::test]
+async fn made_up_service_codes_do_not_grow_the_metrics() -> testkit::TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        grant_whole(&app, SERVICE).await?;
+        let call = |path: String| {
+            app.client
+                .get(app.url(&path))
+                .bearer_auth(&token)
+                .header("X-Road-Client", CLIENT)
+                .send()
+        };
+        // One known service and one made-up code give every label the gateway uses.
+        assert_eq!(
+            call(format!("/r1/{SERVICE}/x")).await?.status(),
+            StatusCode::OK
+        );
+        call("/r1/VN/GOV/BYT/insurance/warmup".into()).await?;
+        call("/r1/VN/GOV/NOPE/nothing/listMethods".into()).await?;
+        // The first scrape is itself counted from the second on.
+        app.get("/metrics").await?;
+        let before = app.get("/metrics").await?.text().await?;
+        for n in 0..300 {
+            call(format!("/r1/VN/GOV/BYT/insurance/made-up-{n}")).await?;
+            call(format!("/r1/VN/GOV/X{n}/y/z")).await?;
+            call(format!("/r1/VN/GOV/X{n}/y/listMethods")).await?;
+        }
+        let after = app.get("/metrics").await?.text().await?;
+        assert!(
+            !after.contains("made-up-") && !after.contains("GOV/X1"),
+            "no made-up service in the labels"
+        );
+        // A series is a line's name and labels, without its value.
+        let series = |text: &str| -> std::collections::BTreeSet<String> {
+            text.lines()
+                .filter(|line| !line.starts_with('#'))
+                .filter_map(|line| line.rsplit_once(' ').map(|(name, _)| name.to_owned()))
+                .collect()
+        };
+        let added: Vec<String> = series(&after)
+            .difference(&series(&before))
+            .cloned()
+            .collect();
+        assert!(
+            added.is_empty(),
+            "900 calls to made-up services add no series ({} bytes before, {} after): {added:#?}",
+            before.len(),
+            after.len()
+        );
+        assert!(after.contains(&format!(r#"service="{SERVICE}""#)));
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn gateway_answers_and_the_client_list_are_never_sniffed() -> testkit::TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        grant_whole(&app, SERVICE).await?;
+        let nosniff = |response: &reqwest::Response| {
+            response
+                .headers()
+                .get("x-content-type-options")
+                .and_then(|v| v.to_str().ok())
+                == Some("nosniff")
+        };
+        let call = |path: String| {
+            app.client
+                .get(app.url(&path))
+                .bearer_auth(&token)
+                .header("X-Road-Client", CLIENT)
+                .send()
+        };
+        let answered = call(format!("/r1/{SERVICE}/x")).await?;
+        assert_eq!(answered.status(), StatusCode::OK);
+        assert!(nosniff(&answered), "a provider's answer");
+        let refused = call("/r1/VN/GOV/BYT/insurance/nothing".into()).await?;
+        assert!(refused.headers().get("x-road-error").is_some());
+        assert!(nosniff(&refused), "an X-Road error");
+        let metadata = call("/r1/VN/GOV/BYT/insurance/listMethods".into()).await?;
+        assert!(nosniff(&metadata), "a metadata answer");
+        for accept in ["application/json", "text/xml"] {
+            let clients = app
+                .client
+                .get(app.url("/listClients"))
+                .header("Accept", accept)
+                .send()
+                .await?;
+            assert!(nosniff(&clients), "listClients as {accept}");
+        }
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
