@@ -106,7 +106,7 @@ impl Record {
             ("path", &entry.path),
         ];
         for (field, value) in required {
-            check_text(field, value)?;
+            check_field(field, value)?;
             if value.is_empty() {
                 return Err(Error::Invalid {
                     field,
@@ -121,7 +121,7 @@ impl Record {
         ];
         for (field, value) in optional {
             if let Some(value) = value {
-                check_text(field, value)?;
+                check_field(field, value)?;
             }
         }
         Ok(Self {
@@ -231,8 +231,9 @@ impl Record {
 }
 
 /// NUL cannot be stored in PostgreSQL text; refusing it here keeps one entry from failing
-/// everyone else's batch.
-fn check_text(field: &'static str, value: &str) -> Result<(), Error> {
+/// everyone else's batch. Public so that a caller can refuse a request whose fields the log
+/// would not take before it acts on it.
+pub fn check_field(field: &'static str, value: &str) -> Result<(), Error> {
     if value.len() > MAX_FIELD_BYTES {
         return Err(Error::Invalid {
             field,

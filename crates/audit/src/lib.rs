@@ -72,7 +72,7 @@ mod verify;
 mod walk;
 mod writer;
 
-pub use chain::{NewEntry, body_hash};
+pub use chain::{NewEntry, body_hash, check_field};
 pub use checkpoint::{CheckpointSigner, key_id, parse_public_key, public_key_pem};
 pub use ed25519_dalek::VerifyingKey;
 pub use export::{ExportSummary, export, verify_export};

@@ -229,12 +229,17 @@ async fn add_service(
     let manager = Manager::of(&principal)?;
     let id = parse(ServiceId::parse(&service.id), "id")?;
     manager.require(&id.subsystem.member)?;
-    if service.base_url.trim() == crate::catalog::BUILTIN_REGISTRY {
+    // Checked in the form it is stored in: `lienthong:registry/` is `lienthong:registry`.
+    let base_url = crate::catalog::check_base_url(&service.base_url).map_err(problem)?;
+    if base_url == crate::catalog::BUILTIN_REGISTRY {
         manager.operator_only()?;
     }
     let id = exchange
         .catalog
-        .add_service(service)
+        .add_service(NewService {
+            base_url,
+            ..service
+        })
         .await
         .map_err(problem)?;
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))

@@ -273,7 +273,9 @@ fn check_name(name: &str) -> Result<String, CatalogError> {
     Ok(name.to_owned())
 }
 
-fn check_base_url(url: &str) -> Result<String, CatalogError> {
+/// The one normal form of a base URL (trimmed, no trailing `/`): every check and the stored
+/// value use it, so no check can pass on one spelling and the gateway act on another.
+pub(crate) fn check_base_url(url: &str) -> Result<String, CatalogError> {
     let url = url.trim().trim_end_matches('/');
     let scheme_ok =
         url == BUILTIN_REGISTRY || url.starts_with("https://") || url.starts_with("http://");
@@ -292,6 +294,9 @@ fn check_base_url(url: &str) -> Result<String, CatalogError> {
 #[derive(Clone)]
 pub struct Catalog {
     db: Db,
+    /// The member whose services alone may be answered by the population registry
+    /// (`INSTANCE/GOV/BCA`, the registry's owner).
+    registry_owner: MemberId,
     current: Arc<RwLock<(Instant, Arc<Snapshot>)>>,
     reloading: Arc<AtomicBool>,
 }
@@ -311,13 +316,19 @@ impl std::fmt::Debug for Catalog {
 }
 
 impl Catalog {
-    pub async fn open(db: Db) -> Result<Self, CatalogError> {
+    pub async fn open(db: Db, registry_owner: MemberId) -> Result<Self, CatalogError> {
         let snapshot = load(&db).await?;
         Ok(Self {
             db,
+            registry_owner,
             current: Arc::new(RwLock::new((Instant::now(), Arc::new(snapshot)))),
             reloading: Arc::default(),
         })
+    }
+
+    /// The member that owns the population registry's built-in services.
+    pub fn registry_owner(&self) -> &MemberId {
+        &self.registry_owner
     }
 
     /// The current snapshot; reloads it within this call when it is old.
@@ -399,6 +410,15 @@ impl Catalog {
     pub async fn add_service(&self, service: NewService) -> Result<ServiceId, CatalogError> {
         let id = ServiceId::parse(&service.id).map_err(|e| CatalogError::id("id", e))?;
         let base_url = check_base_url(&service.base_url)?;
+        if base_url == BUILTIN_REGISTRY && id.subsystem.member != self.registry_owner {
+            return Err(CatalogError::Invalid {
+                field: "base_url",
+                reason: format!(
+                    "only the population registry's owner {} may point a service at {BUILTIN_REGISTRY}",
+                    self.registry_owner
+                ),
+            });
+        }
         let timeout_ms = service.timeout_ms.unwrap_or(30_000);
         if !(100..=300_000).contains(&timeout_ms) {
             return Err(CatalogError::Invalid {

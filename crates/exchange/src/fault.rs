@@ -54,6 +54,15 @@ impl Fault {
         )
     }
 
+    /// A header or the path the audit log could not record as sent (PR-REST §4.6 item 3).
+    pub fn unauditable(what: &str, reason: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "Server.ClientProxy.InvalidRequest",
+            format!("{what} cannot be recorded in the audit log: {reason}"),
+        )
+    }
+
     pub fn authentication(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

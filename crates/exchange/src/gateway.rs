@@ -104,6 +104,31 @@ struct Incoming {
 }
 
 impl Incoming {
+    /// Every field the audit entry takes from the client, checked before anything is
+    /// forwarded: an entry that cannot be written afterwards would leave a call the provider
+    /// carried out outside the log.
+    fn check_auditable(&self) -> Result<(), Fault> {
+        let fields = [
+            ("X-Road-Id", "message_id", Some(self.message_id.as_str())),
+            ("X-Road-UserId", "user_id", self.user_id.as_deref()),
+            ("X-Road-Issue", "issue", self.issue.as_deref()),
+            ("the path", "path", Some(self.rest.as_str())),
+            ("the method", "method", Some(self.method.as_str())),
+        ];
+        for (what, field, value) in fields {
+            if let Some(value) = value
+                && let Err(error) = audit::check_field(field, value)
+            {
+                let reason = match error {
+                    audit::Error::Invalid { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                return Err(Fault::unauditable(what, reason));
+            }
+        }
+        Ok(())
+    }
+
     /// `X-Road-Request-Hash` (PR-REST §4.3, as the reference server computes it): SHA-512
     /// over `METHOD CRLF path?query CRLF` and each forwarded header as `Name:Value CRLF`;
     /// with a body, SHA-512 of that digest followed by SHA-512 of the body; standard base64.
@@ -232,6 +257,7 @@ async fn handle(
         message_id,
         request_id,
     };
+    incoming.check_auditable()?;
     let decoded_path =
         percent_encoding::percent_decode_str(if rest.is_empty() { "/" } else { rest })
             .decode_utf8_lossy()
@@ -282,9 +308,30 @@ async fn handle(
         }
     };
     exchange
-        .finish((&names.0, &names.1), &incoming, &digests, outcome, started)
+        .finish(
+            (&names.0, &names.1),
+            service_label(&snapshot, &service_id, &names.1),
+            &incoming,
+            &digests,
+            outcome,
+            started,
+        )
         .await
 }
+
+/// The service as the metrics name it: only registered services (and the metadata services
+/// of registered subsystems) get a series of their own, so made-up codes cannot grow
+/// `/metrics` without bound. The client needs no such care: it passed authentication and is
+/// registered.
+fn service_label<'a>(snapshot: &Snapshot, service_id: &ServiceId, name: &'a str) -> &'a str {
+    let known = snapshot.services.contains_key(service_id)
+        || (metadata::NAMES.contains(&service_id.code.as_str())
+            && snapshot.has_subsystem(&service_id.subsystem));
+    if known { name } else { UNKNOWN_SERVICE }
+}
+
+/// The metrics' label for calls to services that are not registered.
+const UNKNOWN_SERVICE: &str = "unknown";
 
 /// Decides where a call goes, or refuses it: unknown or disabled service, limits, rights.
 fn route<'a>(
@@ -326,6 +373,12 @@ fn route<'a>(
         return Err(Fault::access_denied(service_id, method, decoded_path));
     };
     Ok(if service.base_url == BUILTIN_REGISTRY {
+        // A row written before the owner rule (or by hand) must not open the registry.
+        if service.id.subsystem.member != *exchange.catalog.registry_owner() {
+            return Err(Fault::internal(format!(
+                "SERVICE:{service_id} is not the population registry's; its base URL {BUILTIN_REGISTRY} is refused"
+            )));
+        }
         Route::Builtin(right)
     } else {
         Route::Provider(service)
@@ -445,6 +498,7 @@ impl Exchange {
     async fn finish(
         &self,
         (client, service): (&str, &str),
+        service_label: &str,
         incoming: &Incoming,
         body: &BodyDigests,
         mut outcome: Result<Answer, Fault>,
@@ -494,20 +548,21 @@ impl Exchange {
                     self.clone(),
                     upstream,
                     entry,
-                    (client.to_owned(), service.to_owned()),
+                    (client.to_owned(), service_label.to_owned()),
                     started,
                 );
                 (answer.status, answer.headers, body).into_response()
             }
             None => {
+                let message_id = entry.message_id.clone();
                 if let Err(error) = self.record(entry).await {
-                    tracing::error!(%error, "audit entry not recorded; the answer is withheld");
+                    tracing::error!(%error, %client, %service, %message_id, "audit entry not recorded; the answer is withheld");
                     return Err(Fault::database(
                         "the exchange could not be recorded in the audit log; nothing is returned",
                     ));
                 }
                 self.metrics
-                    .observe(client, service, status.as_u16(), started.elapsed());
+                    .observe(client, service_label, status.as_u16(), started.elapsed());
                 let answer = outcome?;
                 (answer.status, answer.headers, answer.body).into_response()
             }

@@ -115,7 +115,14 @@ pub struct Parts {
 
 impl Exchange {
     pub async fn start(parts: Parts) -> Result<Self, CatalogError> {
-        let catalog = Catalog::open(parts.db.clone()).await?;
+        let registry_owner =
+            MemberId::parse(&format!("{}/GOV/BCA", parts.instance)).map_err(|e| {
+                CatalogError::Invalid {
+                    field: "instance",
+                    reason: e.to_string(),
+                }
+            })?;
+        let catalog = Catalog::open(parts.db.clone(), registry_owner).await?;
         let http = forward::provider_client().map_err(|reason| CatalogError::Invalid {
             field: "http client",
             reason,
@@ -143,13 +150,10 @@ impl Exchange {
 
     /// The population registry's services, provided by this node (idempotent).
     async fn register_builtin_services(&self) -> Result<(), CatalogError> {
-        let member = format!("{}/GOV/BCA", self.instance);
+        let member_id = self.catalog.registry_owner().clone();
+        let member = member_id.to_string();
         let subsystem = format!("{member}/registry");
         let snapshot = self.catalog.snapshot().await;
-        let member_id = MemberId::parse(&member).map_err(|e| CatalogError::Invalid {
-            field: "instance",
-            reason: e.to_string(),
-        })?;
         if snapshot.member_name(&member_id).is_none() {
             self.catalog.add_member(&member, "Bộ Công an").await?;
         }
@@ -378,6 +382,17 @@ where
     Router::new()
         .route("/r1/{*rest}", any(gateway::r1))
         .route("/listClients", get(list_clients))
+        .layer(axum::middleware::map_response(no_sniffing))
+}
+
+/// The gateway sits outside the platform's security headers; a provider's answer, an X-Road
+/// error or the client list must still never be content-sniffed by a browser into HTML.
+async fn no_sniffing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// `GET /listClients` (PR-META §2): JSON when asked for, XML otherwise.

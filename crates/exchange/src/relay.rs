@@ -96,6 +96,7 @@ async fn pump(
     entry.response_hash = hasher.finalize().into();
     entry.latency = started.elapsed();
     let status = entry.status;
+    let message_id = entry.message_id.clone();
     let recorded = exchange.record(entry).await;
     exchange
         .metrics
@@ -109,7 +110,7 @@ async fn pump(
             return;
         }
         (Err(error), _) => {
-            tracing::error!(%error, "audit entry not recorded; the answer is cut off");
+            tracing::error!(%error, %client, %service, %message_id, "audit entry not recorded; the answer is cut off");
             "the exchange could not be recorded in the audit log".to_owned()
         }
         (Ok(_), Some(reason)) => reason,

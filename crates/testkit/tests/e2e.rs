@@ -10,6 +10,8 @@ mod connections;
 mod forwarding;
 #[path = "e2e/exchange.rs"]
 mod gateway;
+#[path = "e2e/hardening.rs"]
+mod hardening;
 #[path = "e2e/machine.rs"]
 mod machine;
 #[path = "e2e/ocsp.rs"]
