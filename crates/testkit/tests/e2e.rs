@@ -14,6 +14,8 @@ mod machine;
 mod ocsp;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
+#[path = "e2e/registry_reads.rs"]
+mod registry_reads;
 #[path = "e2e/tls.rs"]
 mod tls;
 
