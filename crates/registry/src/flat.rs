@@ -1,6 +1,16 @@
 //! The flat row used for bulk import and export, the same columns in CSV and NDJSON.
 //! Nested facts become column groups (`permanent_province`, `permanent_address`); lists
 //! (`other_names`) are joined with `|`.
+//!
+//! CSV cells that a spreadsheet would run as a formula are neutralised on the way out and
+//! restored on the way in (OWASP, "CSV Injection"): a cell that starts with `=`, `+`, `-`,
+//! `@`, tab or carriage return, after any apostrophes, gets one apostrophe more in front,
+//! and import takes exactly one away from such a cell. What export wrote reads back as it
+//! was; any other cell, a hand-written `'Tí` included, is left alone both ways. NDJSON is
+//! not opened by spreadsheets and is written as is.
+
+use std::borrow::Cow;
+use std::io::Write;
 
 use kernel::{PersonalId, ProvinceCode, Sex};
 use serde::{Deserialize, Serialize};
@@ -70,6 +80,60 @@ pub struct FlatCitizen {
     pub occupation: Option<String>,
     #[serde(default)]
     pub death_date: Option<String>,
+}
+
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+fn reads_as_formula(cell: &str) -> bool {
+    cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
+}
+
+/// The cell as a spreadsheet will show it without running it.
+pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
+    if reads_as_formula(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// The cell as it was before `neutralise_formula`.
+pub fn restore_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if reads_as_formula(cell) => rest,
+        _ => cell,
+    }
+}
+
+/// Writes flat rows as CSV, the header before the first row, every cell neutralised.
+pub struct CsvWriter<W: Write> {
+    csv: csv::Writer<W>,
+    header_written: bool,
+}
+
+impl<W: Write> CsvWriter<W> {
+    pub fn new(writer: W) -> Self {
+        Self {
+            csv: csv::Writer::from_writer(writer),
+            header_written: false,
+        }
+    }
+
+    pub fn write(&mut self, row: &FlatCitizen) -> csv::Result<()> {
+        if !self.header_written {
+            self.csv.write_record(FlatCitizen::columns())?;
+            self.header_written = true;
+        }
+        let cells = row
+            .cells()
+            .map(|cell| neutralise_formula(cell.unwrap_or_default()));
+        self.csv
+            .write_record(cells.iter().map(|cell| cell.as_bytes()))
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.csv.flush()
+    }
 }
 
 fn present(value: &Option<String>) -> Option<&str> {
@@ -212,6 +276,44 @@ impl FlatCitizen {
             "email",
             "occupation",
             "death_date",
+        ]
+    }
+
+    /// The cells in column order (`columns`).
+    pub fn cells(&self) -> [Option<&str>; 32] {
+        [
+            self.personal_id.as_deref(),
+            self.full_name.as_deref(),
+            self.other_names.as_deref(),
+            self.birth_date.as_deref(),
+            self.sex.as_deref(),
+            self.place_of_birth.as_deref(),
+            self.birth_registration_province.as_deref(),
+            self.hometown.as_deref(),
+            self.ethnicity.as_deref(),
+            self.religion.as_deref(),
+            self.nationality.as_deref(),
+            self.marital_status.as_deref(),
+            self.blood_group.as_deref(),
+            self.old_id_number.as_deref(),
+            self.permanent_province.as_deref(),
+            self.permanent_address.as_deref(),
+            self.temporary_province.as_deref(),
+            self.temporary_address.as_deref(),
+            self.current_province.as_deref(),
+            self.current_address.as_deref(),
+            self.household_id.as_deref(),
+            self.relationship_to_head.as_deref(),
+            self.father_id.as_deref(),
+            self.father_name.as_deref(),
+            self.mother_id.as_deref(),
+            self.mother_name.as_deref(),
+            self.spouse_id.as_deref(),
+            self.spouse_name.as_deref(),
+            self.phone.as_deref(),
+            self.email.as_deref(),
+            self.occupation.as_deref(),
+            self.death_date.as_deref(),
         ]
     }
 
@@ -397,6 +499,44 @@ impl FlatCitizen {
             email: record.email.clone(),
             occupation: record.occupation.clone(),
             death_date: record.death_date.map(|d| d.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FlatCitizen, neutralise_formula, restore_formula};
+
+    #[test]
+    fn cells_follow_the_columns() -> Result<(), serde_json::Error> {
+        let columns = FlatCitizen::columns();
+        let mut row = serde_json::Map::new();
+        for column in columns {
+            row.insert(
+                column.to_owned(),
+                serde_json::Value::String(column.to_owned()),
+            );
+        }
+        let flat: FlatCitizen = serde_json::from_value(serde_json::Value::Object(row))?;
+        assert_eq!(flat.cells().map(Option::unwrap_or_default), columns);
+        Ok(())
+    }
+
+    #[test]
+    fn formulas_are_neutralised_and_restored_and_other_cells_left_alone() {
+        for (cell, written) in [
+            ("=1+1", "'=1+1"),
+            ("+84912345678", "'+84912345678"),
+            ("-2 Lê Lợi", "'-2 Lê Lợi"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("'=1", "''=1"),
+            ("'Tí", "'Tí"),
+            ("Lê Lợi", "Lê Lợi"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise_formula(cell), written);
+            assert_eq!(restore_formula(written), cell);
         }
     }
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use time::macros::date;
 use time::{Date, Duration};
 
-use crate::flat::FlatCitizen;
+use crate::flat::{CsvWriter, FlatCitizen};
 use crate::import::Format;
 use crate::record::{
     Address, CitizenRecord, MaritalStatus, Membership, Relationship, Relative, fold_name,
@@ -589,9 +589,9 @@ pub fn write_population<W: Write>(
     let generator = Generator::new(tables, reference, count, seed);
     match format {
         Format::Csv => {
-            let mut csv = csv::Writer::from_writer(writer);
+            let mut csv = CsvWriter::new(writer);
             for record in generator {
-                csv.serialize(FlatCitizen::from_record(&record))
+                csv.write(&FlatCitizen::from_record(&record))
                     .map_err(std::io::Error::other)?;
                 written += 1;
             }

@@ -16,7 +16,7 @@ use sqlx::Row;
 use store::events::{self, NewEvent};
 use time::Date;
 
-use crate::flat::FlatCitizen;
+use crate::flat::{CsvWriter, FlatCitizen, restore_formula};
 use crate::record::{CitizenRecord, FieldIssue};
 use crate::service::{Change, Registry, RegistryError, claim_numbers, write_new_records};
 
@@ -126,9 +126,10 @@ impl<R: Read> Rows<R> {
                 Ok(false) => Ok(None),
                 Ok(true) => {
                     let line = record.position().map_or(0, csv::Position::line);
+                    let restored: csv::StringRecord = record.iter().map(restore_formula).collect();
                     Ok(Some((
                         line,
-                        record
+                        restored
                             .deserialize(Some(headers))
                             .map_err(|e| csv_reason(&e)),
                     )))
@@ -375,14 +376,14 @@ pub async fn import<R: Read + Send + 'static>(
 
 /// Where exported rows go: a CSV writer, or buffered lines of JSON.
 enum Sink<W: Write> {
-    Csv(Box<csv::Writer<W>>),
+    Csv(Box<CsvWriter<W>>),
     Ndjson(std::io::BufWriter<W>),
 }
 
 impl<W: Write> Sink<W> {
     fn write(&mut self, row: &FlatCitizen) -> Result<(), RegistryError> {
         match self {
-            Self::Csv(csv) => csv.serialize(row).map_err(io_error),
+            Self::Csv(csv) => csv.write(row).map_err(io_error),
             Self::Ndjson(lines) => {
                 serde_json::to_writer(&mut *lines, row)?;
                 lines.write_all(b"\n").map_err(io_error)
@@ -407,7 +408,7 @@ pub async fn export<W: Write>(
 ) -> Result<u64, RegistryError> {
     const PAGE: i64 = 5_000;
     let mut sink = match format {
-        Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(writer))),
+        Format::Csv => Sink::Csv(Box::new(CsvWriter::new(writer))),
         Format::Ndjson => Sink::Ndjson(std::io::BufWriter::new(writer)),
     };
     let mut after = String::new();

@@ -391,6 +391,7 @@ impl CitizenRecord {
                 "must not contain digits or control characters",
             ));
         }
+        self.check_free_text(&mut issues);
         if self.birth_date > today {
             issues.push(FieldIssue::new("birth_date", "is in the future"));
         }
@@ -421,19 +422,16 @@ impl CitizenRecord {
             ("temporary_residence", &self.temporary_residence),
             ("current_residence", &self.current_residence),
         ] {
-            if let Some(address) = address {
-                if !lists.is_current_province(address.province) {
-                    issues.push(FieldIssue::new(
-                        field,
-                        format!(
-                            "province {} is not a provincial unit in force",
-                            address.province
-                        ),
-                    ));
-                }
-                if address.detail.trim().is_empty() {
-                    issues.push(FieldIssue::new(field, "the address detail is empty"));
-                }
+            if let Some(address) = address
+                && !lists.is_current_province(address.province)
+            {
+                issues.push(FieldIssue::new(
+                    field,
+                    format!(
+                        "province {} is not a provincial unit in force",
+                        address.province
+                    ),
+                ));
             }
         }
         for (field, date) in [
@@ -480,9 +478,108 @@ impl CitizenRecord {
         issues
     }
 
+    /// Bounds every free-text field and refuses control characters in all of them (a NUL
+    /// or a line break has no place in a name or an address, and breaks exports). The Law on
+    /// Identification 2023 (art. 9) lists the facts held but sets no lengths; the limits
+    /// below hold the longest real values with room to spare.
+    fn check_free_text(&self, issues: &mut Vec<FieldIssue>) {
+        if self.other_names.len() > MAX_OTHER_NAMES {
+            issues.push(FieldIssue::new(
+                "other_names",
+                format!("at most {MAX_OTHER_NAMES} are kept"),
+            ));
+        }
+        if let Some(old) = &self.old_id_number
+            && !((old.len() == 9 || old.len() == 12) && old.bytes().all(|b| b.is_ascii_digit()))
+        {
+            issues.push(FieldIssue::new(
+                "old_id_number",
+                "must be the 9 or 12 digits of the former identity card",
+            ));
+        }
+        let mut text = |field: &str, value: &str, max_chars: usize| {
+            if let Some(reason) = free_text_issue(value, max_chars) {
+                issues.push(FieldIssue::new(field, reason));
+            }
+        };
+        for name in &self.other_names {
+            text("other_names", name, NAME_CHARS);
+        }
+        for (field, place) in [
+            ("place_of_birth", &self.place_of_birth),
+            ("hometown", &self.hometown),
+        ] {
+            if let Some(place) = place {
+                text(field, place, ADDRESS_CHARS);
+            }
+        }
+        for (field, address) in [
+            ("permanent_residence", &self.permanent_residence),
+            ("temporary_residence", &self.temporary_residence),
+            ("current_residence", &self.current_residence),
+        ] {
+            if let Some(address) = address {
+                text(field, &address.detail, ADDRESS_CHARS);
+            }
+        }
+        if let Some(absence) = &self.temporary_absence {
+            text("temporary_absence", &absence.destination, ADDRESS_CHARS);
+        }
+        if let Some(household) = &self.household {
+            text("household", &household.household_id, HOUSEHOLD_ID_CHARS);
+        }
+        for (field, relative) in [
+            ("father", &self.father),
+            ("mother", &self.mother),
+            ("spouse", &self.spouse),
+            ("legal_representative", &self.legal_representative),
+        ] {
+            if let Some(relative) = relative {
+                text(field, &relative.full_name, NAME_CHARS);
+            }
+        }
+        for child in &self.children {
+            text("children", &child.full_name, NAME_CHARS);
+        }
+        if let Some(occupation) = &self.occupation {
+            text("occupation", occupation, OCCUPATION_CHARS);
+        }
+        if let Some(email) = &self.email {
+            text("email", email, EMAIL_CHARS);
+        }
+    }
+
     /// The name folded for search: lower case, no diacritics, single spaces.
     pub fn name_key(&self) -> String {
         fold_name(&self.full_name)
+    }
+}
+
+/// A name as on the birth certificate (the main name is bounded at 150 bytes above).
+const NAME_CHARS: usize = 100;
+const MAX_OTHER_NAMES: usize = 10;
+/// An address down to house number, lane, hamlet, commune and province, or a place of birth.
+const ADDRESS_CHARS: usize = 300;
+const HOUSEHOLD_ID_CHARS: usize = 32;
+const OCCUPATION_CHARS: usize = 100;
+/// RFC 5321 section 4.5.3.1.3: a path is at most 256 octets with its angle brackets.
+const EMAIL_CHARS: usize = 254;
+
+/// Why `value` is not acceptable free text, if it is not: empty, longer than `max_chars`,
+/// or holding a control character (NUL, tab, line breaks, escape).
+fn free_text_issue(value: &str, max_chars: usize) -> Option<String> {
+    let chars = value.chars().count();
+    if value.trim().is_empty() {
+        Some("is empty".into())
+    } else if chars > max_chars {
+        Some(format!("is {chars} characters long; at most {max_chars}"))
+    } else {
+        value.chars().find(|c| c.is_control()).map(|c| {
+            format!(
+                "must not contain control characters (found U+{:04X})",
+                u32::from(c)
+            )
+        })
     }
 }
 

@@ -544,3 +544,136 @@ async fn generated_population_is_valid_deterministic_and_round_trips() -> TestRe
     })
     .await
 }
+
+#[tokio::test]
+async fn import_refuses_control_characters_and_overlong_fields_naming_each() -> TestResult {
+    use registry::flat::FlatCitizen;
+    for_each_backend(|db| async move {
+        let registry = registry(db)?;
+        let row = |n: u32, change: &dyn Fn(&mut FlatCitizen)| {
+            let mut flat = FlatCitizen::from_record(&citizen(
+                &format!("07908400{n:04}"),
+                "Đỗ Văn Hải",
+                date!(1984 - 01 - 01),
+                Sex::Male,
+            ));
+            change(&mut flat);
+            flat
+        };
+        let rows = [
+            row(1, &|f| f.full_name = Some("Đỗ Văn\0 Hải".into())),
+            row(2, &|f| f.father_name = Some("Đỗ Văn\0 Cha".into())),
+            row(3, &|f| f.other_names = Some("Tí\u{1}".into())),
+            row(4, &|f| f.permanent_address = Some("ngõ 1 ".repeat(200_000))),
+            row(5, &|f| f.occupation = Some("kỹ sư ".repeat(30))),
+            row(6, &|f| {
+                f.household_id = Some("H".repeat(40));
+                f.relationship_to_head = Some("head".into());
+            }),
+            row(7, &|f| f.place_of_birth = Some("Hà Nội\r=1+1".into())),
+            row(8, &|f| {
+                f.email = Some(format!("{}@example.vn", "a".repeat(300)))
+            }),
+            row(9, &|_| {}),
+        ];
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        for flat in &rows {
+            csv.serialize(flat)?;
+        }
+        let report = import(
+            &registry,
+            std::io::Cursor::new(csv.into_inner()?),
+            Format::Csv,
+            &options(100, false),
+            TODAY,
+        )
+        .await?;
+        let rejected: Vec<(u64, Vec<&str>)> = report
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reasons.iter().map(|i| i.field.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            rejected,
+            [
+                (2, vec!["full_name"]),
+                (3, vec!["father"]),
+                (4, vec!["other_names"]),
+                (5, vec!["permanent_residence"]),
+                (6, vec!["occupation"]),
+                (7, vec!["household"]),
+                (8, vec!["place_of_birth"]),
+                (9, vec!["email"]),
+            ],
+            "{:?}",
+            report.rejected
+        );
+        assert_eq!((report.imported, registry.count().await?), (1, 1));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn export_neutralises_spreadsheet_formulas_and_import_reads_them_back() -> TestResult {
+    for backend in store::testing::TestBackend::all() {
+        let (source, target) = (backend.fresh().await?, backend.fresh().await?);
+        let (from, to) = (
+            registry(source.migrated().await?)?,
+            registry(target.migrated().await?)?,
+        );
+        let mut record = citizen(
+            "079084000042",
+            "Đỗ Văn Hải",
+            date!(1984 - 01 - 01),
+            Sex::Male,
+        );
+        record.phone = Some("+84912345678".into());
+        record.occupation = Some("=HYPERLINK(\"http://evil.example\",\"x\")".into());
+        record.place_of_birth = Some("@SUM(1+1)".into());
+        record.hometown = Some("'=already quoted".into());
+        record.permanent_residence = Some(Address {
+            province: province("79"),
+            detail: "-2+3 Lê Lợi".into(),
+        });
+        record.other_names = vec!["'Tí".into()];
+        from.register(&record, OFFICIAL, TODAY).await?;
+
+        let mut exported = Vec::new();
+        assert_eq!(export(&from, &mut exported, Format::Csv).await?, 1);
+        let mut reader = csv::Reader::from_reader(exported.as_slice());
+        let cells: Vec<String> = reader
+            .records()
+            .next()
+            .ok_or("no row")??
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        for cell in &cells {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a spreadsheet would run {cell:?}"
+            );
+        }
+        assert!(cells.iter().any(|c| c == "'+84912345678"), "{cells:?}");
+        assert!(cells.iter().any(|c| c == "''=already quoted"), "{cells:?}");
+        assert!(cells.iter().any(|c| c == "'Tí"), "{cells:?}");
+
+        let report = import(
+            &to,
+            std::io::Cursor::new(exported),
+            Format::Csv,
+            &options(10, false),
+            TODAY,
+        )
+        .await?;
+        assert_eq!(
+            (report.imported, report.rejected.len()),
+            (1, 0),
+            "{report:?}"
+        );
+        let back = to.get(record.personal_id).await?.ok_or("not imported")?;
+        assert_eq!(back.record, record, "on {}", backend.backend().name());
+    }
+    Ok(())
+}

@@ -20,6 +20,8 @@ mod ocsp;
 mod openapi;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
+#[path = "e2e/registry_reads.rs"]
+mod registry_reads;
 #[path = "e2e/signin.rs"]
 mod signin;
 #[path = "e2e/tls.rs"]

@@ -1,7 +1,8 @@
 //! Officials' pages and API over the registry. Only officials holding `registry.officer` in
 //! the Ministry of Public Security (which manages the national population database, Law on
-//! Identification 2023 art. 10) get in; every view of a record is logged with the purpose
-//! the official gave, for the citizen's data tracker.
+//! Identification 2023 art. 10) get in; every read of personal data (a record, its history, a
+//! search, a household) asks for a purpose and is logged for each citizen it shows, for the
+//! citizen's data tracker.
 
 mod birth;
 
@@ -21,6 +22,7 @@ use utoipa_axum::routes;
 use web::layout::render;
 use web::{ApiJson, Authenticated, Chrome, Principal, Problem, Site, Texts};
 
+use crate::access::{Purpose, Reader};
 use crate::record::{Address, CitizenRecord, Membership, Relative};
 use crate::service::{
     BirthRegistration, Change, Registry, RegistryError, ResidenceChange, ResidenceEvent,
@@ -34,6 +36,16 @@ pub const REGISTRY_AGENCY: &str = "BCA";
 struct Officer {
     actor: String,
     agency: String,
+}
+
+impl Officer {
+    fn reader<'a>(&'a self, purpose: &'a Purpose) -> Reader<'a> {
+        Reader {
+            viewer: &self.actor,
+            agency: &self.agency,
+            purpose,
+        }
+    }
 }
 
 fn officer(principal: &Principal) -> Result<Officer, Problem> {
@@ -89,18 +101,24 @@ fn parse_id(text: &str, field: &str) -> Result<PersonalId, Problem> {
     })
 }
 
-fn purpose_of(purpose: Option<String>) -> Result<String, Problem> {
-    purpose
-        .map(|p| p.trim().to_owned())
-        .filter(|p| p.chars().count() >= 5)
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "purpose-required",
-                "state the purpose of this access (at least 5 characters); the citizen will see it",
-            )
-            .field("purpose")
-        })
+fn purpose_of(purpose: Option<String>) -> Result<Purpose, Problem> {
+    Purpose::parse(purpose.as_deref().unwrap_or_default()).map_err(|reason| {
+        Problem::new(StatusCode::BAD_REQUEST, "purpose-required", reason).field("purpose")
+    })
+}
+
+/// Logs the read of everyone in `shown` before the answer is sent.
+async fn log_shown(
+    registry: &Registry,
+    officer: &Officer,
+    purpose: &Purpose,
+    shown: &[Summary],
+) -> Result<(), Problem> {
+    let ids: Vec<&str> = shown.iter().map(|s| s.personal_id.as_str()).collect();
+    registry
+        .log_reads(&ids, officer.reader(purpose))
+        .await
+        .map_err(problem)
 }
 
 pub fn routes<S>() -> Router<S>
@@ -159,6 +177,7 @@ struct SearchPage<'a> {
     results: Vec<Summary>,
     searched: bool,
     error: Option<String>,
+    purpose_invalid: bool,
 }
 
 impl SearchPage<'_> {
@@ -178,15 +197,22 @@ async fn search_page(
     State(registry): State<Registry>,
     Query(query): Query<SearchQuery>,
 ) -> Response {
-    if let Err(problem) = officer(&principal) {
-        return problem.into_response();
-    }
+    let officer = match officer(&principal) {
+        Ok(officer) => officer,
+        Err(problem) => return problem.into_response(),
+    };
+    let t = chrome.t();
     let mut error = None;
     let mut results = Vec::new();
     let searched = filled(&query.personal_id).is_some()
         || filled(&query.name).is_some()
         || filled(&query.household).is_some();
-    if searched {
+    let purpose = Purpose::parse(query.purpose.as_deref().unwrap_or_default());
+    let purpose_invalid = searched && purpose.is_err();
+    if purpose_invalid {
+        error = Some(t.get("registry.purpose_invalid").to_owned());
+    }
+    if let (true, Ok(purpose)) = (searched, &purpose) {
         let outcome = if let Some(id) = filled(&query.personal_id) {
             match PersonalId::parse(id) {
                 Ok(id) => registry.get(id).await.map(|found| {
@@ -224,16 +250,24 @@ async fn search_page(
             Ok(found) => results = found,
             Err(e) => return problem(e).into_response(),
         }
+        if let Err(problem) = log_shown(&registry, &officer, purpose, &results).await {
+            return problem.into_response();
+        }
     }
-    let t = chrome.t();
+    let status = if purpose_invalid {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     match render(&SearchPage {
         t,
         query: &query,
         results,
         searched,
         error,
+        purpose_invalid,
     }) {
-        Ok(body) => chrome.page(t.get("registry.title"), &body),
+        Ok(body) => chrome.page_with_status(status, t.get("registry.title"), &body),
         Err(problem) => problem.into_response(),
     }
 }
@@ -241,7 +275,7 @@ async fn search_page(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct PurposeQuery {
-    /// Why the record is read; shown to the citizen. At least 5 characters.
+    /// Why the data is read; shown to each citizen in the answer. 5 to 200 characters.
     purpose: Option<String>,
 }
 
@@ -253,7 +287,7 @@ struct CitizenPage<'a> {
     history: Vec<VersionEntry>,
     residence: Vec<ResidenceEvent>,
     household: Vec<Summary>,
-    purpose: String,
+    purpose: Purpose,
     ethnicity: &'a str,
     religion: &'a str,
 }
@@ -310,7 +344,7 @@ async fn view(
     registry: &Registry,
     officer: &Officer,
     id: PersonalId,
-    purpose: &str,
+    purpose: &Purpose,
 ) -> Result<Versioned, Problem> {
     let current = registry
         .get(id)
@@ -318,7 +352,7 @@ async fn view(
         .map_err(problem)?
         .ok_or_else(|| problem(RegistryError::NotFound))?;
     registry
-        .log_view(id, &officer.actor, &officer.agency, purpose)
+        .log_reads(&[id.to_string().as_str()], officer.reader(purpose))
         .await
         .map_err(problem)?;
     Ok(current)
@@ -335,7 +369,11 @@ async fn citizen_page(
         let officer = officer(&principal)?;
         let id = parse_id(&id, "id")?;
         let purpose = purpose_of(query.purpose)?;
-        let current = view(&registry, &officer, id, &purpose).await?;
+        let current = registry
+            .get(id)
+            .await
+            .map_err(problem)?
+            .ok_or_else(|| problem(RegistryError::NotFound))?;
         let history = registry.history(id).await.map_err(problem)?;
         let residence = registry.residence_history(id).await.map_err(problem)?;
         let household = match &current.record.household {
@@ -345,6 +383,16 @@ async fn citizen_page(
                 .map_err(problem)?,
             None => Vec::new(),
         };
+        // The page lists the household's members: their names and birth dates are read too,
+        // and each citizen shown is logged once.
+        let subject = id.to_string();
+        let shown: Vec<&str> = std::iter::once(subject.as_str())
+            .chain(household.iter().map(|m| m.personal_id.as_str()))
+            .collect();
+        registry
+            .log_reads(&shown, officer.reader(&purpose))
+            .await
+            .map_err(problem)?;
         Ok::<_, Problem>((current, history, residence, household, purpose))
     }
     .await;
@@ -537,19 +585,25 @@ async fn citizen_api(
     Ok(Json(view(&registry, &officer, id, &purpose).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/registry/citizens/{id}/history", tag = "registry", security(("session" = [])), params(("id" = String, Path, description = "Personal ID number")),
-    responses((status = 200, body = Vec<VersionEntry>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/registry/citizens/{id}/history", tag = "registry", security(("session" = [])), params(("id" = String, Path, description = "Personal ID number"), PurposeQuery),
+    responses((status = 200, body = Vec<VersionEntry>), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn history_api(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
     Path(id): Path<String>,
+    Query(query): Query<PurposeQuery>,
 ) -> Result<Json<Vec<VersionEntry>>, Problem> {
-    officer(&principal)?;
+    let officer = officer(&principal)?;
     let id = parse_id(&id, "id")?;
+    let purpose = purpose_of(query.purpose)?;
     let history = registry.history(id).await.map_err(problem)?;
     if history.is_empty() {
         return Err(problem(RegistryError::NotFound));
     }
+    registry
+        .log_reads(&[id.to_string().as_str()], officer.reader(&purpose))
+        .await
+        .map_err(problem)?;
     Ok(Json(history))
 }
 
@@ -560,6 +614,8 @@ struct NameQuery {
     name: String,
     #[param(value_type = Option<String>, format = Date)]
     birth_date: Option<Date>,
+    /// Why the search is made; shown to each citizen found. 5 to 200 characters.
+    purpose: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/registry/search", tag = "registry", security(("session" = [])), params(NameQuery),
@@ -569,29 +625,33 @@ async fn search_api(
     State(registry): State<Registry>,
     web::ApiQuery(query): web::ApiQuery<NameQuery>,
 ) -> Result<Json<Vec<Summary>>, Problem> {
-    officer(&principal)?;
-    Ok(Json(
-        registry
-            .search_by_name(&query.name, query.birth_date, 50)
-            .await
-            .map_err(problem)?,
-    ))
+    let officer = officer(&principal)?;
+    let purpose = purpose_of(query.purpose)?;
+    let found = registry
+        .search_by_name(&query.name, query.birth_date, 50)
+        .await
+        .map_err(problem)?;
+    log_shown(&registry, &officer, &purpose, &found).await?;
+    Ok(Json(found))
 }
 
-#[utoipa::path(get, path = "/api/v1/registry/households/{id}", tag = "registry", security(("session" = [])), params(("id" = String, Path, description = "Household id")),
-    responses((status = 200, body = Vec<Summary>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/registry/households/{id}", tag = "registry", security(("session" = [])), params(("id" = String, Path, description = "Household id"), PurposeQuery),
+    responses((status = 200, body = Vec<Summary>), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn household_api(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
     Path(id): Path<String>,
+    Query(query): Query<PurposeQuery>,
 ) -> Result<Json<Vec<Summary>>, Problem> {
-    officer(&principal)?;
+    let officer = officer(&principal)?;
+    let purpose = purpose_of(query.purpose)?;
     let members = registry.household_members(&id).await.map_err(problem)?;
     if members.is_empty() {
         return Err(
             Problem::not_found("unknown-household", "no household has this id").field("id"),
         );
     }
+    log_shown(&registry, &officer, &purpose, &members).await?;
     Ok(Json(members))
 }
 
