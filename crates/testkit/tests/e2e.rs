@@ -14,6 +14,8 @@ mod machine;
 mod ocsp;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
+#[path = "e2e/redirects.rs"]
+mod redirects;
 #[path = "e2e/tls.rs"]
 mod tls;
 
