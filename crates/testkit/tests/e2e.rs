@@ -12,6 +12,8 @@ mod gateway;
 mod machine;
 #[path = "e2e/ocsp.rs"]
 mod ocsp;
+#[path = "e2e/oidc.rs"]
+mod oidc;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
 #[path = "e2e/redirects.rs"]
