@@ -152,7 +152,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(config.request_timeout_secs)))
         .layer(axum::middleware::from_fn(web::problem::normalize_errors))
         .layer(axum::middleware::from_fn_with_state(state.identity.clone(), identity::resolve_session))
-        .layer(axum::middleware::from_fn(web::auth::reject_cross_site))
+        .layer(axum::middleware::from_fn_with_state(
+            web::auth::CrossSiteGuard { public_https: config.public_url.as_deref().is_some_and(|url| url.starts_with("https://")) },
+            web::auth::reject_cross_site,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::record))
         .layer(
             ServiceBuilder::new()

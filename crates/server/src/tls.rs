@@ -130,6 +130,7 @@ pub(crate) async fn serve(
                     request
                         .extensions_mut()
                         .insert(ConnectInfo::<SocketAddr>(remote));
+                    request.extensions_mut().insert(web::auth::ServedOverTls);
                     if let Some(certificate) = &certificate {
                         request.extensions_mut().insert(certificate.clone());
                     }
