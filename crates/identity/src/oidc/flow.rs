@@ -419,7 +419,7 @@ impl Identity {
                         }
                     }
                     "phone" => {
-                        if let Some(phone) = &record.phone {
+                        if let Some(phone) = record.phone.as_deref().and_then(e164) {
                             claims.insert("phone_number".into(), json!(phone));
                         }
                     }
@@ -429,6 +429,17 @@ impl Identity {
         }
         Ok(Some(Value::Object(claims)))
     }
+}
+
+/// A Vietnamese number as OIDC Core §5.1 wants `phone_number`: E.164, `+84` and the
+/// national number without its trunk prefix `0`.
+fn e164(phone: &str) -> Option<String> {
+    let national = phone
+        .strip_prefix("+84")
+        .or_else(|| phone.strip_prefix('0'))?;
+    let digits = national.len();
+    ((8..=10).contains(&digits) && national.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("+84{national}"))
 }
 
 /// The two kinds of token a grant issues, each in its own table with its own lifetime.
@@ -524,6 +535,14 @@ async fn revoke_family(
 #[cfg(test)]
 mod tests {
     use super::normalise_scope;
+
+    #[test]
+    fn phone_numbers_are_written_in_e164() {
+        assert_eq!(super::e164("0912345678").as_deref(), Some("+84912345678"));
+        assert_eq!(super::e164("+84912345678").as_deref(), Some("+84912345678"));
+        assert_eq!(super::e164("912345678"), None);
+        assert_eq!(super::e164("09123x5678"), None);
+    }
 
     #[test]
     fn scopes_are_known_sorted_and_need_openid() {

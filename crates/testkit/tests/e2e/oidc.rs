@@ -98,7 +98,9 @@ async fn authorize(
     if page.status() != StatusCode::OK {
         return Ok((redirect_query(&page)?, verifier));
     }
-    let mut form = query;
+    // The consent form as the browser submits it: its hidden fields, as the page has them.
+    let html = page.text().await?;
+    let mut form = hidden_fields(&html);
     form.push(("decision".into(), "allow".into()));
     let allowed = app
         .client
@@ -109,6 +111,18 @@ async fn authorize(
         .send()
         .await?;
     Ok((redirect_query(&allowed)?, verifier))
+}
+
+/// The hidden inputs of a page's form (values without markup, as the tests send them).
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once('"')?;
+            let value = rest.split("value=\"").nth(1)?.split('"').next()?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect()
 }
 
 /// A token request from `rp`, with its secret when it has one.
@@ -296,4 +310,171 @@ async fn a_refresh_token_presented_by_another_client_is_not_spent() -> TestResul
         Ok(())
     })
     .await
+}
+
+#[tokio::test]
+async fn token_and_userinfo_speak_http_as_rfc_6749_and_6750_say() -> TestResult {
+    for_each_backend(|app| async move {
+        let (people, _, citizen) = officials_and_citizens(&app).await?;
+        let rp = relying_party(&app, true).await?;
+
+        // RFC 6749 §5.2: a failed client authentication answers 401 with WWW-Authenticate.
+        let wrong = RelyingParty {
+            client_id: rp.client_id.clone(),
+            secret: Some("not the secret".into()),
+        };
+        let refused = token(
+            &app,
+            &wrong,
+            &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+        )
+        .await?;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            refused.headers().get("www-authenticate").is_some(),
+            "401 invalid_client names the scheme"
+        );
+
+        // §5.1: token responses are not cached, by HTTP/1.0 caches either.
+        let (back, verifier) = authorize(&app, &citizen, &rp, &[]).await?;
+        assert!(
+            !back.contains_key("state"),
+            "no state sent, none echoed: {back:?}"
+        );
+        let issued = token(
+            &app,
+            &rp,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", back.get("code").ok_or("no code")?),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await?;
+        assert_eq!(
+            issued.headers().get("pragma").and_then(|v| v.to_str().ok()),
+            Some("no-cache")
+        );
+        let issued: Value = issued.json().await?;
+        let claims = id_token_claims(field(&issued, "id_token")?)?;
+        assert!(
+            claims.get("nonce").is_none(),
+            "no nonce sent, none echoed: {claims}"
+        );
+
+        // RFC 7235 §2.1: the scheme name is case-insensitive.
+        let claims: Value = app
+            .client
+            .get(app.url("/oauth/userinfo"))
+            .header(
+                "authorization",
+                format!("bearer {}", field(&issued, "access_token")?),
+            )
+            .send()
+            .await?
+            .json()
+            .await?;
+        // OIDC Core §5.1: phone_number in E.164.
+        let record = app
+            .state
+            .registry
+            .get(people.get(1).ok_or("no citizen")?.personal_id)
+            .await?
+            .ok_or("no record")?;
+        let phone = record
+            .record
+            .phone
+            .ok_or("the fixture citizen has a phone")?;
+        let national = phone
+            .strip_prefix('0')
+            .or(phone.strip_prefix("+84"))
+            .ok_or("phone")?;
+        assert_eq!(claims["phone_number"], format!("+84{national}"));
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn browser_based_clients_may_call_the_provider_across_origins() -> TestResult {
+    for_each_backend(|app| async move {
+        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let rp = relying_party(&app, false).await?;
+        let spa = "http://localhost:5173";
+        for path in ["/.well-known/openid-configuration", "/oauth/jwks"] {
+            let response = app
+                .client
+                .get(app.url(path))
+                .header("origin", spa)
+                .send()
+                .await?;
+            assert_eq!(
+                response
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .and_then(|v| v.to_str().ok()),
+                Some("*"),
+                "{path}"
+            );
+        }
+        for path in ["/oauth/token", "/oauth/userinfo"] {
+            let preflight = app
+                .client
+                .request(reqwest::Method::OPTIONS, app.url(path))
+                .header("origin", spa)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )
+                .send()
+                .await?;
+            assert!(
+                preflight.status().is_success(),
+                "{path}: {}",
+                preflight.status()
+            );
+            let allowed = preflight
+                .headers()
+                .get("access-control-allow-headers")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            assert!(allowed.contains("authorization"), "{path}: {allowed}");
+        }
+        // The code exchange as a browser sends it from the client's own origin.
+        let (back, verifier) = authorize(&app, &citizen, &rp, &[("state", "s")]).await?;
+        let exchanged = app
+            .client
+            .post(app.url("/oauth/token"))
+            .header("origin", spa)
+            .header("sec-fetch-site", "cross-site")
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", back.get("code").ok_or("no code")?.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+                ("client_id", &rp.client_id),
+            ])
+            .send()
+            .await?;
+        assert_eq!(exchanged.status(), StatusCode::OK);
+        assert!(
+            exchanged
+                .headers()
+                .get("access-control-allow-origin")
+                .is_some()
+        );
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The claims of a compact JWS, unverified (the tests check what was issued).
+fn id_token_claims(token: &str) -> Result<Value, Failure> {
+    let payload = token.split('.').nth(1).ok_or("not a JWS")?;
+    Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?)
 }
