@@ -1,6 +1,6 @@
 use askama::Template;
 use axum::extract::{FromRef, Query, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, HOST, LOCATION};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -76,16 +76,11 @@ async fn preflight() -> Response {
     response
 }
 
-/// The issuer: the configured public URL, or this request's host over plain HTTP (local use).
-fn issuer(identity: &Identity, headers: &HeaderMap) -> String {
-    identity.public_url.clone().unwrap_or_else(|| {
-        format!(
-            "http://{}",
-            headers
-                .get(HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost")
-        )
+/// The issuer: the configured public URL, never the request's Host, which the client
+/// writes (docs/adr/0016). The server refuses to start without it.
+fn issuer(identity: &Identity) -> Result<&str, web::Problem> {
+    identity.public_url.as_deref().ok_or_else(|| {
+        web::Problem::internal(&"public_url is not configured: the provider has no issuer")
     })
 }
 
@@ -118,11 +113,11 @@ fn invalid_client(description: &str) -> Response {
     response
 }
 
-async fn discovery(
-    State(identity): State<Identity>,
-    headers: HeaderMap,
-) -> Json<serde_json::Value> {
-    let issuer = issuer(&identity, &headers);
+async fn discovery(State(identity): State<Identity>) -> Response {
+    let issuer = match issuer(&identity) {
+        Ok(issuer) => issuer,
+        Err(problem) => return problem.into_response(),
+    };
     Json(json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth/authorize"),
@@ -142,6 +137,7 @@ async fn discovery(
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "end_session_endpoint": format!("{issuer}/oauth/logout"),
     }))
+    .into_response()
 }
 
 async fn jwks(State(identity): State<Identity>) -> Response {
@@ -422,6 +418,10 @@ async fn token(
 ) -> Response {
     let (client_id, client_secret) =
         client_id_and_secret(&headers, &form.client_id, &form.client_secret);
+    let issuer = match issuer(&identity) {
+        Ok(issuer) => issuer,
+        Err(problem) => return problem.into_response(),
+    };
     let outcome = match form.grant_type.as_deref() {
         Some("authorization_code") => None,
         Some("refresh_token") => {
@@ -441,7 +441,7 @@ async fn token(
         Some("client_credentials") => Some(
             identity
                 .client_credentials(
-                    &issuer(&identity, &headers),
+                    issuer,
                     form.client_assertion_type.as_deref(),
                     form.client_assertion.as_deref(),
                     form.client_id.as_deref(),
@@ -473,7 +473,7 @@ async fn token(
     };
     let outcome = identity
         .exchange_code(
-            &issuer(&identity, &headers),
+            issuer,
             &client_id,
             client_secret.as_deref(),
             code,

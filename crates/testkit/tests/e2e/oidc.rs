@@ -478,3 +478,58 @@ fn id_token_claims(token: &str) -> Result<Value, Failure> {
     let payload = token.split('.').nth(1).ok_or("not a JWS")?;
     Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?)
 }
+
+#[tokio::test]
+async fn the_issuer_never_comes_from_the_host_header() -> TestResult {
+    // A server without public_url does not start: its issuer would be whatever Host says.
+    let backend = store::testing::TestBackend::Sqlite;
+    let database = backend.fresh().await?;
+    let scratch = tempfile::tempdir()?;
+    let config = server::Config {
+        db: Some(server::config::DatabaseTarget::new(database.target.clone())),
+        data_dir: scratch.path().to_path_buf(),
+        public_url: None,
+        ..server::Config::default()
+    };
+    let refused = server::build_state(&config)
+        .await
+        .err()
+        .ok_or("started without public_url")?;
+    assert!(format!("{refused:#}").contains("public_url"), "{refused:#}");
+
+    for_each_backend(|app| async move {
+        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let forged = "evil.example";
+        let discovery: Value = app
+            .client
+            .get(app.url("/.well-known/openid-configuration"))
+            .header("host", forged)
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(discovery["issuer"], app.base.as_str());
+        let rp = relying_party(&app, false).await?;
+        let (back, verifier) = authorize(&app, &citizen, &rp, &[]).await?;
+        let issued: Value = app
+            .client
+            .post(app.url("/oauth/token"))
+            .header("host", forged)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", back.get("code").ok_or("no code")?.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+                ("client_id", &rp.client_id),
+            ])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let claims = id_token_claims(field(&issued, "id_token")?)?;
+        assert_eq!(claims["iss"], app.base.as_str(), "{claims}");
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
