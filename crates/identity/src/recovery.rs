@@ -1,8 +1,9 @@
 //! Account recovery in person. A citizen who lost the password or the phone with the
 //! authenticator goes to the police, as for a level-2 account (Decree 69/2024); an official
 //! holding `identity.verifier` checks the person and hands over a one-time code. With it the
-//! citizen sets a new password: every session ends, and the second factor and passkeys are
-//! removed, since the lost phone may be in someone else's hands.
+//! citizen sets a new password: every session and every token held by a relying party ends,
+//! and the second factor and passkeys are removed, since the lost phone may be in someone
+//! else's hands.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -58,8 +59,9 @@ impl Identity {
         Ok(code)
     }
 
-    /// Sets a new password with a recovery code: ends every session, resets the second
-    /// factor and the failure count, removes the passkeys. A wrong or used code changes nothing.
+    /// Sets a new password with a recovery code: ends every session, revokes every token
+    /// issued to relying parties, resets the second factor and the failure count, removes the
+    /// passkeys. A wrong or used code changes nothing.
     pub async fn recover(
         &self,
         personal_id: &str,
@@ -120,6 +122,7 @@ impl Identity {
             .bind(&account)
             .execute(tx.conn())
             .await?;
+        crate::oidc::revoke_account_tokens(&mut tx, &account, &now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -166,7 +166,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(config.request_timeout_secs)))
         .layer(axum::middleware::from_fn(web::problem::normalize_errors))
         .layer(axum::middleware::from_fn_with_state(state.identity.clone(), identity::resolve_session))
-        .layer(axum::middleware::from_fn(web::auth::reject_cross_site))
+        .layer(axum::middleware::from_fn_with_state(
+            web::auth::CrossSiteGuard { public_https: config.public_url.as_deref().is_some_and(|url| url.starts_with("https://")) },
+            web::auth::reject_cross_site,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::record))
         .layer(axum::middleware::from_fn(strict_transport_over_tls))
         .layer(
@@ -201,7 +204,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
 async fn strict_transport_over_tls(request: Request, next: Next) -> Response {
     let over_tls = request
         .extensions()
-        .get::<crate::connections::OverTls>()
+        .get::<web::auth::ServedOverTls>()
         .is_some();
     let mut response = next.run(request).await;
     if over_tls {

@@ -315,7 +315,6 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn serve_with_banner(config: &Config, demo_logins: Option<&str>) -> anyhow::Result<()> {
-    let state = crate::build_state(config).await?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "listening on {} (is another server using it? choose another with --listen)",
@@ -323,6 +322,13 @@ async fn serve_with_banner(config: &Config, demo_logins: Option<&str>) -> anyhow
         )
     })?;
     let address = listener.local_addr()?;
+    let mut config = config.clone();
+    if demo_logins.is_some() && config.public_url.is_none() {
+        // The demo's own address, by name: passkeys need a domain, and localhost is one.
+        config.public_url = Some(format!("http://localhost:{}", address.port()));
+    }
+    let config = &config;
+    let state = crate::build_state(config).await?;
     tracing::info!(%address, database = %config.database(), backend = state.db.backend().name(), "serving");
     let tls_listener = match config.tls_listen {
         Some(tls_address) => {

@@ -86,11 +86,6 @@ pub(crate) async fn accept<F, Task>(
     graceful.shutdown().await;
 }
 
-/// Marks requests that arrived over TLS (for `Strict-Transport-Security`, which RFC 6797
-/// §7.2 allows only on secure transport).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OverTls;
-
 /// Serves HTTP/1.1 or HTTP/2 on one accepted connection with `router`, giving each request
 /// the peer's address and `extensions` (that it came over TLS, a verified client
 /// certificate).

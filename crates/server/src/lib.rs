@@ -29,6 +29,21 @@ pub use config::Config;
 /// Opens (and migrates) the database and loads everything a server's router needs,
 /// starting the audit log's writer.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    // The OpenID Connect issuer and the audience of client assertions: taken from the
+    // request's Host they would be the attacker's to choose (docs/adr/0016).
+    let Some(public_url) = config.public_url.as_deref() else {
+        anyhow::bail!(
+            "public_url is required to serve: it is the OpenID Connect issuer, which must not come from the request's Host \
+             (set public_url in the settings file or LIENTHONG_PUBLIC_URL; `lienthong demo` sets it for itself)"
+        );
+    };
+    if !(public_url.starts_with("https://") || public_url.starts_with("http://"))
+        || public_url.ends_with('/')
+    {
+        anyhow::bail!(
+            "public_url {public_url:?} must be an http(s) URL with no trailing slash, e.g. https://eid.example.gov.vn"
+        );
+    }
     build(config, true).await
 }
 

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::Config;
-use crate::connections::{self, ConnectionLimits, OverTls};
+use crate::connections::{self, ConnectionLimits};
 
 /// A handshake that takes longer than this is dropped (slow-loris).
 const HANDSHAKE_SECONDS: u64 = 10;
@@ -99,7 +99,7 @@ pub(crate) async fn serve(
                 Err(_) => return,
             };
             let mut extensions = Extensions::new();
-            extensions.insert(OverTls);
+            extensions.insert(web::auth::ServedOverTls);
             if let Some(der) = stream
                 .get_ref()
                 .1

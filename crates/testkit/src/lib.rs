@@ -15,6 +15,9 @@ use tokio::task::JoinHandle;
 
 pub use store::testing::TestResult;
 
+/// A `public_url` to which the server's bound port is added.
+pub const LOCALHOST: &str = "http://localhost";
+
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`
     pub base: String,
@@ -55,9 +58,17 @@ impl TestApp {
             .data_dir()
             .unwrap_or_else(|| scratch.path().to_path_buf());
         adjust(&mut config);
-        let state = server::build_state(&config).await?;
         let listener = TcpListener::bind(config.listen).await?;
         let base = format!("http://{}", listener.local_addr()?);
+        // The server needs its public address (the OpenID Connect issuer): the one bound,
+        // or `http://localhost` with the bound port for tests that need a domain name
+        // (passkeys cannot be bound to an IP address).
+        config.public_url = match config.public_url.take() {
+            None => Some(base.clone()),
+            Some(url) if url == LOCALHOST => Some(base.replace("http://127.0.0.1", LOCALHOST)),
+            Some(url) => Some(url),
+        };
+        let state = server::build_state(&config).await?;
         let tls_listener = match config.tls_listen {
             Some(address) => Some(TcpListener::bind(address).await?),
             None => None,

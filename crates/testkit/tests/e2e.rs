@@ -16,10 +16,14 @@ mod hardening;
 mod machine;
 #[path = "e2e/ocsp.rs"]
 mod ocsp;
+#[path = "e2e/oidc.rs"]
+mod oidc;
 #[path = "e2e/openapi.rs"]
 mod openapi;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
+#[path = "e2e/redirects.rs"]
+mod redirects;
 #[path = "e2e/registry_reads.rs"]
 mod registry_reads;
 #[path = "e2e/signin.rs"]

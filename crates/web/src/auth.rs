@@ -100,16 +100,43 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybePrincipal {
     }
 }
 
-/// Refuses state-changing requests that a browser marks as coming from another site
-/// (`Sec-Fetch-Site`), or whose `Origin` is not this host: with SameSite cookies this
-/// closes cross-site request forgery without a token in every form. Requests without these
+/// OAuth endpoints that browser-based clients call from their own origin (CORS). They act
+/// on the token or client credentials in the request, never on the session cookie, so a
+/// forged request gains nothing.
+const COOKIELESS_ENDPOINTS: [&str; 3] = ["/oauth/token", "/oauth/revoke", "/oauth/userinfo"];
+
+/// Put in a request's extensions by the TLS listener: the browser reached us over https.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedOverTls;
+
+/// What the cross-site guard must know of the deployment.
+#[derive(Debug, Clone, Copy)]
+pub struct CrossSiteGuard {
+    /// The public address is https: a TLS-terminating proxy stands in front, so browsers
+    /// speak https even when the request reaches this process over plain HTTP.
+    pub public_https: bool,
+}
+
+/// Refuses state-changing requests that do not come from this very origin: a browser
+/// marks them with `Sec-Fetch-Site` and `Origin`. With SameSite cookies this closes
+/// cross-site request forgery without a token in every form. Requests without these
 /// headers (other servers, command-line clients) carry no browser cookies to abuse.
-pub async fn reject_cross_site(request: Request, next: Next) -> Response {
+pub async fn reject_cross_site(
+    axum::extract::State(guard): axum::extract::State<CrossSiteGuard>,
+    request: Request,
+    next: Next,
+) -> Response {
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if unsafe_method && is_cross_site(request.headers()) {
+    let scheme = if guard.public_https || request.extensions().get::<ServedOverTls>().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let cookieless = COOKIELESS_ENDPOINTS.contains(&request.uri().path());
+    if unsafe_method && !cookieless && is_cross_site(request.headers(), scheme) {
         return Problem::new(
             StatusCode::FORBIDDEN,
             "cross-site-request",
@@ -120,17 +147,28 @@ pub async fn reject_cross_site(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-fn is_cross_site(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        return site == "cross-site";
+/// Fetch Metadata: only `same-origin` (or `none`, typed by the person) is this site;
+/// `same-site` is a sibling host, which may be anybody's. `Origin` must be exactly
+/// `scheme://host` of this request (RFC 6454 §5); `null` (a sandboxed frame, a `data:` page)
+/// proves nothing and is refused.
+fn is_cross_site(headers: &HeaderMap, scheme: &str) -> bool {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
+    if let Some(site) = text("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
     }
-    let origin_host = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .filter(|origin| *origin != "null")
-        .map(|origin| origin.split("://").nth(1).unwrap_or(origin));
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    matches!((origin_host, host), (Some(origin), Some(host)) if origin != host)
+    let Some(origin) = text(header::ORIGIN.as_str()) else {
+        return false;
+    };
+    let Some(host) = text(header::HOST.as_str()) else {
+        return true;
+    };
+    !origin.eq_ignore_ascii_case(&format!("{scheme}://{host}"))
 }
 
 #[cfg(test)]
@@ -138,31 +176,57 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
+    /// Whether a request with these headers, to a plain-HTTP server, is cross-site.
+    fn cross(pairs: &[(&'static str, &'static str)]) -> bool {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        is_cross_site(&map, "http")
+    }
+
     #[test]
     fn cross_site_is_told_by_fetch_metadata_or_origin() {
-        let headers = |pairs: &[(&'static str, &'static str)]| {
-            let mut map = HeaderMap::new();
-            for (name, value) in pairs {
-                map.insert(*name, HeaderValue::from_static(value));
-            }
-            map
-        };
-        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!is_cross_site(&headers(&[(
-            "sec-fetch-site",
-            "same-origin"
-        )])));
-        assert!(is_cross_site(&headers(&[
+        assert!(cross(&[("sec-fetch-site", "cross-site")]));
+        assert!(!cross(&[("sec-fetch-site", "same-origin")]));
+        assert!(cross(&[
             ("origin", "https://evil.example"),
             ("host", "dichvucong.example")
-        ])));
-        assert!(!is_cross_site(&headers(&[
+        ]));
+        assert!(!cross(&[
             ("origin", "http://127.0.0.1:8080"),
             ("host", "127.0.0.1:8080")
-        ])));
+        ]));
         assert!(
-            !is_cross_site(&headers(&[("host", "127.0.0.1:8080")])),
+            !cross(&[("host", "127.0.0.1:8080")]),
             "no browser headers: not a browser"
         );
+    }
+
+    #[test]
+    fn a_sibling_site_a_null_origin_and_another_scheme_are_cross_site() {
+        assert!(
+            cross(&[
+                ("sec-fetch-site", "same-site"),
+                ("origin", "http://blog.dichvucong.example"),
+                ("host", "dichvucong.example")
+            ]),
+            "same-site is a sibling host, not this origin"
+        );
+        assert!(
+            cross(&[("origin", "null"), ("host", "dichvucong.example")]),
+            "an opaque origin (sandboxed frame, data: URL) is no proof of this site"
+        );
+        assert!(
+            cross(&[
+                ("origin", "https://127.0.0.1:8080"),
+                ("host", "127.0.0.1:8080")
+            ]),
+            "another scheme is another origin (RFC 6454 §4)"
+        );
+        let mut behind_tls = HeaderMap::new();
+        behind_tls.insert("origin", HeaderValue::from_static("https://eid.example"));
+        behind_tls.insert("host", HeaderValue::from_static("eid.example"));
+        assert!(!is_cross_site(&behind_tls, "https"));
     }
 }

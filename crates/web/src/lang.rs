@@ -174,7 +174,8 @@ pub async fn switch(Query(query): Query<SwitchQuery>) -> Response {
     // Only local paths: an open redirect would let others borrow the platform's name.
     let next = query
         .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .as_deref()
+        .and_then(crate::redirect::local_path)
         .unwrap_or_else(|| "/".to_owned());
     let cookie = format!(
         "lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",

@@ -8,6 +8,7 @@ pub mod home;
 pub mod lang;
 pub mod layout;
 pub mod problem;
+pub mod redirect;
 pub mod reference;
 
 use std::sync::Arc;

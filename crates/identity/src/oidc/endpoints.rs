@@ -1,6 +1,6 @@
 use askama::Template;
 use axum::extract::{FromRef, Query, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, HOST, LOCATION};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -21,41 +21,103 @@ where
     Identity: FromRef<S>,
     Site: FromRef<S>,
 {
+    // What a browser-based public client calls from its own origin: none of it reads the
+    // session cookie, so any origin may (CORS, and the cross-site guard lets these through).
+    let cross_origin = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery).options(preflight),
+        )
+        .route("/oauth/jwks", get(jwks).options(preflight))
+        .route(
+            "/oauth/token",
+            axum::routing::post(token).options(preflight),
+        )
+        .route(
+            "/oauth/userinfo",
+            get(userinfo).post(userinfo).options(preflight),
+        )
+        .route(
+            "/oauth/revoke",
+            axum::routing::post(revoke).options(preflight),
+        )
+        .layer(axum::middleware::map_response(allow_any_origin));
     Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/oauth/jwks", get(jwks))
         .route("/oauth/authorize", get(authorize).post(decide))
-        .route("/oauth/token", axum::routing::post(token))
-        .route("/oauth/userinfo", get(userinfo).post(userinfo))
-        .route("/oauth/revoke", axum::routing::post(revoke))
         .route("/oauth/logout", get(logout))
+        .merge(cross_origin)
 }
 
-/// The issuer: the configured public URL, or this request's host over plain HTTP (local use).
-fn issuer(identity: &Identity, headers: &HeaderMap) -> String {
-    identity.public_url.clone().unwrap_or_else(|| {
-        format!(
-            "http://{}",
-            headers
-                .get(HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost")
-        )
+/// CORS without credentials (Fetch Standard §3.2): tokens travel in the request itself.
+async fn allow_any_origin(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// The answer to a CORS preflight: the methods and headers a client may use.
+async fn preflight() -> Response {
+    use axum::http::header::{
+        ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_MAX_AGE,
+    };
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST"),
+    );
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type"),
+    );
+    headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    response
+}
+
+/// The issuer: the configured public URL, never the request's Host, which the client
+/// writes (docs/adr/0016). The server refuses to start without it.
+fn issuer(identity: &Identity) -> Result<&str, web::Problem> {
+    identity.public_url.as_deref().ok_or_else(|| {
+        web::Problem::internal(&"public_url is not configured: the provider has no issuer")
     })
 }
 
+/// RFC 6749 §5.1: tokens are never cached; `Pragma` for HTTP/1.0 caches.
 fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        axum::http::header::PRAGMA,
+        HeaderValue::from_static("no-cache"),
+    );
     response
 }
 
-async fn discovery(
-    State(identity): State<Identity>,
-    headers: HeaderMap,
-) -> Json<serde_json::Value> {
-    let issuer = issuer(&identity, &headers);
+/// The credentials of an `Authorization` header of `scheme`, whose name is
+/// case-insensitive (RFC 7235 §2.1).
+fn authorization<'a>(headers: &'a HeaderMap, scheme: &str) -> Option<&'a str> {
+    let (name, credentials) = headers.get(AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
+    name.eq_ignore_ascii_case(scheme)
+        .then_some(credentials.trim())
+}
+
+/// RFC 6749 §5.2: a 401 `invalid_client` names the scheme the client may authenticate with.
+fn invalid_client(description: &str) -> Response {
+    let mut response = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
+    response.headers_mut().insert(
+        axum::http::header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"lienthong\""),
+    );
+    response
+}
+
+async fn discovery(State(identity): State<Identity>) -> Response {
+    let issuer = match issuer(&identity) {
+        Ok(issuer) => issuer,
+        Err(problem) => return problem.into_response(),
+    };
     Json(json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth/authorize"),
@@ -75,6 +137,7 @@ async fn discovery(
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "end_session_endpoint": format!("{issuer}/oauth/logout"),
     }))
+    .into_response()
 }
 
 async fn jwks(State(identity): State<Identity>) -> Response {
@@ -139,7 +202,9 @@ async fn check(
             "redirect_uri is not one registered for this client".into(),
         ));
     }
-    let state = params.state.clone();
+    // The consent form sends back empty fields for parameters the client never sent:
+    // those are absent, and nothing is echoed for them (RFC 6749 §4.1.2, OIDC Core §3.1.3.6).
+    let state = params.state.clone().filter(|s| !s.is_empty());
     let fail = |error: &str, description: &str| {
         let mut pairs = vec![("error", error), ("error_description", description)];
         if let Some(state) = state.as_deref() {
@@ -168,8 +233,8 @@ async fn check(
         client_name: client.name,
         redirect_uri: redirect_uri.to_owned(),
         scope,
-        state: params.state.clone(),
-        nonce: params.nonce.clone(),
+        state,
+        nonce: params.nonce.clone().filter(|n| !n.is_empty()),
         code_challenge: challenge,
     }))
 }
@@ -334,12 +399,8 @@ fn client_id_and_secret(
 
 /// `client_secret_basic`: `Authorization: Basic base64(id:secret)` (RFC 6749 §2.3.1).
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers
-        .get(AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
+    let value = authorization(headers, "Basic")?;
+    let decoded = String::from_utf8(STANDARD.decode(value).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     let unescape = |s: &str| {
         form_urlencoded::parse(format!("x={s}").as_bytes())
@@ -357,6 +418,10 @@ async fn token(
 ) -> Response {
     let (client_id, client_secret) =
         client_id_and_secret(&headers, &form.client_id, &form.client_secret);
+    let issuer = match issuer(&identity) {
+        Ok(issuer) => issuer,
+        Err(problem) => return problem.into_response(),
+    };
     let outcome = match form.grant_type.as_deref() {
         Some("authorization_code") => None,
         Some("refresh_token") => {
@@ -376,7 +441,7 @@ async fn token(
         Some("client_credentials") => Some(
             identity
                 .client_credentials(
-                    &issuer(&identity, &headers),
+                    issuer,
                     form.client_assertion_type.as_deref(),
                     form.client_assertion.as_deref(),
                     form.client_id.as_deref(),
@@ -408,7 +473,7 @@ async fn token(
     };
     let outcome = identity
         .exchange_code(
-            &issuer(&identity, &headers),
+            issuer,
             &client_id,
             client_secret.as_deref(),
             code,
@@ -425,24 +490,14 @@ fn token_outcome(
 ) -> Response {
     match outcome {
         Ok(Ok(tokens)) => no_store(Json(tokens).into_response()),
-        Ok(Err(error)) => {
-            let status = if error.error == "invalid_client" {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            oauth_error(status, error.error, &error.description)
-        }
+        Ok(Err(error)) if error.error == "invalid_client" => invalid_client(&error.description),
+        Ok(Err(error)) => oauth_error(StatusCode::BAD_REQUEST, error.error, &error.description),
         Err(error) => web::Problem::internal(&error).into_response(),
     }
 }
 
 async fn userinfo(State(identity): State<Identity>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let token = authorization(&headers, "Bearer");
     let unauthorized = || {
         let mut response = oauth_error(
             StatusCode::UNAUTHORIZED,
@@ -491,7 +546,7 @@ async fn revoke(
         .await
     {
         Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(error)) => oauth_error(StatusCode::UNAUTHORIZED, error.error, &error.description),
+        Ok(Err(error)) => invalid_client(&error.description),
         Err(error) => web::Problem::internal(&error).into_response(),
     }
 }

@@ -287,6 +287,14 @@ impl Identity {
         let Some(row) = row else {
             return Ok(Err(token_error("invalid_grant", "unknown refresh token")));
         };
+        // A token shown by another client is refused before it is spent: that client may
+        // only be mistaken, and the owner must be able to go on using it.
+        if row.try_get::<String, _>("client_id")? != client_id {
+            return Ok(Err(token_error(
+                "invalid_grant",
+                "the refresh token belongs to another client",
+            )));
+        }
         let family: String = row.try_get("family")?;
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
@@ -300,17 +308,15 @@ impl Identity {
             tx.commit().await?;
             return Ok(Err(token_error(
                 "invalid_grant",
-                "the refresh token was already used; its family is revoked",
+                "the refresh token was already used or revoked; its family is revoked",
             )));
         }
         let expires_at: String = row.try_get("expires_at")?;
-        if row.try_get::<String, _>("client_id")? != client_id
-            || !timestamp::parse(&expires_at).is_ok_and(|e| e > now)
-        {
+        if !timestamp::parse(&expires_at).is_ok_and(|e| e > now) {
             tx.commit().await?;
             return Ok(Err(token_error(
                 "invalid_grant",
-                "the refresh token is expired or belongs to another client",
+                "the refresh token has expired",
             )));
         }
         let account_id: String = row.try_get("account_id")?;
@@ -341,8 +347,9 @@ impl Identity {
         ))
     }
 
-    /// Revokes an access token presented by the client it was issued to (RFC 7009). Unknown
-    /// tokens are not an error: the answer must not tell which tokens exist.
+    /// Revokes a token presented by the client it was issued to (RFC 7009). A refresh token
+    /// takes its whole grant with it, access tokens included (§2.1); an access token goes
+    /// alone. Unknown tokens are not an error: the answer must not tell which tokens exist.
     pub async fn revoke_token(
         &self,
         client_id: &str,
@@ -352,13 +359,27 @@ impl Identity {
         if let Err(error) = self.authenticate_client(client_id, client_secret).await? {
             return Ok(Err(error));
         }
+        let token_hash = digest(token);
+        let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
-        sqlx::query("UPDATE oidc_access_tokens SET revoked_at = $1 WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL")
-            .bind(timestamp::now())
-            .bind(digest(token))
-            .bind(client_id)
-            .execute(tx.conn())
-            .await?;
+        let family: Option<String> = sqlx::query_scalar(
+            "SELECT family FROM oidc_refresh_tokens WHERE token_hash = $1 AND client_id = $2",
+        )
+        .bind(&token_hash)
+        .bind(client_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        match family {
+            Some(family) => revoke_family(&mut tx, &family, now).await?,
+            None => {
+                sqlx::query("UPDATE oidc_access_tokens SET revoked_at = $1 WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL")
+                    .bind(timestamp::format(now))
+                    .bind(&token_hash)
+                    .bind(client_id)
+                    .execute(tx.conn())
+                    .await?;
+            }
+        }
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -398,7 +419,7 @@ impl Identity {
                         }
                     }
                     "phone" => {
-                        if let Some(phone) = &record.phone {
+                        if let Some(phone) = record.phone.as_deref().and_then(e164) {
                             claims.insert("phone_number".into(), json!(phone));
                         }
                     }
@@ -408,6 +429,17 @@ impl Identity {
         }
         Ok(Some(Value::Object(claims)))
     }
+}
+
+/// A Vietnamese number as OIDC Core §5.1 wants `phone_number`: E.164, `+84` and the
+/// national number without its trunk prefix `0`.
+fn e164(phone: &str) -> Option<String> {
+    let national = phone
+        .strip_prefix("+84")
+        .or_else(|| phone.strip_prefix('0'))?;
+    let digits = national.len();
+    ((8..=10).contains(&digits) && national.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("+84{national}"))
 }
 
 /// The two kinds of token a grant issues, each in its own table with its own lifetime.
@@ -460,6 +492,26 @@ async fn issue(
     Ok(token)
 }
 
+/// Revokes every access and refresh token of an account, for every client: after a
+/// recovery in person, whoever held the lost credentials may hold these too.
+pub(crate) async fn revoke_account_tokens(
+    tx: &mut store::Tx,
+    account_id: &str,
+    now: &str,
+) -> Result<(), IdentityError> {
+    for kind in Issued::BOTH {
+        sqlx::query(&format!(
+            "UPDATE {} SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+            kind.table()
+        ))
+        .bind(now)
+        .bind(account_id)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
 /// Revokes every access and refresh token descended from one authorization code.
 async fn revoke_family(
     tx: &mut store::Tx,
@@ -483,6 +535,14 @@ async fn revoke_family(
 #[cfg(test)]
 mod tests {
     use super::normalise_scope;
+
+    #[test]
+    fn phone_numbers_are_written_in_e164() {
+        assert_eq!(super::e164("0912345678").as_deref(), Some("+84912345678"));
+        assert_eq!(super::e164("+84912345678").as_deref(), Some("+84912345678"));
+        assert_eq!(super::e164("912345678"), None);
+        assert_eq!(super::e164("09123x5678"), None);
+    }
 
     #[test]
     fn scopes_are_known_sorted_and_need_openid() {

@@ -9,6 +9,7 @@ mod machine;
 
 pub use clients::{Client, NewClient};
 pub use endpoints::routes;
+pub(crate) use flow::revoke_account_tokens;
 pub use flow::{SCOPES, TokenError};
 pub(crate) use machine::MachineCache;
 pub use machine::{

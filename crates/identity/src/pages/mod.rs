@@ -131,9 +131,8 @@ impl Refusal {
 
 /// Only local paths, so a crafted link cannot send people elsewhere after signing in.
 fn local(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/account")
-        .to_owned()
+    next.and_then(web::redirect::local_path)
+        .unwrap_or_else(|| "/account".to_owned())
 }
 
 fn see_other(location: &str, cookie: Option<String>) -> Response {
