@@ -82,7 +82,7 @@ cat > "$work/exchange.json" <<JSON
 }
 JSON
 "$bin" exchange apply --data-dir "$data" "$work/exchange.json" >/dev/null
-RUST_LOG=warn "$bin" serve --data-dir "$data" \
+RUST_LOG=warn LIENTHONG_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" "$bin" serve --data-dir "$data" \
     --listen "127.0.0.1:$GATEWAY_PORT" >"$work/logs/lienthong.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
