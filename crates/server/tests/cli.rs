@@ -23,9 +23,24 @@ fn prints_its_version() -> TestResult {
 }
 
 #[test]
+fn serving_without_public_url_is_refused_and_names_the_setting() -> TestResult {
+    let scratch = tempfile::tempdir()?;
+    let output = Command::new(BINARY)
+        .args(["serve", "--data-dir", &scratch.path().display().to_string()])
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("LIENTHONG_PUBLIC_URL")
+        .output()?;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr)?;
+    assert!(stderr.contains("public_url is required"), "{stderr}");
+    Ok(())
+}
+
+#[test]
 fn a_bad_configuration_is_named_and_nothing_starts() -> TestResult {
     let output = Command::new(BINARY)
         .args(["serve", "--db", "mysql://x/y", "--listen", "127.0.0.1:0"])
+        .env("LIENTHONG_PUBLIC_URL", PUBLIC_URL)
         .output()?;
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr)?;
@@ -35,6 +50,10 @@ fn a_bad_configuration_is_named_and_nothing_starts() -> TestResult {
     );
     Ok(())
 }
+
+/// The address the servers started here are told clients use: the issuer, and the audience
+/// of client assertions.
+const PUBLIC_URL: &str = "http://lienthong.test";
 
 /// Starts `lienthong serve` and returns it with the address it reports in its JSON log.
 fn start_server(
@@ -54,6 +73,7 @@ fn start_server(
             "json",
         ])
         .env("RUST_LOG", "info")
+        .env("LIENTHONG_PUBLIC_URL", PUBLIC_URL)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()?;
@@ -229,7 +249,7 @@ async fn sigkill_under_load_loses_no_audit_entry_of_an_answered_exchange() -> Te
         let assertion = identity::oidc::sign_client_assertion(
             &key,
             &client_id,
-            &format!("http://{address}/oauth/token"),
+            &format!("{PUBLIC_URL}/oauth/token"),
             60,
         )?;
         let token: serde_json::Value = http
