@@ -2,7 +2,7 @@
 //! in the crate documentation).
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -16,6 +16,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::Error;
+use crate::anchor::AnchorFile;
 use crate::chain::{Hash, hex, parse_hash};
 
 const CHECKPOINT_TAG: &[u8; 29] = b"lienthong-audit-checkpoint-v1";
@@ -120,6 +121,7 @@ pub fn parse_public_key(pem: &str) -> Result<VerifyingKey, Error> {
 pub struct CheckpointSigner {
     key: SigningKey,
     key_id: String,
+    anchor: Option<AnchorFile>,
 }
 
 impl fmt::Debug for CheckpointSigner {
@@ -141,7 +143,30 @@ impl CheckpointSigner {
 
     fn from_key(key: SigningKey) -> Self {
         let key_id = key_id(&key.verifying_key());
-        Self { key, key_id }
+        Self {
+            key,
+            key_id,
+            anchor: None,
+        }
+    }
+
+    /// Also appends every checkpoint committed from now on to the file at `path`, outside
+    /// the database (ADR 0019).
+    pub fn anchored_to(self, path: PathBuf) -> Self {
+        Self {
+            anchor: Some(AnchorFile::new(path)),
+            ..self
+        }
+    }
+
+    /// Anchors checkpoints once they are committed. A failure leaves them in the database
+    /// only: the entries are recorded, and `verify_anchored` reports them as not anchored.
+    pub(crate) async fn anchor(&self, checkpoints: &[Checkpoint]) {
+        if let Some(anchor) = &self.anchor
+            && let Err(error) = anchor.append(checkpoints).await
+        {
+            tracing::error!(%error, "audit checkpoint not anchored outside the database");
+        }
     }
 
     /// Loads the PKCS#8 PEM key at `path`, or creates one there (mode 0600) if the file does

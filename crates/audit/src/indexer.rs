@@ -317,7 +317,7 @@ async fn index(
                 .await
                 {
                     Ok(signed) => {
-                        counters.signed(signed.checkpoints);
+                        counters.signed(signed.checkpoints.len() as u64);
                         clock.committed(signed.tail_signed);
                         break;
                     }
@@ -354,5 +354,6 @@ async fn copy(
     let mut tx = db.begin().await?;
     let signed = insert_sealed(&mut tx, signer, records, every, sign_tail).await?;
     tx.commit().await?;
+    signer.anchor(&signed.checkpoints).await;
     Ok(signed)
 }

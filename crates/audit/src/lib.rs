@@ -6,10 +6,11 @@
 //!
 //! - **Hash chain.** Each entry's hash covers the previous entry's hash and every stored
 //!   field, so changing, removing or reordering a row breaks the chain at that row.
-//! - **Signed checkpoints.** Every N entries and every T seconds the writer signs
-//!   `(seq, entry_hash)` with an Ed25519 key kept outside the database, so someone who can
-//!   write to the database still cannot rewrite history before the last checkpoint, nor cut
-//!   entries off the end unnoticed.
+//! - **Signed checkpoints, anchored outside the database.** Every N entries and every T
+//!   seconds the writer signs `(seq, entry_hash)` with an Ed25519 key kept outside the
+//!   database, and appends each committed checkpoint to an append-only anchor file (ADR
+//!   0019), so someone who can write to the database cannot rewrite or cut anchored history
+//!   even by deleting or replacing the database's checkpoints.
 //! - **Durable before answered.** [`AuditLog::record`] returns only after the entry is on
 //!   disk. Entries waiting together are made durable together (group commit): in journal
 //!   mode, one append and `fdatasync` of the journal per batch, copied into the database
@@ -57,11 +58,13 @@
 //! # What the checks can and cannot show
 //! The chain shows any change to rows whose hashes were not recomputed. Someone who can write
 //! to the database *and* recomputes hashes from some entry onwards is caught by the first
-//! signed checkpoint after that entry, but entries after the last checkpoint are protected by
-//! the chain alone, and deleting checkpoints too hides a rewrite after the last one left.
-//! [`VerifyReport::last_signed_seq`] says how far the signatures reach; auditors who keep
-//! earlier exports compare their checkpoints with newer ones.
+//! signed checkpoint after that entry; deleting the database's checkpoints too hides that
+//! from [`verify`], but not from [`verify_anchored`], which holds the chain against the
+//! anchor file: a hash that differs from its anchor, or an anchor beyond the last entry (a
+//! cut tail), is a problem. Entries after the last anchor rest on the database alone and
+//! are reported as not anchored ([`VerifyReport::unanchored`]).
 
+mod anchor;
 mod chain;
 mod checkpoint;
 mod export;
@@ -78,7 +81,7 @@ pub use ed25519_dalek::VerifyingKey;
 pub use export::{ExportSummary, export, verify_export};
 pub use indexer::{Replayed, replay_journal};
 pub use tracker::{Entry, daily_counts, entries_about, member_of, recent};
-pub use verify::{Problem, ProblemKind, VerifyReport, verify};
+pub use verify::{Problem, ProblemKind, VerifyReport, verify, verify_anchored};
 pub use writer::{AuditLog, AuditOptions, Sealed, WriterStats};
 
 #[derive(Debug, thiserror::Error)]

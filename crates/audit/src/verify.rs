@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
@@ -40,6 +41,13 @@ pub enum ProblemKind {
     /// `seq`: an entry after `after` (the last checkpoint that matched) and at or before `seq`
     /// was changed and the hashes after it recomputed.
     Rewritten { after: i64 },
+    /// The chain differs from the checkpoint for `seq` anchored outside the database: an
+    /// entry after `after` (the last anchor that matched) and at or before `seq` was
+    /// changed, the hashes after it recomputed and the database's checkpoints replaced.
+    AnchorMismatch { after: i64 },
+    /// Line `line` of the anchor file is not a checkpoint signed by one of the given keys,
+    /// or contradicts another line.
+    BadAnchor { line: u64, reason: String },
 }
 
 impl fmt::Display for Problem {
@@ -66,6 +74,13 @@ impl fmt::Display for Problem {
             ProblemKind::BadCheckpoint { reason } => {
                 write!(f, "the checkpoint at entry {seq} is not valid: {reason}")
             }
+            ProblemKind::AnchorMismatch { after } => write!(
+                f,
+                "{entry} differs from the checkpoint anchored outside the database: an entry after {after} and at or before {seq} was altered, removed or reordered, and the hashes and checkpoints after it replaced"
+            ),
+            ProblemKind::BadAnchor { line, reason } => {
+                write!(f, "line {line} of the anchor file is not valid: {reason}")
+            }
             ProblemKind::Rewritten { after } => write!(
                 f,
                 "the chain up to {entry} differs from its signed checkpoint: an entry after {after} and at or before {seq} was altered, removed or reordered, and the hashes after it recomputed"
@@ -86,6 +101,9 @@ pub struct VerifyReport {
     /// The latest seq covered by a valid checkpoint (0 if none): how far the signatures
     /// vouch for the chain. Entries after it rest on the hash chain alone.
     pub last_signed_seq: i64,
+    /// With an anchor file: the latest entry whose hash matched an anchored checkpoint (0 if
+    /// none). Entries after it rest on the database alone and are reported as not anchored.
+    pub last_anchored_seq: Option<i64>,
     /// The first problem, if any; checking stops there.
     pub problem: Option<Problem>,
 }
@@ -94,17 +112,40 @@ impl VerifyReport {
     pub fn is_intact(&self) -> bool {
         self.problem.is_none()
     }
+
+    /// How many entries after the last anchored one the database holds (0 without an
+    /// anchor file): they cannot be told apart from entries made up in the database.
+    pub fn unanchored(&self) -> i64 {
+        self.last_anchored_seq
+            .map_or(0, |anchored| (self.head_seq - anchored).max(0))
+    }
 }
 
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.problem {
-            None => write!(
+        match (&self.problem, self.last_anchored_seq) {
+            (None, Some(anchored)) if self.unanchored() > 0 => write!(
+                f,
+                "intact through entry {anchored} (anchored outside the database); entries {} to {} are NOT anchored: they rest on the database alone ({} entries, {} checkpoints, signed through entry {})",
+                anchored + 1,
+                self.head_seq,
+                self.entries,
+                self.checkpoints,
+                self.last_signed_seq
+            ),
+            (None, Some(anchored)) => write!(
+                f,
+                "intact: {} entries, {} checkpoints, signed through entry {}, anchored through entry {anchored}",
+                self.entries, self.checkpoints, self.last_signed_seq
+            ),
+            (None, None) => write!(
                 f,
                 "intact: {} entries, {} checkpoints, signed through entry {}",
                 self.entries, self.checkpoints, self.last_signed_seq
             ),
-            Some(problem) => write!(f, "{problem} (entries 1 to {} are intact)", self.head_seq),
+            (Some(problem), _) => {
+                write!(f, "{problem} (entries 1 to {} are intact)", self.head_seq)
+            }
         }
     }
 }
@@ -113,7 +154,30 @@ impl fmt::Display for VerifyReport {
 /// signature against `keys` and its hash against the chain. Reads in pages from one
 /// snapshot; never holds the whole log in memory.
 pub async fn verify(db: &Db, keys: &[VerifyingKey]) -> Result<VerifyReport, Error> {
+    walk(db, Checker::new(keys)).await
+}
+
+/// [`verify`], and holds the chain against the checkpoints anchored in the file at
+/// `anchors` (ADR 0019): an entry whose hash differs from its anchor, or an anchor beyond the
+/// last entry (a cut tail), is a problem even when the database's own checkpoints were
+/// deleted or replaced; entries after the last anchor are reported as not anchored.
+pub async fn verify_anchored(
+    db: &Db,
+    keys: &[VerifyingKey],
+    anchors: &Path,
+) -> Result<VerifyReport, Error> {
     let mut checker = Checker::new(keys);
+    // No file yet means nothing is anchored, which the report must say.
+    checker.anchors = Some(BTreeMap::new());
+    for (line, text) in crate::anchor::read_lines(anchors)? {
+        if checker.anchor(line, &text).is_err() {
+            break;
+        }
+    }
+    walk(db, checker).await
+}
+
+async fn walk(db: &Db, mut checker: Checker) -> Result<VerifyReport, Error> {
     let mut walker = Walker::open(db).await?;
     while let Some(item) = walker.next().await? {
         let checked = match &item {
@@ -146,6 +210,9 @@ pub(crate) struct Checker {
     /// The checkpoint for the last entry passed, weighed when the next entry arrives.
     deferred: Option<Checkpoint>,
     last_signed: i64,
+    /// Anchored hashes by seq; `None` when no anchor file is consulted.
+    anchors: Option<BTreeMap<i64, Hash>>,
+    last_anchored: i64,
     entries: u64,
     checkpoints: u64,
     problem: Option<Problem>,
@@ -161,6 +228,8 @@ impl Checker {
             pending: BTreeMap::new(),
             deferred: None,
             last_signed: 0,
+            anchors: None,
+            last_anchored: 0,
             entries: 0,
             checkpoints: 0,
             problem: None,
@@ -176,6 +245,62 @@ impl Checker {
             self.problem = Some(problem.clone());
             return Err(problem);
         }
+        Ok(())
+    }
+
+    /// Takes one line of the anchor file, before any entry.
+    pub(crate) fn anchor(&mut self, line: u64, text: &str) -> Result<(), Problem> {
+        if let Some(problem) = &self.problem {
+            return Err(problem.clone());
+        }
+        let anchors = self.anchors.get_or_insert_with(BTreeMap::new);
+        let bad = |seq: i64, reason: String| Problem {
+            seq,
+            message_id: None,
+            kind: ProblemKind::BadAnchor { line, reason },
+        };
+        let checked = serde_json::from_str::<Checkpoint>(text)
+            .map_err(|e| bad(0, format!("not a checkpoint: {e}")))
+            .and_then(|checkpoint| {
+                if let Some(reason) = checkpoint.signature_problem(&self.keys) {
+                    return Err(bad(checkpoint.seq, reason));
+                }
+                let hash = parse_hash(&checkpoint.entry_hash).ok_or_else(|| {
+                    bad(checkpoint.seq, "its entry hash is not hexadecimal".into())
+                })?;
+                match anchors.insert(checkpoint.seq, hash) {
+                    Some(earlier) if earlier != hash => Err(bad(
+                        checkpoint.seq,
+                        "an earlier line anchors a different hash for this entry".into(),
+                    )),
+                    _ => Ok(()),
+                }
+            });
+        if let Err(problem) = &checked {
+            self.problem = Some(problem.clone());
+        }
+        checked
+    }
+
+    /// Holds the entry just passed against its anchor, if it has one.
+    fn match_anchor(&mut self, seq: i64) -> Result<(), Problem> {
+        let Some(anchored) = self.anchors.as_ref().and_then(|a| a.get(&seq)) else {
+            return Ok(());
+        };
+        if *anchored != self.hash {
+            let problem = Problem {
+                seq,
+                message_id: self.message_id.clone(),
+                kind: ProblemKind::AnchorMismatch {
+                    after: self.last_anchored,
+                },
+            };
+            // Only what the last matching anchor vouches for is known to be intact.
+            self.seq = self.last_anchored;
+            self.entries = u64::try_from(self.last_anchored).unwrap_or(0);
+            return Err(problem);
+        }
+        self.last_anchored = seq;
         Ok(())
     }
 
@@ -200,7 +325,7 @@ impl Checker {
         self.message_id = Some(record.message_id.clone());
         self.entries += 1;
         self.deferred = self.pending.remove(&record.seq);
-        Ok(())
+        self.match_anchor(record.seq)
     }
 
     fn judge(&self, record: &Record) -> Verdict {
@@ -334,11 +459,23 @@ impl Checker {
                 kind: ProblemKind::Removed { through },
             });
         }
+        // An anchor beyond the last entry: the tail was cut, with its database checkpoints.
+        if self.problem.is_none()
+            && let Some((&through, _)) = self.anchors.as_ref().and_then(BTreeMap::last_key_value)
+            && through > self.seq
+        {
+            self.problem = Some(Problem {
+                seq: self.seq + 1,
+                message_id: None,
+                kind: ProblemKind::Removed { through },
+            });
+        }
         VerifyReport {
             entries: self.entries,
             checkpoints: self.checkpoints,
             head_seq: self.seq,
             last_signed_seq: self.last_signed,
+            last_anchored_seq: self.anchors.as_ref().map(|_| self.last_anchored),
             problem: self.problem,
         }
     }

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::Error;
 use crate::chain::{COLUMNS, GENESIS, Hash, NewEntry, Record, parse_hash};
-use crate::checkpoint::{CHECKPOINT_COLUMNS, CheckpointSigner};
+use crate::checkpoint::{CHECKPOINT_COLUMNS, Checkpoint, CheckpointSigner};
 
 /// Serialises chain writers on PostgreSQL from reading the head to commit, so several
 /// servers sharing one database extend one chain. (SQLite has a single writer already.)
@@ -56,8 +56,10 @@ impl Default for AuditOptions {
     fn default() -> Self {
         Self {
             max_batch: 512,
+            // With anchoring (ADR 0019) these bound the tail that rests on the database alone:
+            // at most 1000 entries or 5 seconds.
             checkpoint_every: 1000,
-            checkpoint_interval: Duration::from_secs(60),
+            checkpoint_interval: Duration::from_secs(5),
             journal: None,
             journal_segment_bytes: 16 * 1024 * 1024,
         }
@@ -398,9 +400,9 @@ impl DatabaseWriter {
             let (records, replies): (Vec<Record>, Vec<Reply>) = batch.into_iter().unzip();
             let count = records.len();
             match self.write_batch(records, clock.tail_due()).await {
-                Ok((sealed, tail_signed)) => {
+                Ok((sealed, signed)) => {
                     self.counters.durable(count);
-                    clock.committed(tail_signed);
+                    clock.committed(signed.tail_signed);
                     if let Some(last) = sealed.last() {
                         self.progress.acknowledged(last.seq);
                         self.progress.in_database(last.seq);
@@ -409,6 +411,8 @@ impl DatabaseWriter {
                         // A caller that stopped waiting still has its entry recorded.
                         let _ = reply.send(Ok(sealed));
                     }
+                    // After the replies: the anchor's sync is not on the answers' path.
+                    self.signer.anchor(&signed.checkpoints).await;
                 }
                 Err(error) => {
                     self.counters.failed();
@@ -428,12 +432,12 @@ impl DatabaseWriter {
     }
 
     /// Chains `records` onto the current head and commits them in one transaction, with any
-    /// checkpoints due. Returns each entry's place, and whether the last one is signed.
+    /// checkpoints due. Returns each entry's place, and the checkpoints signed.
     async fn write_batch(
         &self,
         mut records: Vec<Record>,
         sign_tail: bool,
-    ) -> Result<(Vec<Sealed>, bool), Error> {
+    ) -> Result<(Vec<Sealed>, Signed), Error> {
         let mut tx = self.db.begin().await?;
         lock_chain(&mut tx).await?;
         let head = read_head(&mut tx).await?.unwrap_or((0, GENESIS));
@@ -447,8 +451,8 @@ impl DatabaseWriter {
         )
         .await?;
         tx.commit().await?;
-        self.counters.signed(signed.checkpoints);
-        Ok((sealed, signed.tail_signed))
+        self.counters.signed(signed.checkpoints.len() as u64);
+        Ok((sealed, signed))
     }
 }
 
@@ -482,7 +486,7 @@ pub(crate) fn seal_all(records: &mut [Record], head: (i64, Hash)) -> (Vec<Sealed
 
 /// What [`insert_sealed`] signed.
 pub(crate) struct Signed {
-    pub checkpoints: u64,
+    pub checkpoints: Vec<Checkpoint>,
     pub tail_signed: bool,
 }
 
@@ -506,18 +510,25 @@ pub(crate) async fn insert_sealed(
                 seq: record.seq,
                 reason: "entry_hash is not 64 lowercase hexadecimal digits".into(),
             })?;
-            checkpoints.push(signer.sign(record.seq, &hash).into_values());
+            checkpoints.push(signer.sign(record.seq, &hash));
             tail_signed = is_tail;
         }
     }
     let rows = records.into_iter().map(Record::into_values).collect();
     bulk::insert_rows(tx, "audit_entries", &COLUMNS, rows, "").await?;
-    let signed = Signed {
-        checkpoints: checkpoints.len() as u64,
+    insert_checkpoints(
+        tx,
+        checkpoints
+            .iter()
+            .cloned()
+            .map(Checkpoint::into_values)
+            .collect(),
+    )
+    .await?;
+    Ok(Signed {
+        checkpoints,
         tail_signed,
-    };
-    insert_checkpoints(tx, checkpoints).await?;
-    Ok(signed)
+    })
 }
 
 /// Signs the head if no checkpoint covers it (used when the log goes quiet, on stop, and
@@ -535,9 +546,11 @@ pub(crate) async fn sign_head(db: &Db, signer: &CheckpointSigner, counters: &Cou
         if latest.is_some_and(|latest| latest >= seq) {
             return tx.rollback().await.map_err(Error::from);
         }
-        insert_checkpoints(&mut tx, vec![signer.sign(seq, &hash).into_values()]).await?;
+        let checkpoint = signer.sign(seq, &hash);
+        insert_checkpoints(&mut tx, vec![checkpoint.clone().into_values()]).await?;
         tx.commit().await?;
         counters.signed(1);
+        signer.anchor(&[checkpoint]).await;
         Ok::<_, Error>(())
     };
     match signed.await {

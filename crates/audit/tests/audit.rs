@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use audit::{
     AuditLog, AuditOptions, CheckpointSigner, Error, NewEntry, Problem, ProblemKind, VerifyReport,
-    VerifyingKey, body_hash, daily_counts, entries_about, export, verify, verify_export,
+    VerifyingKey, body_hash, daily_counts, entries_about, export, verify, verify_anchored,
+    verify_export,
 };
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -583,4 +584,141 @@ async fn two_writers_on_one_postgres_database_extend_one_chain() -> TestResult {
         first.close().await;
     }
     Ok(())
+}
+
+/// Polls the anchor file, which is written just after the checkpoint's commit.
+async fn wait_for_anchor(anchors: &std::path::Path, seq: i64) -> TestResult {
+    let wanted = format!("{{\"seq\":{seq},");
+    for _ in 0..100 {
+        if std::fs::read_to_string(anchors)
+            .is_ok_and(|text| text.lines().any(|l| l.starts_with(&wanted)))
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("no anchor at {seq} within 5 s").into())
+}
+
+/// A writer whose checkpoints are also anchored in `anchors`, outside the database.
+async fn start_anchored(
+    db: &Db,
+    checkpoint_every: i64,
+    anchors: &std::path::Path,
+) -> Result<(AuditLog, VerifyingKey), Error> {
+    let signer = CheckpointSigner::generate().anchored_to(anchors.to_path_buf());
+    let key = signer.verifying_key();
+    Ok((
+        AuditLog::start(db.clone(), signer, options(checkpoint_every)).await?,
+        key,
+    ))
+}
+
+#[tokio::test]
+async fn a_tail_cut_after_the_last_checkpoint_is_caught_by_the_anchor_file() -> TestResult {
+    for_each_backend(|db| async move {
+        let dir = tempfile::tempdir()?;
+        let anchors = dir.path().join("audit-anchors.ndjson");
+        let (log, key) = start_anchored(&db, 10, &anchors).await?;
+        record(&log, 25).await?;
+        drop(log);
+        wait_for_anchor(&anchors, 25).await?;
+        let report = verify_anchored(&db, &[key], &anchors).await?;
+        assert_eq!((report.is_intact(), report.last_anchored_seq, report.unanchored()), (true, Some(25), 0), "{report}");
+
+        // Entries the database holds beyond the last anchor are reported, not called intact.
+        let (unanchored_log, other_key) = start(&db, 0).await?;
+        for n in 26..=27 {
+            unanchored_log.record(entry(n)).await?;
+        }
+        let report = verify_anchored(&db, &[key, other_key], &anchors).await?;
+        assert_eq!((report.head_seq, report.last_anchored_seq, report.unanchored()), (27, Some(25), 2));
+        assert!(report.to_string().starts_with("intact through entry 25 (anchored outside the database); entries 26 to 27 are NOT anchored"), "{report}");
+        drop(unanchored_log);
+        wait_for_checkpoint(&db, 27).await?;
+
+        // Cut entries 21..27 and the checkpoints that covered them: the database alone
+        // still shows a chain signed through entry 20; the anchor at 25 does not.
+        tamper(
+            &db,
+            &[
+                "DELETE FROM audit_entries WHERE seq > 20",
+                "DELETE FROM audit_checkpoints WHERE seq > 20",
+            ],
+        )
+        .await?;
+        assert!(verify(&db, &[key]).await?.is_intact(), "the database alone cannot tell");
+        let report = verify_anchored(&db, &[key], &anchors).await?;
+        assert_eq!(
+            problem_of(&report),
+            Some((21, None, &ProblemKind::Removed { through: 25 }))
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Recomputes every hash from entry `from` on, as someone with database access but without
+/// the signing key would after changing that entry.
+async fn rehash_from(db: &Db, from: i64) -> TestResult {
+    let rows = sqlx::query("SELECT * FROM audit_entries WHERE seq >= $1 ORDER BY seq")
+        .bind(from - 1)
+        .fetch_all(db.reader())
+        .await?;
+    let mut prev: String = rows.first().ok_or("no entries")?.try_get("entry_hash")?;
+    let mut tx = db.begin().await?;
+    for row in rows.iter().skip(1) {
+        let hash = documented_hash(&unhex(&prev)?, row)?;
+        sqlx::query("UPDATE audit_entries SET prev_hash = $1, entry_hash = $2 WHERE seq = $3")
+            .bind(&prev)
+            .bind(&hash)
+            .bind(row.try_get::<i64, _>("seq")?)
+            .execute(tx.conn())
+            .await?;
+        prev = hash;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rewrite_with_every_checkpoint_deleted_is_caught() -> TestResult {
+    for_each_backend(|db| async move {
+        let dir = tempfile::tempdir()?;
+        let anchors = dir.path().join("audit-anchors.ndjson");
+        let (log, key) = start_anchored(&db, 10, &anchors).await?;
+        record(&log, 25).await?;
+        drop(log);
+        wait_for_anchor(&anchors, 25).await?;
+        tamper(
+            &db,
+            &[
+                "UPDATE audit_entries SET client = 'VN/GOV/forged/x' WHERE seq = 7",
+                "DELETE FROM audit_checkpoints",
+            ],
+        )
+        .await?;
+        rehash_from(&db, 7).await?;
+        assert!(
+            verify(&db, &[key]).await?.is_intact(),
+            "the database alone cannot tell"
+        );
+        let report = verify_anchored(&db, &[key], &anchors).await?;
+        assert_eq!(
+            problem_of(&report),
+            Some((10, Some("m10"), &ProblemKind::AnchorMismatch { after: 0 }))
+        );
+        assert_eq!(report.head_seq, 0);
+
+        // Lines appended to the anchor file by someone without the key are named.
+        let mut file = std::fs::OpenOptions::new().append(true).open(&anchors)?;
+        std::io::Write::write_all(&mut file, b"{\"seq\":3}\n")?;
+        let report = verify_anchored(&db, &[key], &anchors).await?;
+        assert!(matches!(
+            report.problem.map(|p| p.kind),
+            Some(ProblemKind::BadAnchor { line: 4, .. })
+        ));
+        Ok(())
+    })
+    .await
 }

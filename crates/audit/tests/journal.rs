@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use audit::{
     AuditLog, AuditOptions, CheckpointSigner, Error, NewEntry, VerifyingKey, body_hash,
-    replay_journal, verify,
+    replay_journal, verify, verify_anchored,
 };
 use store::testing::{FreshDatabase, TestBackend, TestResult};
 use store::{Backend, Db};
@@ -357,6 +357,48 @@ async fn full_segments_give_way_to_zero_filled_spares_and_are_removed_once_index
         assert_eq!(std::fs::metadata(&spare)?.len(), 16 * 1024);
         assert!(std::fs::read(&spare)?.iter().all(|&byte| byte == 0));
         db.close().await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_indexer_anchors_its_checkpoints_outside_the_database() -> TestResult {
+    for backend in TestBackend::all() {
+        let Ground {
+            fresh: _fresh,
+            db,
+            journal,
+        } = ground(&backend).await?;
+        let anchors = journal.path().join("anchors").join("audit-anchors.ndjson");
+        let signer = CheckpointSigner::generate().anchored_to(anchors.clone());
+        let key = signer.verifying_key();
+        let log = AuditLog::start(db.clone(), signer, journal_options(journal.path(), 10)).await?;
+        for n in 1..=25 {
+            log.record(entry(n)).await?;
+        }
+        drop(log);
+        // The head is signed when the writer stops, and anchored right after its commit.
+        let mut report = verify_anchored(&db, &[key], &anchors).await?;
+        for _ in 0..100 {
+            if report.last_anchored_seq == Some(25) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            report = verify_anchored(&db, &[key], &anchors).await?;
+        }
+        assert!(report.is_intact(), "{report}");
+        assert_eq!(
+            (
+                report.head_seq,
+                report.last_anchored_seq,
+                report.unanchored()
+            ),
+            (25, Some(25), 0),
+            "{report}"
+        );
+        let lines = std::fs::read_to_string(&anchors)?;
+        let seqs: Vec<&str> = lines.lines().filter_map(|l| l.split(',').next()).collect();
+        assert_eq!(seqs, ["{\"seq\":10", "{\"seq\":20", "{\"seq\":25"]);
     }
     Ok(())
 }

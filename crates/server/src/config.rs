@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 24] = [
+const ENV_KEYS: [&str; 25] = [
     "header_read_timeout_secs",
     "idle_timeout_secs",
     "max_connections",
     "audit_mode",
     "audit_journal",
+    "audit_anchor",
     "exchange_max_request_bytes",
     "exchange_max_response_bytes",
     "sealing_key",
@@ -80,6 +81,10 @@ pub struct Config {
     /// Directory of the audit journal; `<data_dir>/audit-journal` when absent. On a device of
     /// its own, the journal's syncs no longer queue behind the database's (ADR 0012).
     pub audit_journal: Option<PathBuf>,
+    /// Append-only file where every audit checkpoint is also written, outside the database
+    /// (ADR 0019); `<data_dir>/audit-anchors.ndjson` when absent. Make it append-only
+    /// (`chattr +a`) or ship it elsewhere: `audit verify` holds the chain against it.
+    pub audit_anchor: Option<PathBuf>,
     /// AES-256 key that seals TOTP seeds and OpenID Connect signing keys in the database;
     /// `<data_dir>/identity-sealing.key` when absent. Every node of one database needs it.
     pub sealing_key: Option<PathBuf>,
@@ -114,6 +119,12 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("audit-journal"))
     }
 
+    pub fn audit_anchor_path(&self) -> PathBuf {
+        self.audit_anchor
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-anchors.ndjson"))
+    }
+
     pub fn exchange_ca_dir(&self) -> PathBuf {
         self.exchange_ca
             .clone()
@@ -143,6 +154,7 @@ impl Default for Config {
             audit_key: None,
             audit_mode: AuditMode::Journal,
             audit_journal: None,
+            audit_anchor: None,
             sealing_key: None,
             exchange_ca: None,
             tls_listen: None,

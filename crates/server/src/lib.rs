@@ -73,7 +73,8 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
         .with_sealing_key(sealing);
     identity.public_url = config.public_url.clone();
     let signer = audit::CheckpointSigner::load_or_create(&config.audit_key_path())
-        .context("loading the audit signing key")?;
+        .context("loading the audit signing key")?
+        .anchored_to(config.audit_anchor_path());
     let audit_options = audit::AuditOptions {
         journal: (config.audit_mode == config::AuditMode::Journal)
             .then(|| config.audit_journal_dir()),
