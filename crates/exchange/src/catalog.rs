@@ -14,6 +14,7 @@ use store::{Db, timestamp};
 use utoipa::ToSchema;
 
 use crate::ids::{InvalidId, MemberId, ServiceId, SubsystemId};
+use crate::networks::ProviderNetworks;
 
 const RELOAD_SECONDS: u64 = 10;
 /// The scheme of services this node answers itself instead of forwarding.
@@ -297,6 +298,8 @@ pub struct Catalog {
     /// The member whose services alone may be answered by the population registry
     /// (`INSTANCE/GOV/BCA`, the registry's owner).
     registry_owner: MemberId,
+    /// Where base URLs may point (checked again at connect time, see networks.rs).
+    networks: ProviderNetworks,
     current: Arc<RwLock<(Instant, Arc<Snapshot>)>>,
     reloading: Arc<AtomicBool>,
 }
@@ -316,11 +319,16 @@ impl std::fmt::Debug for Catalog {
 }
 
 impl Catalog {
-    pub async fn open(db: Db, registry_owner: MemberId) -> Result<Self, CatalogError> {
+    pub async fn open(
+        db: Db,
+        registry_owner: MemberId,
+        networks: ProviderNetworks,
+    ) -> Result<Self, CatalogError> {
         let snapshot = load(&db).await?;
         Ok(Self {
             db,
             registry_owner,
+            networks,
             current: Arc::new(RwLock::new((Instant::now(), Arc::new(snapshot)))),
             reloading: Arc::default(),
         })
@@ -418,6 +426,15 @@ impl Catalog {
                     self.registry_owner
                 ),
             });
+        }
+        if base_url != BUILTIN_REGISTRY {
+            self.networks
+                .check_base_url(&base_url)
+                .await
+                .map_err(|reason| CatalogError::Invalid {
+                    field: "base_url",
+                    reason,
+                })?;
         }
         let timeout_ms = service.timeout_ms.unwrap_or(30_000);
         if !(100..=300_000).contains(&timeout_ms) {

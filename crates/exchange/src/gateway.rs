@@ -28,7 +28,7 @@ use crate::metadata;
 use crate::relay::Upstream;
 
 /// Headers never passed on (PR-REST §4.3 "filtered headers", plus the gateway's own).
-const FILTERED: [&str; 17] = [
+const FILTERED: [&str; 19] = [
     "connection",
     "keep-alive",
     "proxy-authenticate",
@@ -44,6 +44,10 @@ const FILTERED: [&str; 17] = [
     "content-length",
     // The client's credential for this gateway is not the provider's business.
     "authorization",
+    // Cookies belong to the platform's own origin and the client's browser session: none is
+    // sent to a provider, and none a provider sets reaches the platform's domain.
+    "cookie",
+    "set-cookie",
     "x-road-request-hash",
     "x-road-request-id",
     "x-road-id",

@@ -18,6 +18,7 @@ pub mod ids;
 mod limits;
 mod metadata;
 pub mod metrics;
+pub mod networks;
 pub mod ocsp;
 pub mod pages;
 mod relay;
@@ -111,6 +112,8 @@ pub struct Parts {
     pub metrics: metrics::ExchangeMetrics,
     /// Where the platform CA's key and certificate live (`<data_dir>/exchange-ca`).
     pub ca_dir: PathBuf,
+    /// The networks providers may be on (`exchange_provider_networks`).
+    pub provider_networks: networks::ProviderNetworks,
 }
 
 impl Exchange {
@@ -122,10 +125,17 @@ impl Exchange {
                     reason: e.to_string(),
                 }
             })?;
-        let catalog = Catalog::open(parts.db.clone(), registry_owner).await?;
-        let http = forward::provider_client().map_err(|reason| CatalogError::Invalid {
-            field: "http client",
-            reason,
+        let catalog = Catalog::open(
+            parts.db.clone(),
+            registry_owner,
+            parts.provider_networks.clone(),
+        )
+        .await?;
+        let http = forward::provider_client(parts.provider_networks).map_err(|reason| {
+            CatalogError::Invalid {
+                field: "http client",
+                reason,
+            }
         })?;
         let exchange = Self(Arc::new(Inner {
             catalog,

@@ -114,6 +114,11 @@ pub(crate) async fn setup(app: &TestApp, upstream: &str) -> Result<String, Failu
             }],
         })
         .await?;
+    client_token(app).await
+}
+
+/// Registers CLIENT as a machine client and returns a token from the client_credentials grant.
+pub(crate) async fn client_token(app: &TestApp) -> Result<String, Failure> {
     let key = SigningKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
     let client_id = app
         .state
