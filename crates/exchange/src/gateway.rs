@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, HeaderName};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,6 @@ use base64::engine::general_purpose::STANDARD;
 use http_body::Body as _;
 use sha2::{Digest, Sha512};
 
-use crate::Exchange;
 use crate::builtin;
 use crate::catalog::{BUILTIN_REGISTRY, Right, Service, Snapshot};
 use crate::fault::Fault;
@@ -26,6 +25,7 @@ use crate::ids::{ServiceId, SubsystemId};
 use crate::limits::Held;
 use crate::metadata;
 use crate::relay::Upstream;
+use crate::{Credential, Exchange};
 
 /// Headers never passed on (PR-REST §4.3 "filtered headers", plus the gateway's own).
 const FILTERED: [&str; 19] = [
@@ -166,11 +166,18 @@ fn head_hash(method: &Method, rest: &str, query: Option<&str>, forwarded: &Heade
     head.finalize().into()
 }
 
-/// The headers the provider receives: the client's, filtered, with the ids set.
-fn forwarded_headers(sent: &HeaderMap, message_id: &str, request_id: &str) -> HeaderMap {
+/// The headers the provider receives: the client's, filtered, with the ids set. A client that
+/// authenticated with its certificate may send the provider a token of its own in
+/// `Authorization` (PR-REST §4.7: passed unmodified).
+fn forwarded_headers(
+    sent: &HeaderMap,
+    (message_id, request_id): (&str, &str),
+    credential: Credential,
+) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in sent {
-        if !filtered(name) {
+        let providers_own = name == AUTHORIZATION && credential == Credential::Certificate;
+        if providers_own || !filtered(name) {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -227,7 +234,7 @@ async fn handle(
     let client = SubsystemId::parse(client_text).map_err(Fault::bad_client)?;
     // The canonical texts, made once: they go into the entry, the metrics and the headers.
     let names = (client.to_string(), service_id.to_string());
-    exchange
+    let credential = exchange
         .authenticate(
             &parts.headers,
             (&client, &names.0),
@@ -249,7 +256,7 @@ async fn handle(
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{}-{}", exchange.instance, uuid::Uuid::new_v4()));
     let request_id = uuid::Uuid::new_v4().to_string();
-    let forwarded = forwarded_headers(&parts.headers, &message_id, &request_id);
+    let forwarded = forwarded_headers(&parts.headers, (&message_id, &request_id), credential);
     let query = parts.uri.query();
     let incoming = Incoming {
         head_hash: head_hash(&parts.method, rest, query, &forwarded),

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{FromRef, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -299,11 +299,12 @@ impl Exchange {
         headers: &HeaderMap,
         (client, client_name): (&SubsystemId, &str),
         certificate: Option<&ClientCertificate>,
-    ) -> Result<(), Fault> {
+    ) -> Result<Credential, Fault> {
         if let Some(certificate) = certificate {
             return self
                 .authenticate_certificate(certificate, (client, client_name))
-                .await;
+                .await
+                .map(|()| Credential::Certificate);
         }
         let Some(token) = headers
             .get(AUTHORIZATION)
@@ -334,8 +335,16 @@ impl Exchange {
                 verified.subject
             )));
         }
-        Ok(())
+        Ok(Credential::Token)
     }
+}
+
+/// How the client proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    Certificate,
+    /// `Authorization` held the gateway's own token, which the provider must not see.
+    Token,
 }
 
 impl Exchange {
@@ -381,6 +390,25 @@ impl FromRef<Exchange> for Identity {
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+struct ClientListQuery {
+    #[serde(rename = "xRoadInstance")]
+    x_road_instance: Option<String>,
+}
+
+/// An X-Road error for a protocol version this gateway does not speak (`/r2/…`), so such a
+/// client gets an answer it understands rather than a page; `None` for any other path.
+pub fn unknown_protocol_version(path: &str) -> Option<Response> {
+    let version = path.strip_prefix("/r")?.split('/').next()?;
+    let numbered = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit());
+    (numbered && version != "1").then(|| {
+        Fault::bad_request(format!(
+            "protocol version r{version} is not supported; this gateway speaks r1"
+        ))
+        .respond(&HeaderMap::new())
+    })
+}
+
 /// The gateway's routes. They sit outside the platform's page and API layers: the provider's
 /// answers pass through unchanged (no error rewriting, no compression), and per-service
 /// timeouts replace the global one.
@@ -405,10 +433,19 @@ async fn no_sniffing(mut response: Response) -> Response {
     response
 }
 
-/// `GET /listClients` (PR-META §2): JSON when asked for, XML otherwise.
-async fn list_clients(State(exchange): State<Exchange>, headers: HeaderMap) -> Response {
+/// `GET /listClients[?xRoadInstance=X]` (PR-META §2): this node's instance when none is named;
+/// JSON when asked for, XML otherwise.
+async fn list_clients(
+    State(exchange): State<Exchange>,
+    Query(query): Query<ClientListQuery>,
+    headers: HeaderMap,
+) -> Response {
     let snapshot = exchange.catalog.snapshot().await;
-    let listing = metadata::list_clients(&snapshot);
+    let instance = query
+        .x_road_instance
+        .as_deref()
+        .unwrap_or(&exchange.instance);
+    let listing = metadata::list_clients(&snapshot, instance);
     let wants_json = headers
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -437,14 +474,18 @@ async fn list_clients(State(exchange): State<Exchange>, headers: HeaderMap) -> R
             code if code.is_empty() => String::new(),
             code => format!("<ns1:subsystemCode>{code}</ns1:subsystemCode>"),
         };
-        let name = member
-            .get("name")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .replace('&', "&amp;")
-            .replace('<', "&lt;");
+        let text = |key: &str| {
+            member
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(|v| v.replace('&', "&amp;").replace('<', "&lt;"))
+        };
+        let name = text("name").unwrap_or_default();
+        let subsystem_name = text("subsystem_name")
+            .map(|n| format!("<ns2:subsystemName>{n}</ns2:subsystemName>"))
+            .unwrap_or_default();
         xml.push_str(&format!(
-            "<ns2:member><ns2:id ns1:objectType=\"{}\"><ns1:xRoadInstance>{}</ns1:xRoadInstance><ns1:memberClass>{}</ns1:memberClass><ns1:memberCode>{}</ns1:memberCode>{subsystem}</ns2:id><ns2:name>{name}</ns2:name></ns2:member>",
+            "<ns2:member><ns2:id ns1:objectType=\"{}\"><ns1:xRoadInstance>{}</ns1:xRoadInstance><ns1:memberClass>{}</ns1:memberClass><ns1:memberCode>{}</ns1:memberCode>{subsystem}</ns2:id><ns2:name>{name}</ns2:name>{subsystem_name}</ns2:member>",
             field("object_type"),
             field("xroad_instance"),
             field("member_class"),

