@@ -21,7 +21,7 @@ use crate::builtin;
 use crate::catalog::{BUILTIN_REGISTRY, Right, Service, Snapshot};
 use crate::fault::Fault;
 use crate::forward::{self, BodyDigests, BodyEnd};
-use crate::ids::{ServiceId, SubsystemId};
+use crate::ids::{ClientId, ServiceId};
 use crate::limits::Held;
 use crate::metadata;
 use crate::relay::Upstream;
@@ -231,7 +231,7 @@ async fn handle(
     let (service_id, rest) = ServiceId::from_r1_path(path).map_err(Fault::bad_request)?;
     let client_text =
         header_text(&parts.headers, "x-road-client").ok_or_else(Fault::missing_client)?;
-    let client = SubsystemId::parse(client_text).map_err(Fault::bad_client)?;
+    let client = ClientId::parse(client_text).map_err(Fault::bad_client)?;
     // The canonical texts, made once: they go into the entry, the metrics and the headers.
     let names = (client.to_string(), service_id.to_string());
     let credential = exchange
@@ -242,9 +242,10 @@ async fn handle(
         )
         .await?;
     let snapshot = exchange.catalog.snapshot().await;
-    if !snapshot.has_subsystem(&client) {
+    if !snapshot.has_client(&client) {
         return Err(Fault::unknown_member(format!(
-            "Client 'SUBSYSTEM:{client}' not found"
+            "Client '{}:{client}' not found",
+            client.object_type()
         )));
     }
     // A body declared larger than anything passed on is refused before it is read.
@@ -348,7 +349,7 @@ const UNKNOWN_SERVICE: &str = "unknown";
 fn route<'a>(
     exchange: &Exchange,
     snapshot: &'a Snapshot,
-    (service_id, client, client_name): (&ServiceId, &SubsystemId, &str),
+    (service_id, client, client_name): (&ServiceId, &ClientId, &str),
     incoming: &Incoming,
     decoded_path: &str,
 ) -> Result<Route<'a>, Fault> {
@@ -367,13 +368,16 @@ fn route<'a>(
     match limited {
         Some(Err(Held::Rate { retry_after })) => {
             return Err(Fault::too_many(
-                format!("SUBSYSTEM:{client} exceeded its requests per second"),
+                format!(
+                    "{}:{client} exceeded its requests per second",
+                    client.object_type()
+                ),
                 retry_after,
             ));
         }
         Some(Err(Held::Quota { retry_after })) => {
             return Err(Fault::too_many(
-                format!("SUBSYSTEM:{client} used its daily quota"),
+                format!("{}:{client} used its daily quota", client.object_type()),
                 retry_after,
             ));
         }
@@ -399,7 +403,7 @@ fn route<'a>(
 fn metadata_answer(
     snapshot: &Snapshot,
     target: &ServiceId,
-    client: &SubsystemId,
+    client: &ClientId,
     incoming: &Incoming,
 ) -> Result<Answer, Fault> {
     let provider = &target.subsystem;

@@ -42,7 +42,7 @@ pub use catalog::{
     Catalog, CatalogError, CertificateInfo, Limit, NewEndpoint, NewRight, NewService,
 };
 pub use fault::Fault;
-pub use ids::{MemberId, ServiceId, SubsystemId};
+pub use ids::{ClientId, MemberId, ServiceId, SubsystemId};
 
 /// The scope an agency system's token needs to call through the gateway.
 pub const EXCHANGE_SCOPE: &str = "exchange";
@@ -297,7 +297,7 @@ impl Exchange {
     async fn authenticate(
         &self,
         headers: &HeaderMap,
-        (client, client_name): (&SubsystemId, &str),
+        (client, client_name): (&ClientId, &str),
         certificate: Option<&ClientCertificate>,
     ) -> Result<Credential, Fault> {
         if let Some(certificate) = certificate {
@@ -312,7 +312,8 @@ impl Exchange {
             .and_then(|v| v.strip_prefix("Bearer "))
         else {
             return Err(Fault::authentication(format!(
-                "Client (SUBSYSTEM:{client}) presented no credentials: send Authorization: Bearer with a token from the client_credentials grant, or a client certificate from the platform CA on the TLS listener"
+                "Client ({}:{client}) presented no credentials: send Authorization: Bearer with a token from the client_credentials grant, or a client certificate from the platform CA on the TLS listener",
+                client.object_type()
             )));
         };
         let verified = match self.identity.verify_machine_token(token.trim()).await {
@@ -331,8 +332,9 @@ impl Exchange {
         }
         if verified.subject != client_name {
             return Err(Fault::authentication(format!(
-                "the access token was issued to SUBSYSTEM:{} but X-Road-Client is SUBSYSTEM:{client}",
-                verified.subject
+                "the access token was issued to {} but X-Road-Client is {}:{client}",
+                verified.subject,
+                client.object_type()
             )));
         }
         Ok(Credential::Token)
@@ -355,13 +357,14 @@ impl Exchange {
     async fn authenticate_certificate(
         &self,
         certificate: &ClientCertificate,
-        (client, client_name): (&SubsystemId, &str),
+        (client, client_name): (&ClientId, &str),
     ) -> Result<(), Fault> {
         let snapshot = self.catalog.snapshot().await;
         let Some(current) = snapshot.certificates.get(&certificate.fingerprint) else {
             return Err(Fault::authentication(format!(
-                "the client certificate (SHA-256 {}) is revoked or was not issued by this platform; X-Road-Client is SUBSYSTEM:{client}",
-                certificate.fingerprint
+                "the client certificate (SHA-256 {}) is revoked or was not issued by this platform; X-Road-Client is {}:{client}",
+                certificate.fingerprint,
+                client.object_type()
             )));
         };
         let now = time::OffsetDateTime::now_utc();
@@ -376,8 +379,9 @@ impl Exchange {
         }
         if current.subsystem != client_name {
             return Err(Fault::authentication(format!(
-                "the client certificate was issued to SUBSYSTEM:{} but X-Road-Client is SUBSYSTEM:{client}",
-                current.subsystem
+                "the client certificate was issued to SUBSYSTEM:{} but X-Road-Client is {}:{client}",
+                current.subsystem,
+                client.object_type()
             )));
         }
         Ok(())

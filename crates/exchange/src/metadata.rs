@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::catalog::{Service, Snapshot};
 use crate::fault::Fault;
-use crate::ids::{MemberId, SubsystemId};
+use crate::ids::{ClientId, MemberId, SubsystemId};
 
 pub const NAMES: [&str; 3] = ["listMethods", "allowedMethods", "getOpenAPI"];
 
@@ -69,7 +69,7 @@ pub fn list_methods(snapshot: &Snapshot, provider: &SubsystemId) -> Value {
 
 /// `allowedMethods`: only services the client holds a right to, and within them the
 /// endpoints its rights cover (a whole-service right covers every declared endpoint).
-pub fn allowed_methods(snapshot: &Snapshot, provider: &SubsystemId, client: &SubsystemId) -> Value {
+pub fn allowed_methods(snapshot: &Snapshot, provider: &SubsystemId, client: &ClientId) -> Value {
     let services: Vec<Value> = services_of(snapshot, provider)
         .filter_map(|s| {
             let rights = snapshot.rights_of(client, &s.id);

@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::{TestResult, for_each_backend, for_each_backend_with};
 
-use crate::gateway::{CLIENT, SERVICE, grant_whole, refusal, setup, upstream};
+use crate::gateway::{
+    CLIENT, SERVICE, grant_whole, last_entry, refusal, setup, token_for, upstream,
+};
 use crate::tls::{CARD, client, issue, tls_url, with_tls};
 
 #[tokio::test]
@@ -181,6 +183,93 @@ async fn metadata_reveals_no_internal_address_and_lists_clients_by_instance() ->
         assert_eq!(other, json!({ "member": [] }));
         let xml = list("?xRoadInstance=VN", "text/xml").await?.text().await?;
         assert!(xml.contains("<ns2:subsystemName>Hộ tịch điện tử</ns2:subsystemName>"), "{xml}");
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_member_may_be_the_client() -> TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let subsystem_token = setup(&app, &upstream).await?;
+        // PR-REST §4.2: X-Road-Client names a member or one of its subsystems.
+        let member = "VN/GOV/BTP";
+        app.state
+            .exchange
+            .catalog
+            .grant(
+                exchange::NewRight {
+                    client: member.into(),
+                    service: SERVICE.into(),
+                    method: None,
+                    path: None,
+                    fields: None,
+                },
+                "operator:test",
+            )
+            .await?;
+        let token = token_for(&app, member).await?;
+        let response = app
+            .client
+            .get(app.url(CARD))
+            .bearer_auth(&token)
+            .header("X-Road-Client", member)
+            .header("X-Road-Id", "member-1")
+            .send()
+            .await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response
+                .headers()
+                .get("x-road-client")
+                .and_then(|v| v.to_str().ok()),
+            Some(member)
+        );
+        let seen: Value = response.json().await?;
+        assert_eq!(seen["headers"]["x-road-client"], member);
+        let entry = last_entry(&app).await?;
+        assert_eq!(
+            (entry.message_id.as_str(), entry.client.as_str()),
+            ("member-1", member)
+        );
+
+        // The member's right is its own: its subsystem holds none, and a subsystem's token
+        // does not make its holder the member.
+        let subsystem = app
+            .client
+            .get(app.url(CARD))
+            .bearer_auth(&subsystem_token)
+            .header("X-Road-Client", CLIENT)
+            .send()
+            .await?;
+        assert_eq!(
+            refusal(subsystem).await?.1,
+            "Server.ServerProxy.AccessDenied"
+        );
+        let posing = app
+            .client
+            .get(app.url(CARD))
+            .bearer_auth(&subsystem_token)
+            .header("X-Road-Client", member)
+            .send()
+            .await?;
+        assert_eq!(
+            refusal(posing).await?.1,
+            "Server.ClientProxy.SslAuthenticationFailed"
+        );
+        let unknown = app
+            .client
+            .get(app.url(CARD))
+            .bearer_auth(&token)
+            .header("X-Road-Client", "VN/GOV/NOBODY")
+            .send()
+            .await?;
+        assert_eq!(
+            refusal(unknown).await?.1,
+            "Server.ClientProxy.SslAuthenticationFailed"
+        );
         app.stop().await?;
         Ok(())
     })
