@@ -274,8 +274,17 @@ async fn handle(
         percent_encoding::percent_decode_str(if rest.is_empty() { "/" } else { rest })
             .decode_utf8_lossy()
             .into_owned();
-    if decoded_path.split('/').any(|segment| segment == "..") {
-        return Err(Fault::bad_request("the path may not contain .. segments"));
+    // Rights are matched on the decoded path but the provider gets it raw: nothing in it may
+    // read as another path there (dot segments, RFC 3986 §5.2.4; `\`, a separator on some
+    // servers).
+    if decoded_path
+        .split('/')
+        .any(|segment| segment == ".." || segment == ".")
+        || decoded_path.contains('\\')
+    {
+        return Err(Fault::bad_request(
+            "the path may not contain . or .. segments or a backslash",
+        ));
     }
 
     let route = route(

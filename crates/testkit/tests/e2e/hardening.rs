@@ -452,3 +452,50 @@ async fn cookies_never_cross_the_gateway() -> testkit::TestResult {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_path_the_provider_could_read_differently_from_the_right_is_refused()
+-> testkit::TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        app.state
+            .exchange
+            .catalog
+            .grant(
+                exchange::NewRight {
+                    client: CLIENT.into(),
+                    service: SERVICE.into(),
+                    method: Some("GET".into()),
+                    path: Some("/cards/*".into()),
+                    fields: None,
+                },
+                "operator:test",
+            )
+            .await?;
+        let call = |rest: &'static str| {
+            app.client
+                .get(app.url(&format!("/r1/{SERVICE}{rest}")))
+                .bearer_auth(&token)
+                .header("X-Road-Client", CLIENT)
+                .send()
+        };
+        assert_eq!(call("/cards/79").await?.status(), StatusCode::OK);
+        // The right is checked on the decoded path, one segment here; a provider that takes
+        // `\` for `/` would read another path than the one allowed.
+        for rest in [
+            "/cards/..%5Cadmin",
+            "/cards/%5C..%5Cadmin",
+            "/cards/x%5C..%5C..%5Cadmin",
+        ] {
+            let response = call(rest).await?;
+            let status = response.status();
+            let body: Value = response.json().await?;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{rest}: {body}");
+            assert_eq!(body["type"], "Server.ClientProxy.InvalidRequest", "{rest}");
+        }
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
