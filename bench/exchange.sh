@@ -69,6 +69,8 @@ data="$work/data"
 client_id=$("$bin" identity add-machine-client --data-dir "$data" --name bench \
     --subject VN/GOV/BENCH/client --public-key "$work/client.pub.pem" --scope exchange \
     | awk '/client_id/ {print $2}')
+# The provider runs on this machine, so the bench lists loopback among the provider networks.
+export LIENTHONG_EXCHANGE_PROVIDER_NETWORKS='["0.0.0.0/0", "::/0", "127.0.0.0/8", "::1/128"]'
 cat > "$work/exchange.json" <<JSON
 {
   "members": [{"id": "VN/GOV/BENCH", "name": "Benchmark client"},

@@ -10,6 +10,15 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::forward::{ProviderClient, provider_client};
+use crate::networks::{self, ProviderNetworks};
+
+/// The gateway's own connect-time check, so the baseline costs what the gateway's stack
+/// costs; the measured upstream runs on this machine.
+fn measuring_client() -> Result<ProviderClient, String> {
+    provider_client(ProviderNetworks::parse(
+        &[networks::DEFAULT, networks::LOOPBACK].concat(),
+    )?)
+}
 
 #[derive(Clone)]
 struct Upstream {
@@ -28,7 +37,7 @@ pub fn reverse_proxy(base: &str) -> Result<Router, String> {
         ));
     }
     let upstream = Upstream {
-        client: provider_client()?,
+        client: measuring_client()?,
         base: base.trim_end_matches('/').to_owned(),
     };
     Ok(Router::new().fallback(pass_on).with_state(upstream))
@@ -83,7 +92,7 @@ mod tests {
         let upstream = listen(echo).await;
         let proxy = listen(reverse_proxy(&upstream).unwrap()).await;
 
-        let client = provider_client().unwrap();
+        let client = super::measuring_client().unwrap();
         let request = Request::builder()
             .method(Method::PUT)
             .uri(format!("{proxy}/cards/79?full=1"))
@@ -116,7 +125,11 @@ mod tests {
         let request = Request::get(format!("{proxy}/x"))
             .body(Body::empty())
             .unwrap();
-        let response = provider_client().unwrap().request(request).await.unwrap();
+        let response = super::measuring_client()
+            .unwrap()
+            .request(request)
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     }
 }

@@ -13,7 +13,8 @@ use sqlx::Row;
 use store::{Db, timestamp};
 use utoipa::ToSchema;
 
-use crate::ids::{InvalidId, MemberId, ServiceId, SubsystemId};
+use crate::ids::{ClientId, InvalidId, MemberId, ServiceId, SubsystemId};
+use crate::networks::ProviderNetworks;
 
 const RELOAD_SECONDS: u64 = 10;
 /// The scheme of services this node answers itself instead of forwarding.
@@ -165,10 +166,18 @@ impl Snapshot {
         self.subsystems.iter().any(|(s, _)| s == id)
     }
 
+    /// Whether a client (member or subsystem) is registered.
+    pub fn has_client(&self, id: &ClientId) -> bool {
+        match id {
+            ClientId::Member(member) => self.member_name(member).is_some(),
+            ClientId::Subsystem(subsystem) => self.has_subsystem(subsystem),
+        }
+    }
+
     /// The right under which `client` may call `method path` on `service`, if any.
     pub fn right_for(
         &self,
-        client: &SubsystemId,
+        client: &impl std::fmt::Display,
         service: &ServiceId,
         method: &str,
         path: &str,
@@ -185,7 +194,7 @@ impl Snapshot {
             })
     }
 
-    pub fn rights_of(&self, client: &SubsystemId, service: &ServiceId) -> &[Right] {
+    pub fn rights_of(&self, client: &impl std::fmt::Display, service: &ServiceId) -> &[Right] {
         self.rights
             .get(&(client.to_string(), service.to_string()))
             .map_or(&[], Vec::as_slice)
@@ -220,7 +229,8 @@ pub struct NewEndpoint {
 #[derive(Debug, Clone, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRight {
-    /// The client subsystem, `INSTANCE/CLASS/MEMBER/SUBSYSTEM`.
+    /// The client: a subsystem `INSTANCE/CLASS/MEMBER/SUBSYSTEM`, or a member
+    /// `INSTANCE/CLASS/MEMBER` calling as itself.
     pub client: String,
     pub service: String,
     /// With `path`: only this endpoint; `*` any method.
@@ -297,6 +307,8 @@ pub struct Catalog {
     /// The member whose services alone may be answered by the population registry
     /// (`INSTANCE/GOV/BCA`, the registry's owner).
     registry_owner: MemberId,
+    /// Where base URLs may point (checked again at connect time, see networks.rs).
+    networks: ProviderNetworks,
     current: Arc<RwLock<(Instant, Arc<Snapshot>)>>,
     reloading: Arc<AtomicBool>,
 }
@@ -316,11 +328,16 @@ impl std::fmt::Debug for Catalog {
 }
 
 impl Catalog {
-    pub async fn open(db: Db, registry_owner: MemberId) -> Result<Self, CatalogError> {
+    pub async fn open(
+        db: Db,
+        registry_owner: MemberId,
+        networks: ProviderNetworks,
+    ) -> Result<Self, CatalogError> {
         let snapshot = load(&db).await?;
         Ok(Self {
             db,
             registry_owner,
+            networks,
             current: Arc::new(RwLock::new((Instant::now(), Arc::new(snapshot)))),
             reloading: Arc::default(),
         })
@@ -419,6 +436,15 @@ impl Catalog {
                 ),
             });
         }
+        if base_url != BUILTIN_REGISTRY {
+            self.networks
+                .check_base_url(&base_url)
+                .await
+                .map_err(|reason| CatalogError::Invalid {
+                    field: "base_url",
+                    reason,
+                })?;
+        }
         let timeout_ms = service.timeout_ms.unwrap_or(30_000);
         if !(100..=300_000).contains(&timeout_ms) {
             return Err(CatalogError::Invalid {
@@ -474,8 +500,7 @@ impl Catalog {
 
     /// Grants a right; returns its id.
     pub async fn grant(&self, right: NewRight, actor: &str) -> Result<String, CatalogError> {
-        let client =
-            SubsystemId::parse(&right.client).map_err(|e| CatalogError::id("client", e))?;
+        let client = ClientId::parse(&right.client).map_err(|e| CatalogError::id("client", e))?;
         let service =
             ServiceId::parse(&right.service).map_err(|e| CatalogError::id("service", e))?;
         let method = right.method.as_deref().map(check_method).transpose()?;
@@ -508,8 +533,11 @@ impl Catalog {
             })
             .transpose()?;
         let snapshot = self.snapshot().await;
-        if !snapshot.has_subsystem(&client) {
-            return Err(CatalogError::Unknown(format!("client subsystem {client}")));
+        if !snapshot.has_client(&client) {
+            return Err(CatalogError::Unknown(format!(
+                "client {} {client}",
+                client.object_type()
+            )));
         }
         if !snapshot.services.contains_key(&service) {
             return Err(CatalogError::Unknown(format!("service {service}")));
@@ -549,15 +577,18 @@ impl Catalog {
     }
 
     pub async fn set_limit(&self, client: &str, limit: Limit) -> Result<(), CatalogError> {
-        let client = SubsystemId::parse(client).map_err(|e| CatalogError::id("client", e))?;
+        let client = ClientId::parse(client).map_err(|e| CatalogError::id("client", e))?;
         if limit.per_second == 0 || limit.per_day == 0 {
             return Err(CatalogError::Invalid {
                 field: "per_second",
                 reason: "limits must be at least 1 (revoke rights to stop a client)".into(),
             });
         }
-        if !self.snapshot().await.has_subsystem(&client) {
-            return Err(CatalogError::Unknown(format!("client subsystem {client}")));
+        if !self.snapshot().await.has_client(&client) {
+            return Err(CatalogError::Unknown(format!(
+                "client {} {client}",
+                client.object_type()
+            )));
         }
         let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO exchange_limits (client_id, per_second, per_day) VALUES ($1, $2, $3) ON CONFLICT (client_id) DO UPDATE SET per_second = $2, per_day = $3")

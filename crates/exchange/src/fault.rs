@@ -2,9 +2,11 @@
 //! `{"type", "message", "detail"}` and the header `X-Road-Error: <type>`; XML when the client
 //! asks for it. `detail` is a fresh id under which the event is logged. Types follow the
 //! reference security server: `Server.ClientProxy.*` for faults on the client's side of the
-//! exchange, `Server.ServerProxy.*` for the provider's side. Status: 400 for requests that do
-//! not follow the protocol (§4.6 item 3), 429 for limits, 413 for oversized bodies, 500 for
-//! everything else.
+//! exchange, `Server.ServerProxy.*` for the provider's side. Status, as §4.6 has it: 400 for
+//! requests that do not follow the protocol or that the gateway cannot take as sent (category
+//! 3: malformed identifiers, oversized bodies or fields), 500 for everything else the gateway
+//! generates (categories 2 and 4: credentials, limits, rights, the provider's failures). A
+//! limit keeps its `Retry-After`.
 
 use axum::http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -65,7 +67,7 @@ impl Fault {
 
     pub fn authentication(message: impl Into<String>) -> Self {
         Self::new(
-            StatusCode::UNAUTHORIZED,
+            StatusCode::INTERNAL_SERVER_ERROR,
             "Server.ClientProxy.SslAuthenticationFailed",
             message,
         )
@@ -107,7 +109,7 @@ impl Fault {
         Self {
             retry_after: Some(retry_after.max(1)),
             ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "Server.ClientProxy.TooManyRequests",
                 message,
             )
@@ -116,7 +118,7 @@ impl Fault {
 
     pub fn too_large(limit: u64) -> Self {
         Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::BAD_REQUEST,
             "Server.ClientProxy.IOError",
             format!("Message size exceeds the maximum of {limit} bytes"),
         )

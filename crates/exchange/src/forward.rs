@@ -18,7 +18,6 @@ use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256, Sha512};
 use tokio::sync::oneshot;
@@ -26,18 +25,20 @@ use tokio::time::Instant;
 
 use crate::catalog::Service;
 use crate::fault::Fault;
+use crate::networks::{GuardedConnector, ProviderNetworks};
 
 /// The pooled client every forwarded call goes through.
-pub(crate) type ProviderClient = Client<HttpsConnector<HttpConnector>, Body>;
+pub(crate) type ProviderClient = Client<HttpsConnector<GuardedConnector>, Body>;
 
 /// Idle connections kept per provider.
 const IDLE_PER_PROVIDER: usize = 64;
 
-/// Builds the client: plain HTTP or HTTPS (Mozilla's roots, through rustls with ring), no
-/// redirects followed. hyper resends a request only when a pooled connection closed before
+/// Builds the client: plain HTTP or HTTPS (Mozilla's roots, through rustls with ring), only to
+/// addresses on `networks` (checked after DNS, at connect time), no redirects followed. hyper resends a request only when a pooled connection closed before
 /// any of it was written, so a non-idempotent call reaches the provider at most once.
-pub(crate) fn provider_client() -> Result<ProviderClient, String> {
-    let mut http = HttpConnector::new();
+pub(crate) fn provider_client(networks: ProviderNetworks) -> Result<ProviderClient, String> {
+    let mut guarded = GuardedConnector::new(networks);
+    let http = guarded.http();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(Duration::from_secs(5)));
@@ -47,7 +48,7 @@ pub(crate) fn provider_client() -> Result<ProviderClient, String> {
         .map_err(|error| error.to_string())?
         .https_or_http()
         .enable_http1()
-        .wrap_connector(http);
+        .wrap_connector(guarded);
     Ok(Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(IDLE_PER_PROVIDER)
         .build(https))

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, HeaderName};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,18 +17,18 @@ use base64::engine::general_purpose::STANDARD;
 use http_body::Body as _;
 use sha2::{Digest, Sha512};
 
-use crate::Exchange;
 use crate::builtin;
 use crate::catalog::{BUILTIN_REGISTRY, Right, Service, Snapshot};
 use crate::fault::Fault;
 use crate::forward::{self, BodyDigests, BodyEnd};
-use crate::ids::{ServiceId, SubsystemId};
+use crate::ids::{ClientId, ServiceId};
 use crate::limits::Held;
 use crate::metadata;
 use crate::relay::Upstream;
+use crate::{Credential, Exchange};
 
 /// Headers never passed on (PR-REST §4.3 "filtered headers", plus the gateway's own).
-const FILTERED: [&str; 17] = [
+const FILTERED: [&str; 19] = [
     "connection",
     "keep-alive",
     "proxy-authenticate",
@@ -44,6 +44,10 @@ const FILTERED: [&str; 17] = [
     "content-length",
     // The client's credential for this gateway is not the provider's business.
     "authorization",
+    // Cookies belong to the platform's own origin and the client's browser session: none is
+    // sent to a provider, and none a provider sets reaches the platform's domain.
+    "cookie",
+    "set-cookie",
     "x-road-request-hash",
     "x-road-request-id",
     "x-road-id",
@@ -162,11 +166,18 @@ fn head_hash(method: &Method, rest: &str, query: Option<&str>, forwarded: &Heade
     head.finalize().into()
 }
 
-/// The headers the provider receives: the client's, filtered, with the ids set.
-fn forwarded_headers(sent: &HeaderMap, message_id: &str, request_id: &str) -> HeaderMap {
+/// The headers the provider receives: the client's, filtered, with the ids set. A client that
+/// authenticated with its certificate may send the provider a token of its own in
+/// `Authorization` (PR-REST §4.7: passed unmodified).
+fn forwarded_headers(
+    sent: &HeaderMap,
+    (message_id, request_id): (&str, &str),
+    credential: Credential,
+) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in sent {
-        if !filtered(name) {
+        let providers_own = name == AUTHORIZATION && credential == Credential::Certificate;
+        if providers_own || !filtered(name) {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -220,10 +231,10 @@ async fn handle(
     let (service_id, rest) = ServiceId::from_r1_path(path).map_err(Fault::bad_request)?;
     let client_text =
         header_text(&parts.headers, "x-road-client").ok_or_else(Fault::missing_client)?;
-    let client = SubsystemId::parse(client_text).map_err(Fault::bad_client)?;
+    let client = ClientId::parse(client_text).map_err(Fault::bad_client)?;
     // The canonical texts, made once: they go into the entry, the metrics and the headers.
     let names = (client.to_string(), service_id.to_string());
-    exchange
+    let credential = exchange
         .authenticate(
             &parts.headers,
             (&client, &names.0),
@@ -231,9 +242,10 @@ async fn handle(
         )
         .await?;
     let snapshot = exchange.catalog.snapshot().await;
-    if !snapshot.has_subsystem(&client) {
+    if !snapshot.has_client(&client) {
         return Err(Fault::unknown_member(format!(
-            "Client 'SUBSYSTEM:{client}' not found"
+            "Client '{}:{client}' not found",
+            client.object_type()
         )));
     }
     // A body declared larger than anything passed on is refused before it is read.
@@ -245,7 +257,7 @@ async fn handle(
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{}-{}", exchange.instance, uuid::Uuid::new_v4()));
     let request_id = uuid::Uuid::new_v4().to_string();
-    let forwarded = forwarded_headers(&parts.headers, &message_id, &request_id);
+    let forwarded = forwarded_headers(&parts.headers, (&message_id, &request_id), credential);
     let query = parts.uri.query();
     let incoming = Incoming {
         head_hash: head_hash(&parts.method, rest, query, &forwarded),
@@ -262,8 +274,17 @@ async fn handle(
         percent_encoding::percent_decode_str(if rest.is_empty() { "/" } else { rest })
             .decode_utf8_lossy()
             .into_owned();
-    if decoded_path.split('/').any(|segment| segment == "..") {
-        return Err(Fault::bad_request("the path may not contain .. segments"));
+    // Rights are matched on the decoded path but the provider gets it raw: nothing in it may
+    // read as another path there (dot segments, RFC 3986 §5.2.4; `\`, a separator on some
+    // servers).
+    if decoded_path
+        .split('/')
+        .any(|segment| segment == ".." || segment == ".")
+        || decoded_path.contains('\\')
+    {
+        return Err(Fault::bad_request(
+            "the path may not contain . or .. segments or a backslash",
+        ));
     }
 
     let route = route(
@@ -337,7 +358,7 @@ const UNKNOWN_SERVICE: &str = "unknown";
 fn route<'a>(
     exchange: &Exchange,
     snapshot: &'a Snapshot,
-    (service_id, client, client_name): (&ServiceId, &SubsystemId, &str),
+    (service_id, client, client_name): (&ServiceId, &ClientId, &str),
     incoming: &Incoming,
     decoded_path: &str,
 ) -> Result<Route<'a>, Fault> {
@@ -356,13 +377,16 @@ fn route<'a>(
     match limited {
         Some(Err(Held::Rate { retry_after })) => {
             return Err(Fault::too_many(
-                format!("SUBSYSTEM:{client} exceeded its requests per second"),
+                format!(
+                    "{}:{client} exceeded its requests per second",
+                    client.object_type()
+                ),
                 retry_after,
             ));
         }
         Some(Err(Held::Quota { retry_after })) => {
             return Err(Fault::too_many(
-                format!("SUBSYSTEM:{client} used its daily quota"),
+                format!("{}:{client} used its daily quota", client.object_type()),
                 retry_after,
             ));
         }
@@ -388,7 +412,7 @@ fn route<'a>(
 fn metadata_answer(
     snapshot: &Snapshot,
     target: &ServiceId,
-    client: &SubsystemId,
+    client: &ClientId,
     incoming: &Incoming,
 ) -> Result<Answer, Fault> {
     let provider = &target.subsystem;

@@ -121,6 +121,39 @@ impl SubsystemId {
     }
 }
 
+/// An `X-Road-Client` (PR-REST §4.2): a subsystem, or a member calling as itself. Rights,
+/// limits and credentials belong to exactly the one named: a member's are not its
+/// subsystems', nor the other way round.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ClientId {
+    Member(MemberId),
+    Subsystem(SubsystemId),
+}
+
+impl ClientId {
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        let text = text.trim();
+        match text.split('/').count() {
+            3 => MemberId::parse(text).map(Self::Member),
+            4 => SubsystemId::parse(text).map(Self::Subsystem),
+            _ => Err(invalid(
+                "client",
+                format!(
+                    "{text:?} must be INSTANCE/CLASS/MEMBER or INSTANCE/CLASS/MEMBER/SUBSYSTEM"
+                ),
+            )),
+        }
+    }
+
+    /// `MEMBER` or `SUBSYSTEM`, as X-Road writes the object type before an identifier.
+    pub fn object_type(&self) -> &'static str {
+        match self {
+            Self::Member(_) => "MEMBER",
+            Self::Subsystem(_) => "SUBSYSTEM",
+        }
+    }
+}
+
 impl ServiceId {
     pub fn parse(text: &str) -> Result<Self, InvalidId> {
         let (subsystem, code) = text
@@ -197,6 +230,15 @@ impl fmt::Display for SubsystemId {
     }
 }
 
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Member(member) => member.fmt(f),
+            Self::Subsystem(subsystem) => subsystem.fmt(f),
+        }
+    }
+}
+
 impl fmt::Display for ServiceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.subsystem, encode(&self.code))
@@ -215,6 +257,19 @@ mod tests {
         assert_eq!(rest, "/v1/x%3B?a=1+2");
         let (bare, rest) = ServiceId::from_r1_path("VN/GOV/BCA/registry/listMethods").unwrap();
         assert_eq!((bare.code.as_str(), rest), ("listMethods", ""));
+    }
+
+    #[test]
+    fn a_client_is_a_member_or_a_subsystem() {
+        let member = ClientId::parse(" VN/GOV/BTP ").unwrap();
+        assert_eq!(
+            (member.object_type(), member.to_string().as_str()),
+            ("MEMBER", "VN/GOV/BTP")
+        );
+        let subsystem = ClientId::parse("VN/GOV/BTP/civil").unwrap();
+        assert_eq!(subsystem.object_type(), "SUBSYSTEM");
+        assert!(ClientId::parse("VN/GOV").is_err());
+        assert!(ClientId::parse("VN/GOV/BTP/civil/x").is_err());
     }
 
     #[test]

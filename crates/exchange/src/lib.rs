@@ -18,6 +18,7 @@ pub mod ids;
 mod limits;
 mod metadata;
 pub mod metrics;
+pub mod networks;
 pub mod ocsp;
 pub mod pages;
 mod relay;
@@ -28,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{FromRef, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -41,7 +42,7 @@ pub use catalog::{
     Catalog, CatalogError, CertificateInfo, Limit, NewEndpoint, NewRight, NewService,
 };
 pub use fault::Fault;
-pub use ids::{MemberId, ServiceId, SubsystemId};
+pub use ids::{ClientId, MemberId, ServiceId, SubsystemId};
 
 /// The scope an agency system's token needs to call through the gateway.
 pub const EXCHANGE_SCOPE: &str = "exchange";
@@ -111,6 +112,8 @@ pub struct Parts {
     pub metrics: metrics::ExchangeMetrics,
     /// Where the platform CA's key and certificate live (`<data_dir>/exchange-ca`).
     pub ca_dir: PathBuf,
+    /// The networks providers may be on (`exchange_provider_networks`).
+    pub provider_networks: networks::ProviderNetworks,
 }
 
 impl Exchange {
@@ -122,10 +125,17 @@ impl Exchange {
                     reason: e.to_string(),
                 }
             })?;
-        let catalog = Catalog::open(parts.db.clone(), registry_owner).await?;
-        let http = forward::provider_client().map_err(|reason| CatalogError::Invalid {
-            field: "http client",
-            reason,
+        let catalog = Catalog::open(
+            parts.db.clone(),
+            registry_owner,
+            parts.provider_networks.clone(),
+        )
+        .await?;
+        let http = forward::provider_client(parts.provider_networks).map_err(|reason| {
+            CatalogError::Invalid {
+                field: "http client",
+                reason,
+            }
         })?;
         let exchange = Self(Arc::new(Inner {
             catalog,
@@ -287,13 +297,14 @@ impl Exchange {
     async fn authenticate(
         &self,
         headers: &HeaderMap,
-        (client, client_name): (&SubsystemId, &str),
+        (client, client_name): (&ClientId, &str),
         certificate: Option<&ClientCertificate>,
-    ) -> Result<(), Fault> {
+    ) -> Result<Credential, Fault> {
         if let Some(certificate) = certificate {
             return self
                 .authenticate_certificate(certificate, (client, client_name))
-                .await;
+                .await
+                .map(|()| Credential::Certificate);
         }
         let Some(token) = headers
             .get(AUTHORIZATION)
@@ -301,7 +312,8 @@ impl Exchange {
             .and_then(|v| v.strip_prefix("Bearer "))
         else {
             return Err(Fault::authentication(format!(
-                "Client (SUBSYSTEM:{client}) presented no credentials: send Authorization: Bearer with a token from the client_credentials grant, or a client certificate from the platform CA on the TLS listener"
+                "Client ({}:{client}) presented no credentials: send Authorization: Bearer with a token from the client_credentials grant, or a client certificate from the platform CA on the TLS listener",
+                client.object_type()
             )));
         };
         let verified = match self.identity.verify_machine_token(token.trim()).await {
@@ -320,12 +332,21 @@ impl Exchange {
         }
         if verified.subject != client_name {
             return Err(Fault::authentication(format!(
-                "the access token was issued to SUBSYSTEM:{} but X-Road-Client is SUBSYSTEM:{client}",
-                verified.subject
+                "the access token was issued to {} but X-Road-Client is {}:{client}",
+                verified.subject,
+                client.object_type()
             )));
         }
-        Ok(())
+        Ok(Credential::Token)
     }
+}
+
+/// How the client proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    Certificate,
+    /// `Authorization` held the gateway's own token, which the provider must not see.
+    Token,
 }
 
 impl Exchange {
@@ -336,13 +357,14 @@ impl Exchange {
     async fn authenticate_certificate(
         &self,
         certificate: &ClientCertificate,
-        (client, client_name): (&SubsystemId, &str),
+        (client, client_name): (&ClientId, &str),
     ) -> Result<(), Fault> {
         let snapshot = self.catalog.snapshot().await;
         let Some(current) = snapshot.certificates.get(&certificate.fingerprint) else {
             return Err(Fault::authentication(format!(
-                "the client certificate (SHA-256 {}) is revoked or was not issued by this platform; X-Road-Client is SUBSYSTEM:{client}",
-                certificate.fingerprint
+                "the client certificate (SHA-256 {}) is revoked or was not issued by this platform; X-Road-Client is {}:{client}",
+                certificate.fingerprint,
+                client.object_type()
             )));
         };
         let now = time::OffsetDateTime::now_utc();
@@ -357,8 +379,9 @@ impl Exchange {
         }
         if current.subsystem != client_name {
             return Err(Fault::authentication(format!(
-                "the client certificate was issued to SUBSYSTEM:{} but X-Road-Client is SUBSYSTEM:{client}",
-                current.subsystem
+                "the client certificate was issued to SUBSYSTEM:{} but X-Road-Client is {}:{client}",
+                current.subsystem,
+                client.object_type()
             )));
         }
         Ok(())
@@ -369,6 +392,25 @@ impl FromRef<Exchange> for Identity {
     fn from_ref(exchange: &Exchange) -> Self {
         exchange.identity.clone()
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ClientListQuery {
+    #[serde(rename = "xRoadInstance")]
+    x_road_instance: Option<String>,
+}
+
+/// An X-Road error for a protocol version this gateway does not speak (`/r2/…`), so such a
+/// client gets an answer it understands rather than a page; `None` for any other path.
+pub fn unknown_protocol_version(path: &str) -> Option<Response> {
+    let version = path.strip_prefix("/r")?.split('/').next()?;
+    let numbered = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit());
+    (numbered && version != "1").then(|| {
+        Fault::bad_request(format!(
+            "protocol version r{version} is not supported; this gateway speaks r1"
+        ))
+        .respond(&HeaderMap::new())
+    })
 }
 
 /// The gateway's routes. They sit outside the platform's page and API layers: the provider's
@@ -395,10 +437,19 @@ async fn no_sniffing(mut response: Response) -> Response {
     response
 }
 
-/// `GET /listClients` (PR-META §2): JSON when asked for, XML otherwise.
-async fn list_clients(State(exchange): State<Exchange>, headers: HeaderMap) -> Response {
+/// `GET /listClients[?xRoadInstance=X]` (PR-META §2): this node's instance when none is named;
+/// JSON when asked for, XML otherwise.
+async fn list_clients(
+    State(exchange): State<Exchange>,
+    Query(query): Query<ClientListQuery>,
+    headers: HeaderMap,
+) -> Response {
     let snapshot = exchange.catalog.snapshot().await;
-    let listing = metadata::list_clients(&snapshot);
+    let instance = query
+        .x_road_instance
+        .as_deref()
+        .unwrap_or(&exchange.instance);
+    let listing = metadata::list_clients(&snapshot, instance);
     let wants_json = headers
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -427,14 +478,18 @@ async fn list_clients(State(exchange): State<Exchange>, headers: HeaderMap) -> R
             code if code.is_empty() => String::new(),
             code => format!("<ns1:subsystemCode>{code}</ns1:subsystemCode>"),
         };
-        let name = member
-            .get("name")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .replace('&', "&amp;")
-            .replace('<', "&lt;");
+        let text = |key: &str| {
+            member
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(|v| v.replace('&', "&amp;").replace('<', "&lt;"))
+        };
+        let name = text("name").unwrap_or_default();
+        let subsystem_name = text("subsystem_name")
+            .map(|n| format!("<ns2:subsystemName>{n}</ns2:subsystemName>"))
+            .unwrap_or_default();
         xml.push_str(&format!(
-            "<ns2:member><ns2:id ns1:objectType=\"{}\"><ns1:xRoadInstance>{}</ns1:xRoadInstance><ns1:memberClass>{}</ns1:memberClass><ns1:memberCode>{}</ns1:memberCode>{subsystem}</ns2:id><ns2:name>{name}</ns2:name></ns2:member>",
+            "<ns2:member><ns2:id ns1:objectType=\"{}\"><ns1:xRoadInstance>{}</ns1:xRoadInstance><ns1:memberClass>{}</ns1:memberClass><ns1:memberCode>{}</ns1:memberCode>{subsystem}</ns2:id><ns2:name>{name}</ns2:name>{subsystem_name}</ns2:member>",
             field("object_type"),
             field("xroad_instance"),
             field("member_class"),

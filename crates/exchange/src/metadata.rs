@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::catalog::{Service, Snapshot};
 use crate::fault::Fault;
-use crate::ids::{MemberId, SubsystemId};
+use crate::ids::{ClientId, MemberId, SubsystemId};
 
 pub const NAMES: [&str; 3] = ["listMethods", "allowedMethods", "getOpenAPI"];
 
@@ -69,7 +69,7 @@ pub fn list_methods(snapshot: &Snapshot, provider: &SubsystemId) -> Value {
 
 /// `allowedMethods`: only services the client holds a right to, and within them the
 /// endpoints its rights cover (a whole-service right covers every declared endpoint).
-pub fn allowed_methods(snapshot: &Snapshot, provider: &SubsystemId, client: &SubsystemId) -> Value {
+pub fn allowed_methods(snapshot: &Snapshot, provider: &SubsystemId, client: &ClientId) -> Value {
     let services: Vec<Value> = services_of(snapshot, provider)
         .filter_map(|s| {
             let rights = snapshot.rights_of(client, &s.id);
@@ -94,7 +94,9 @@ pub fn allowed_methods(snapshot: &Snapshot, provider: &SubsystemId, client: &Sub
     json!({ "service": services })
 }
 
-/// `getOpenAPI?serviceCode=X`: the provider's stored OpenAPI document.
+/// `getOpenAPI?serviceCode=X`: the provider's stored OpenAPI document, without its `servers`
+/// lists (OpenAPI 3 §4.8.1, §4.8.9, §4.8.10): they name the provider's own address, which
+/// clients never use (they call the gateway) and must not learn.
 pub fn get_openapi(
     snapshot: &Snapshot,
     provider: &SubsystemId,
@@ -110,21 +112,54 @@ pub fn get_openapi(
     let service = services_of(snapshot, provider)
         .find(|s| s.id.code.eq_ignore_ascii_case(&code))
         .ok_or_else(|| Fault::invalid_provider_request(format!("Service not found: {code}")))?;
-    service.openapi.clone().ok_or_else(|| {
+    let document = service.openapi.as_deref().ok_or_else(|| {
         Fault::invalid_provider_request(format!(
             "Invalid service type: {code} has no OpenAPI description"
         ))
-    })
+    })?;
+    let mut document: Value = serde_json::from_str(document).map_err(|e| {
+        Fault::internal(format!(
+            "the stored OpenAPI description of {code} is not JSON: {e}"
+        ))
+    })?;
+    without_servers(&mut document);
+    Ok(document.to_string())
 }
 
-/// `listClients`: every member and subsystem, a subsystem named by its member.
-pub fn list_clients(snapshot: &Snapshot) -> Value {
+/// Removes `servers` where OpenAPI 3 allows it: the document, each path item and each
+/// operation. A schema property that happens to be called `servers` stays.
+fn without_servers(document: &mut Value) {
+    let Some(root) = document.as_object_mut() else {
+        return;
+    };
+    root.remove("servers");
+    let path_items = root
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut());
+    for item in path_items.filter_map(Value::as_object_mut) {
+        item.remove("servers");
+        for operation in item.values_mut().filter_map(Value::as_object_mut) {
+            operation.remove("servers");
+        }
+    }
+}
+
+/// `listClients` of one X-Road instance (PR-META §2: `xRoadInstance`): every member and
+/// subsystem. A subsystem carries its member's name, as X-Road does, and its own in
+/// `subsystem_name`.
+pub fn list_clients(snapshot: &Snapshot, instance: &str) -> Value {
     let mut members = Vec::new();
-    for (member, name) in &snapshot.members {
+    for (member, name) in snapshot
+        .members
+        .iter()
+        .filter(|(m, _)| m.instance == instance)
+    {
         let mut id = member_fields(member);
         id.insert("object_type".into(), json!("MEMBER"));
         members.push(json!({ "id": id, "name": name }));
-        for (subsystem, _) in snapshot
+        for (subsystem, subsystem_name) in snapshot
             .subsystems
             .iter()
             .filter(|(s, _)| &s.member == member)
@@ -132,7 +167,7 @@ pub fn list_clients(snapshot: &Snapshot) -> Value {
             let mut id = member_fields(member);
             id.insert("object_type".into(), json!("SUBSYSTEM"));
             id.insert("subsystem_code".into(), json!(subsystem.code));
-            members.push(json!({ "id": id, "name": name }));
+            members.push(json!({ "id": id, "name": name, "subsystem_name": subsystem_name }));
         }
     }
     json!({ "member": members })

@@ -265,6 +265,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Pages get an HTML page; everything else a problem document.
 async fn not_found(chrome: Chrome, uri: Uri) -> Response {
+    if let Some(refusal) = exchange::unknown_protocol_version(uri.path()) {
+        return refusal;
+    }
     let is_api = ["/api/", "/r1/", "/metrics", "/openapi"]
         .iter()
         .any(|prefix| uri.path().starts_with(prefix));

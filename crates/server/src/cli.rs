@@ -297,6 +297,10 @@ pub async fn run() -> anyhow::Result<()> {
             };
             let mut config = load(config_file, &overrides)?;
             config.db = None; // the demo always runs on the embedded database
+            // Demo providers run on this machine.
+            config
+                .exchange_provider_networks
+                .extend(exchange::networks::LOOPBACK.map(String::from));
             fresh_demo_directory(&args.data_dir)?;
             let logins = load_demo_population(&config, args.citizens).await?;
             serve_with_banner(&config, Some(&logins)).await

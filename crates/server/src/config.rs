@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 25] = [
+const ENV_KEYS: [&str; 26] = [
     "header_read_timeout_secs",
     "idle_timeout_secs",
     "max_connections",
@@ -23,6 +23,7 @@ const ENV_KEYS: [&str; 25] = [
     "sealing_key",
     "public_url",
     "exchange_instance",
+    "exchange_provider_networks",
     "audit_key",
     "exchange_ca",
     "tls_listen",
@@ -70,6 +71,11 @@ pub struct Config {
     pub exchange_max_request_bytes: u64,
     /// Largest provider answer the gateway relays (streamed), in bytes.
     pub exchange_max_response_bytes: u64,
+    /// Networks (CIDR) the gateway may call providers on, checked when a base URL is set and
+    /// at every connection. Loopback, link-local and other special ranges need an entry of
+    /// their own (`127.0.0.0/8`); the default, all of IPv4 and IPv6, opens none of them. The
+    /// demo adds loopback.
+    pub exchange_provider_networks: Vec<String>,
     /// Ed25519 key that signs audit checkpoints; `<data_dir>/audit-signing.key` when absent.
     /// Keep it outside the database: whoever can write both could rewrite history.
     pub audit_key: Option<PathBuf>,
@@ -151,6 +157,7 @@ impl Default for Config {
             exchange_instance: "VN".into(),
             exchange_max_request_bytes: 64 * 1024 * 1024,
             exchange_max_response_bytes: 64 * 1024 * 1024,
+            exchange_provider_networks: exchange::networks::DEFAULT.map(String::from).to_vec(),
             audit_key: None,
             audit_mode: AuditMode::Journal,
             audit_journal: None,

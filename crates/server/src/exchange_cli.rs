@@ -143,7 +143,7 @@ pub async fn run(command: ExchangeCommand, state: &crate::AppState) -> anyhow::R
     for right in document.rights {
         let snapshot = catalog.snapshot().await;
         let same = match (
-            exchange::SubsystemId::parse(&right.client),
+            exchange::ClientId::parse(&right.client),
             exchange::ServiceId::parse(&right.service),
         ) {
             (Ok(client), Ok(service)) => snapshot.rights_of(&client, &service).iter().any(|r| {

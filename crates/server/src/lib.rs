@@ -99,6 +99,10 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
         max_response: config.exchange_max_response_bytes,
         metrics: metrics.exchange.clone(),
         ca_dir: config.exchange_ca_dir(),
+        provider_networks: exchange::networks::ProviderNetworks::parse(
+            &config.exchange_provider_networks,
+        )
+        .map_err(anyhow::Error::msg)?,
     })
     .await
     .context("starting the exchange")?;

@@ -57,6 +57,10 @@ impl TestApp {
         config.data_dir = database
             .data_dir()
             .unwrap_or_else(|| scratch.path().to_path_buf());
+        // The tests' providers listen on loopback; a test of the allow-list sets its own.
+        config
+            .exchange_provider_networks
+            .extend(["127.0.0.0/8".to_owned(), "::1/128".to_owned()]);
         adjust(&mut config);
         let listener = TcpListener::bind(config.listen).await?;
         let base = format!("http://{}", listener.local_addr()?);

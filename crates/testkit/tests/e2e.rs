@@ -22,6 +22,8 @@ mod oidc;
 mod openapi;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
+#[path = "e2e/protocol.rs"]
+mod protocol;
 #[path = "e2e/redirects.rs"]
 mod redirects;
 #[path = "e2e/registry_reads.rs"]

@@ -105,7 +105,8 @@ async fn only_the_registry_owner_may_point_a_service_at_the_registry() -> testki
     .await
 }
 
-/// A provider that counts the calls reaching it; `/big` answers 200 KB, streamed.
+/// A provider that counts the calls reaching it and sets a cookie; `/big` answers 200 KB,
+/// streamed.
 async fn counting_provider() -> Result<(String, Arc<AtomicUsize>), Failure> {
     let reached = Arc::new(AtomicUsize::new(0));
     let counter = reached.clone();
@@ -115,9 +116,14 @@ async fn counting_provider() -> Result<(String, Arc<AtomicUsize>), Failure> {
             counter.fetch_add(1, Ordering::SeqCst);
             if request.uri().path() == "/big" {
                 let chunks = (0..50).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 4096]));
-                return axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+                return axum::response::Response::new(axum::body::Body::from_stream(
+                    futures_util::stream::iter(chunks),
+                ));
             }
-            axum::body::Body::from("done")
+            axum::response::Response::builder()
+                .header("set-cookie", "session=from-the-provider; Path=/")
+                .body(axum::body::Body::from("done"))
+                .unwrap_or_default()
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -312,6 +318,181 @@ async fn gateway_answers_and_the_client_list_are_never_sniffed() -> testkit::Tes
                 .send()
                 .await?;
             assert!(nosniff(&clients), "listClients as {accept}");
+        }
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The networks of a deployment that has not listed loopback (the default).
+fn without_loopback(config: &mut server::Config) {
+    config.exchange_provider_networks = exchange::networks::DEFAULT.map(String::from).to_vec();
+}
+
+#[tokio::test]
+async fn providers_are_reached_only_on_the_networks_the_operator_allows() -> testkit::TestResult {
+    testkit::for_each_backend_with(without_loopback, |app| async move {
+        let (provider, reached) = counting_provider().await?;
+        let port = provider.rsplit(':').next().ok_or("no port")?.to_owned();
+        let catalog = &app.state.exchange.catalog;
+        catalog.add_member("VN/GOV/BYT", "Bộ Y tế").await?;
+        catalog.add_subsystem("VN/GOV/BYT/insurance", "Bảo hiểm y tế").await?;
+        let (cookie, _) = health_administrator(&app).await?;
+        let metrics = format!("{}/metrics", app.base);
+        let refused = [
+            (provider.as_str(), "127.0.0.0/8 (loopback)"),
+            (&format!("http://localhost:{port}"), "(loopback)"),
+            (&format!("http://[::ffff:127.0.0.1]:{port}"), "127.0.0.0/8 (loopback)"),
+            (metrics.as_str(), "127.0.0.0/8 (loopback)"),
+            ("http://169.254.169.254/latest", "169.254.0.0/16 (link-local)"),
+            ("http://127.0.0.1:5432", "127.0.0.0/8 (loopback)"),
+        ];
+        for (n, (base_url, network)) in refused.iter().enumerate() {
+            let response = app
+                .client
+                .post(app.url("/api/v1/exchange/services"))
+                .header("Cookie", &cookie)
+                .header("Origin", &app.base)
+                .json(&json!({ "id": format!("VN/GOV/BYT/insurance/s{n}"), "base_url": base_url }))
+                .send()
+                .await?;
+            let status = response.status();
+            let problem: Value = response.json().await?;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{base_url}: {problem}");
+            assert_eq!(problem["field"], "base_url", "{problem}");
+            assert!(
+                problem["detail"].as_str().is_some_and(|d| d.contains(network)),
+                "{base_url}: the refusal names {network}: {problem}"
+            );
+        }
+        assert!(
+            !catalog.snapshot().await.services.keys().any(|s| s.subsystem.member.code == "BYT"),
+            "nothing registered"
+        );
+
+        // A name that pointed elsewhere when it was set (here: a row written by hand) is
+        // checked again after DNS, when the gateway connects.
+        sqlx::query("INSERT INTO exchange_services (id, subsystem_id, base_url, timeout_ms, created_at) VALUES ($1, 'VN/GOV/BYT/insurance', $2, 2000, '2026-01-01T00:00:00.000000Z')")
+            .bind(SERVICE)
+            .bind(format!("http://localhost:{port}"))
+            .execute(app.state.db.reader())
+            .await?;
+        catalog.add_member("VN/GOV/BTP", "Bộ Tư pháp").await?;
+        catalog.add_subsystem(CLIENT, "Hộ tịch điện tử").await?;
+        grant_whole(&app, SERVICE).await?;
+        let token = crate::gateway::client_token(&app).await?;
+        let response = app
+            .client
+            .get(app.url(&format!("/r1/{SERVICE}/cards/1")))
+            .bearer_auth(&token)
+            .header("X-Road-Client", CLIENT)
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        assert_eq!(body["type"], "Server.ServerProxy.NetworkError");
+        assert!(
+            body["message"].as_str().is_some_and(|m| m.contains("(loopback)")),
+            "{body}"
+        );
+        assert_eq!(reached.load(Ordering::SeqCst), 0, "the provider was never reached");
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn cookies_never_cross_the_gateway() -> testkit::TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        grant_whole(&app, SERVICE).await?;
+        let echoed: Value = app
+            .client
+            .get(app.url(&format!("/r1/{SERVICE}/cards/1")))
+            .bearer_auth(&token)
+            .header("X-Road-Client", CLIENT)
+            .header("Cookie", "session=the-officials-session")
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert!(echoed["headers"].get("cookie").is_none(), "{echoed}");
+
+        let (provider, _) = counting_provider().await?;
+        app.state
+            .exchange
+            .catalog
+            .add_service(exchange::NewService {
+                id: "VN/GOV/BYT/insurance/counted".into(),
+                base_url: provider,
+                openapi: None,
+                timeout_ms: None,
+                endpoints: Vec::new(),
+            })
+            .await?;
+        grant_whole(&app, "VN/GOV/BYT/insurance/counted").await?;
+        let answered = app
+            .client
+            .get(app.url("/r1/VN/GOV/BYT/insurance/counted/x"))
+            .bearer_auth(&token)
+            .header("X-Road-Client", CLIENT)
+            .send()
+            .await?;
+        assert_eq!(answered.status(), StatusCode::OK);
+        assert!(
+            answered.headers().get("set-cookie").is_none(),
+            "a provider sets no cookie on the platform's domain"
+        );
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_path_the_provider_could_read_differently_from_the_right_is_refused()
+-> testkit::TestResult {
+    for_each_backend(|app| async move {
+        let upstream = upstream().await?;
+        let token = setup(&app, &upstream).await?;
+        app.state
+            .exchange
+            .catalog
+            .grant(
+                exchange::NewRight {
+                    client: CLIENT.into(),
+                    service: SERVICE.into(),
+                    method: Some("GET".into()),
+                    path: Some("/cards/*".into()),
+                    fields: None,
+                },
+                "operator:test",
+            )
+            .await?;
+        let call = |rest: &'static str| {
+            app.client
+                .get(app.url(&format!("/r1/{SERVICE}{rest}")))
+                .bearer_auth(&token)
+                .header("X-Road-Client", CLIENT)
+                .send()
+        };
+        assert_eq!(call("/cards/79").await?.status(), StatusCode::OK);
+        // The right is checked on the decoded path, one segment here; a provider that takes
+        // `\` for `/` would read another path than the one allowed.
+        for rest in [
+            "/cards/..%5Cadmin",
+            "/cards/%5C..%5Cadmin",
+            "/cards/x%5C..%5C..%5Cadmin",
+        ] {
+            let response = call(rest).await?;
+            let status = response.status();
+            let body: Value = response.json().await?;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{rest}: {body}");
+            assert_eq!(body["type"], "Server.ClientProxy.InvalidRequest", "{rest}");
         }
         app.stop().await?;
         Ok(())
