@@ -7,7 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,8 @@ pub(crate) struct ConnectionLimits {
     /// From the first byte of a request's head to its end; on HTTP/1.1 keep-alive connections
     /// hyper also starts it while waiting for the next request, so it bounds idleness there.
     pub header_read: Duration,
-    /// A connection with no request in flight for this long is closed (HTTP/2, and clients
-    /// that connect and send nothing).
+    /// A connection with no request in flight for this long is closed (HTTP/2); one that
+    /// sends no request at all is closed after `header_read`.
     pub idle: Duration,
     /// Connections beyond this wait in the kernel's backlog until one closes.
     pub max_connections: usize,
@@ -127,7 +127,7 @@ pub(crate) async fn serve_http<Io>(
     let connection = watcher.watch(connection.into_owned());
     tokio::pin!(connection);
     let idle_closed = async {
-        activity.idle_for(limits.idle).await;
+        activity.idle_for(limits.header_read, limits.idle).await;
     };
     tokio::select! {
         ended = &mut connection => {
@@ -146,6 +146,8 @@ struct Activity {
     opened: Instant,
     last_change_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// Whether any request has begun: until one does, the head deadline applies.
+    began: AtomicBool,
 }
 
 impl Activity {
@@ -154,6 +156,7 @@ impl Activity {
             opened: Instant::now(),
             last_change_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            began: AtomicBool::new(false),
         }
     }
 
@@ -164,16 +167,21 @@ impl Activity {
 
     fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.began.store(true, Ordering::Relaxed);
         self.touch();
         InFlight(self.clone())
     }
 
-    /// Completes once nothing has been in flight for `idle`.
-    async fn idle_for(&self, idle: Duration) {
+    /// Completes when the connection has sent no request within `first` of opening, or
+    /// has had nothing in flight for `idle` since.
+    async fn idle_for(&self, first: Duration, idle: Duration) {
         loop {
-            let last =
-                self.opened + Duration::from_millis(self.last_change_ms.load(Ordering::Relaxed));
-            let deadline = last + idle;
+            let since = Duration::from_millis(self.last_change_ms.load(Ordering::Relaxed));
+            let deadline = if self.began.load(Ordering::Relaxed) {
+                self.opened + since + idle
+            } else {
+                self.opened + first
+            };
             if Instant::now() >= deadline && self.in_flight.load(Ordering::Relaxed) == 0 {
                 return;
             }

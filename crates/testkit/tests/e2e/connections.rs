@@ -44,7 +44,8 @@ async fn slow_headers_and_idle_connections_are_closed() -> TestResult {
     let backend = store::testing::TestBackend::Sqlite;
     let app = TestApp::spawn_with(&backend, |config| {
         config.header_read_timeout_secs = 1;
-        config.idle_timeout_secs = 2;
+        // Longer than the wait below: each of the three must be closed by the head deadline.
+        config.idle_timeout_secs = 60;
     })
     .await?;
     let deadline = Duration::from_secs(8);
@@ -53,7 +54,8 @@ async fn slow_headers_and_idle_connections_are_closed() -> TestResult {
     let mut slow = connect(&app).await?;
     slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ")
         .await?;
-    // A client that connects and sends nothing at all.
+    // A client that connects and sends nothing at all, whose connection would otherwise
+    // hold a slot until the idle deadline.
     let mut silent = connect(&app).await?;
     // A keep-alive client that asked once and then went quiet.
     let mut quiet = connect(&app).await?;
@@ -138,6 +140,44 @@ async fn pages_are_never_stored_and_only_tls_answers_ask_for_https() -> TestResu
     assert_eq!(
         header(&secure, "cache-control").as_deref(),
         Some("no-store")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn made_up_methods_share_one_metrics_label() -> TestResult {
+    let backend = store::testing::TestBackend::Sqlite;
+    let app = TestApp::spawn(&backend).await?;
+    let scrape = || async { Ok::<_, anyhow::Error>(app.get("/metrics").await?.text().await?) };
+    // Any token is a valid method to HTTP; only the ones the platform knows get a label.
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("PROBE{i}").as_bytes())?;
+        app.client
+            .request(method, app.url("/healthz"))
+            .send()
+            .await?;
+    }
+    // The first scrape adds the scrape's own series; count from the second.
+    scrape().await?;
+    let before = scrape().await?;
+    for i in 20..60 {
+        let method = reqwest::Method::from_bytes(format!("PROBE{i}").as_bytes())?;
+        app.client
+            .request(method, app.url("/healthz"))
+            .send()
+            .await?;
+    }
+    let after = scrape().await?;
+    assert!(!after.contains("PROBE"), "a made-up method became a label");
+    assert!(
+        after.contains(r#"method="other""#),
+        "made-up methods are counted"
+    );
+    let series = |text: &str| text.lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(
+        series(&before),
+        series(&after),
+        "made-up methods added series"
     );
     Ok(())
 }
