@@ -105,8 +105,9 @@ pub async fn run(command: AuditCommand, config: &Config) -> anyhow::Result<()> {
             report(&audit::verify_anchored(&db, &keys, &config.audit_anchor_path()).await?)
         }
         AuditCommand::Export { out } => {
-            let file = tokio::fs::File::create(&out)
-                .await
+            // The export names who looked up which citizen: owner-only, like the database.
+            let file = store::keyfile::create_owner_only(&out)
+                .map(tokio::fs::File::from_std)
                 .with_context(|| format!("creating {}", out.display()))?;
             let summary = audit::export(&db, &keys, tokio::io::BufWriter::new(file)).await?;
             println!("{summary:?} written to {}", out.display());

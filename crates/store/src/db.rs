@@ -245,11 +245,36 @@ fn create_owner_only(url: &str) -> Result<(), Error> {
     match options.open(path) {
         // An empty file is an empty database to SQLite.
         Ok(_) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            tighten(Path::new(path));
+            Ok(())
+        }
         Err(error) => Err(Error::Sql(sqlx::Error::Io(std::io::Error::new(
             error.kind(),
             format!("creating the database file {path}: {error}"),
         )))),
+    }
+}
+
+/// An existing database made readable to others (by an older version, or a careless copy) is
+/// made owner-only, with its WAL and shared-memory files; a file this user may not change is
+/// left as it is, with a warning, since the database still opens.
+fn tighten(database: &Path) {
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        let Ok(metadata) = std::fs::metadata(file) else {
+            continue;
+        };
+        if metadata.permissions().mode() & 0o077 == 0 {
+            continue;
+        }
+        if let Err(error) = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(%error, file = %file.display(), "the database file is readable by others and could not be made owner-only");
+        }
     }
 }
 
@@ -349,6 +374,23 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o077, 0, "{name} has mode {:o}", mode & 0o777);
         }
+        db.close().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn an_existing_database_readable_by_others_is_made_owner_only()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lienthong.db");
+        let db = Db::connect(&path.display().to_string(), &DbOptions::default()).await?;
+        db.migrate().await?;
+        db.close().await;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+        let db = Db::connect(&path.display().to_string(), &DbOptions::default()).await?;
+        let mode = std::fs::metadata(&path)?.permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {:o}", mode & 0o777);
         db.close().await;
         Ok(())
     }
