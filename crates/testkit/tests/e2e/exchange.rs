@@ -417,7 +417,13 @@ async fn registry_services_release_only_granted_fields_and_the_citizen_sees_each
             .header("X-Road-Client", CLIENT)
             .header("X-Road-Issue", "Đăng ký khai sinh HS-1")
             .send();
-        let record: Value = lookup().await?.json().await?;
+        let answer = lookup().await?;
+        assert_eq!(
+            answer.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "a record is never cached"
+        );
+        let record: Value = answer.json().await?;
         let keys: Vec<&String> = record.as_object().ok_or("object")?.keys().collect();
         assert_eq!(keys, ["birth_date", "full_name"], "only the granted fields");
         assert_eq!(record["full_name"], person.full_name.as_str());
