@@ -179,7 +179,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
                         .on_request(())
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        // Every answer is logged above with its status, and an internal error
+                        // logs its cause at ERROR where it happens; a deliberate 503 (sign-ins
+                        // queued too long) is no error, and a flood of them must not fill the log.
+                        .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
                 .layer(CompressionLayer::new())
