@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 
 /// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
 /// harness's) are not configuration.
-const ENV_KEYS: [&str; 26] = [
+const ENV_KEYS: [&str; 27] = [
     "header_read_timeout_secs",
     "idle_timeout_secs",
     "max_connections",
+    "max_connections_per_address",
     "audit_mode",
     "audit_journal",
     "audit_anchor",
@@ -60,6 +61,8 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Open connections per listener; more wait in the kernel's backlog until one closes.
     pub max_connections: usize,
+    /// Open connections per client address (an IPv6 /64); more are closed at once.
+    pub max_connections_per_address: usize,
     /// Send the session cookie only over HTTPS (browsers treat http://localhost as secure).
     pub cookie_secure: bool,
     /// The address people and relying parties use (`https://eid.example.gov.vn`); the
@@ -152,6 +155,7 @@ impl Default for Config {
             header_read_timeout_secs: 15,
             idle_timeout_secs: 75,
             max_connections: 10_000,
+            max_connections_per_address: 1_000,
             cookie_secure: true,
             public_url: None,
             exchange_instance: "VN".into(),
@@ -229,6 +233,7 @@ impl Config {
             header_read: std::time::Duration::from_secs(self.header_read_timeout_secs),
             idle: std::time::Duration::from_secs(self.idle_timeout_secs),
             max_connections: self.max_connections.max(1),
+            max_per_address: self.max_connections_per_address.max(1),
         }
     }
 

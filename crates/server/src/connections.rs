@@ -3,11 +3,12 @@
 //! idle deadline for connections with nothing in flight (OWASP's slow-loris guidance; nginx
 //! has the same three: `worker_connections`, `client_header_timeout`, `keepalive_timeout`).
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,9 @@ pub(crate) struct ConnectionLimits {
     pub idle: Duration,
     /// Connections beyond this wait in the kernel's backlog until one closes.
     pub max_connections: usize,
+    /// Connections from one address (an IPv6 /64) beyond this are closed at once, so one
+    /// host cannot take every slot.
+    pub max_per_address: usize,
 }
 
 /// Accepts until `stopping` completes, at most `limits.max_connections` at a time; `open`
@@ -49,6 +53,7 @@ pub(crate) async fn accept<F, Task>(
     Task: Future<Output = ()> + Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = Arc::new(PerAddress::new(limits.max_per_address));
     let graceful = GracefulShutdown::new();
     tokio::pin!(stopping);
     loop {
@@ -71,6 +76,10 @@ pub(crate) async fn accept<F, Task>(
             },
             () = &mut stopping => break,
         };
+        let Some(address_slot) = per_address.enter(remote.ip()) else {
+            tracing::debug!(%remote, "connection refused: too many from this address");
+            continue;
+        };
         // No Nagle delay: a streamed answer's last chunk leaves after its audit entry commits,
         // as a small write of its own, and must not wait for the client's delayed ACK.
         if let Err(error) = tcp.set_nodelay(true) {
@@ -79,11 +88,70 @@ pub(crate) async fn accept<F, Task>(
         let task = open(tcp, remote, graceful.watcher());
         tokio::spawn(async move {
             task.await;
-            drop(slot);
+            drop((slot, address_slot));
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Open connections per client address. IPv6 clients are counted per /64, the block one
+/// subscriber usually holds (RFC 6177), so rotating addresses within it gains nothing.
+struct PerAddress {
+    limit: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl PerAddress {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn key(address: IpAddr) -> IpAddr {
+        match address {
+            IpAddr::V4(v4) => IpAddr::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+            },
+        }
+    }
+
+    fn enter(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
+        let key = Self::key(address);
+        let mut open = self.open.lock().ok()?;
+        let count = open.entry(key).or_insert(0);
+        if *count >= self.limit {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            table: self.clone(),
+            key,
+        })
+    }
+}
+
+/// One connection counted against its address until dropped.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    key: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.table.open.lock()
+            && let Some(count) = open.get_mut(&self.key)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Serves HTTP/1.1 or HTTP/2 on one accepted connection with `router`, giving each request

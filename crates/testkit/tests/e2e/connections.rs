@@ -181,3 +181,42 @@ async fn made_up_methods_share_one_metrics_label() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn one_address_cannot_hold_more_than_its_share_of_connections() -> TestResult {
+    let backend = store::testing::TestBackend::Sqlite;
+    let mut app =
+        TestApp::spawn_with(&backend, |config| config.max_connections_per_address = 2).await?;
+    app.client = reqwest::Client::new();
+
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&app).await?;
+        stream.write_all(HEALTH_REQUEST).await?;
+        let answer = answer_within(&mut stream, Duration::from_secs(10)).await?;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        held.push(stream);
+    }
+    // A third from the same address is closed without an answer.
+    let mut third = connect(&app).await?;
+    let _closed_before_writing_is_fine = third.write_all(HEALTH_REQUEST).await;
+    closed_within(&mut third, Duration::from_secs(5)).await?;
+
+    // Once one of the two goes, the address may connect again.
+    drop(held.pop());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut again = connect(&app).await?;
+        let _ = again.write_all(HEALTH_REQUEST).await;
+        if let Ok(answer) = answer_within(&mut again, Duration::from_secs(2)).await
+            && answer.starts_with("HTTP/1.1 200")
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the freed share was not given back"
+        );
+    }
+    Ok(())
+}
