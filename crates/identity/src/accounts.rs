@@ -281,9 +281,13 @@ impl Identity {
         user_agent: &str,
         client: Option<IpAddr>,
     ) -> Result<SignIn, IdentityError> {
+        // The turn to hash comes first: a sign-in refused as busy has changed nothing, and
+        // an address has no more attempts reserved at once than there are turns, so many
+        // right passwords at once from one office behind NAT are not taken for a spray.
+        let permit = self.password_checks.acquire().await?;
         self.counted_against(
             client,
-            self.check_password(personal_id, password, user_agent),
+            self.check_password(permit, personal_id, password, user_agent),
         )
         .await
     }
@@ -317,12 +321,11 @@ impl Identity {
 
     async fn check_password(
         &self,
+        permit: password::PasswordPermit,
         personal_id: &str,
         password: &str,
         user_agent: &str,
     ) -> Result<SignIn, IdentityError> {
-        // The turn to hash comes first: a sign-in refused as busy has changed nothing.
-        let permit = self.password_checks.acquire().await?;
         let reservation = attempts::reserve(
             &self.db,
             Factor::Password,

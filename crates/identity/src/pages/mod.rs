@@ -316,26 +316,36 @@ async fn register(
             password: form.password.clone().unwrap_or_default(),
         })
     })();
-    let message = match parsed {
-        Err(message) => message,
+    let unprocessable = |message| Refusal {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        message,
+        retry_after: None,
+    };
+    let refusal = match parsed {
+        Err(message) => unprocessable(message),
         Ok(registration) => match identity.register(registration).await {
             Ok(_) => return see_other("/login?registered=1", None),
             Err(
                 error @ (IdentityError::Invalid { .. }
                 | IdentityError::NoMatch
                 | IdentityError::AccountExists),
-            ) => error.to_string(),
+            ) => unprocessable(error.to_string()),
+            // Hashing the new password waits its turn like a sign-in, and may be refused.
+            Err(error @ IdentityError::Busy { .. }) => match Refusal::of(t, error, "") {
+                Ok(refusal) => refusal,
+                Err(problem) => return problem.into_response(),
+            },
             Err(other) => return web::Problem::internal(&other).into_response(),
         },
     };
+    let message = refusal.message.clone();
     // The password is never sent back into the page.
     let form = RegisterForm {
         password: None,
         ..form
     };
-    page(
+    refusal.page(
         &chrome,
-        StatusCode::UNPROCESSABLE_ENTITY,
         "identity.register_title",
         &RegisterPage {
             t,

@@ -215,3 +215,30 @@ async fn with_every_hash_busy_a_sign_in_is_told_to_come_back() -> TestResult {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_right_passwords_at_once_from_one_address_are_not_throttled() -> TestResult {
+    for_each_backend(|db| async move {
+        let (identity, _) = setup(db).await?;
+        identity
+            .register(registration("Lê Văn Bình", PASSWORD))
+            .await?;
+        let identity = Arc::new(patient(identity));
+        let office: IpAddr = [198, 51, 100, 20].into();
+        // More than the address's 30 failures: in flight, right answers must not count.
+        let attempts: Vec<_> = (0..40)
+            .map(|_| {
+                let identity = Arc::clone(&identity);
+                tokio::spawn(
+                    async move { identity.login(ID, PASSWORD, "office", Some(office)).await },
+                )
+            })
+            .collect();
+        for attempt in attempts {
+            let answer = attempt.await?;
+            assert!(matches!(answer, Ok(SignIn::Complete(_))), "{answer:?}");
+        }
+        Ok(())
+    })
+    .await
+}
