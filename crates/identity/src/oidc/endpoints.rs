@@ -308,12 +308,61 @@ async fn authorize(
                 params: &params,
                 claims,
             }) {
-                Ok(body) => no_store(chrome.page(t.get("oidc.consent_title"), &body)),
+                Ok(body) => returns_to(
+                    &request.redirect_uri,
+                    no_store(chrome.page(t.get("oidc.consent_title"), &body)),
+                ),
                 Err(problem) => problem.into_response(),
             }
         }
         Err(error) => web::Problem::internal(&error).into_response(),
     }
+}
+
+/// Lets a page's form end at the client: its answer redirects to `redirect_uri`, which
+/// the page's CSP `form-action` must name (see web::csp).
+fn returns_to(redirect_uri: &str, mut response: Response) -> Response {
+    let origin = url::Url::parse(redirect_uri).map(|uri| uri.origin().ascii_serialization());
+    if let Some(policy) = origin
+        .ok()
+        .and_then(|origin| web::csp::allowing_form_target(&origin))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
+
+/// For the sign-in pages of an authorization request (`next` is `/oauth/authorize?…`): the
+/// same widening as the consent page, for a client and redirect URI that check out, since
+/// a remembered consent sends the browser from the sign-in form straight to the client.
+pub async fn return_to_client_after(
+    identity: &Identity,
+    next: &str,
+    response: Response,
+) -> Response {
+    let Ok(target) = url::Url::parse("http://same-origin.invalid").and_then(|base| base.join(next))
+    else {
+        return response;
+    };
+    if target.path() != "/oauth/authorize" {
+        return response;
+    }
+    let params: AuthorizeParams = target
+        .query()
+        .and_then(authorize_params)
+        .unwrap_or_default();
+    match check(identity, &params).await {
+        Ok(Checked::Valid(request)) => returns_to(&request.redirect_uri, response),
+        _ => response,
+    }
+}
+
+fn authorize_params(query: &str) -> Option<AuthorizeParams> {
+    Query::<AuthorizeParams>::try_from_uri(&format!("/?{query}").parse::<axum::http::Uri>().ok()?)
+        .ok()
+        .map(|Query(params)| params)
 }
 
 async fn issue(

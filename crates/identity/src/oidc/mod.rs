@@ -8,7 +8,7 @@ mod keys;
 mod machine;
 
 pub use clients::{Client, NewClient};
-pub use endpoints::routes;
+pub use endpoints::{return_to_client_after, routes};
 pub(crate) use flow::revoke_account_tokens;
 pub use flow::{SCOPES, TokenError};
 pub(crate) use machine::MachineCache;

@@ -150,9 +150,13 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response {
+async fn login_form(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    Query(query): Query<NextQuery>,
+) -> Response {
     let next = local(query.next.as_deref());
-    page(
+    let response = page(
         &chrome,
         StatusCode::OK,
         "identity.login_title",
@@ -162,7 +166,8 @@ async fn login_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response 
             personal_id: "",
             error: None,
         },
-    )
+    );
+    crate::oidc::return_to_client_after(&identity, &next, response).await
 }
 
 fn page(chrome: &Chrome, status: StatusCode, title: &str, template: &impl Template) -> Response {
@@ -231,7 +236,7 @@ async fn login(
             }
         }
     };
-    page(
+    let response = page(
         &chrome,
         status,
         "identity.login_title",
@@ -241,7 +246,8 @@ async fn login(
             personal_id: &personal_id,
             error: Some(error),
         },
-    )
+    );
+    crate::oidc::return_to_client_after(&identity, &next, response).await
 }
 
 async fn logout(State(identity): State<Identity>, headers: HeaderMap) -> Response {
@@ -468,9 +474,13 @@ struct CodePage<'a> {
     error: Option<String>,
 }
 
-async fn code_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response {
+async fn code_form(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    Query(query): Query<NextQuery>,
+) -> Response {
     let next = local(query.next.as_deref());
-    page(
+    let response = page(
         &chrome,
         StatusCode::OK,
         "identity.code_title",
@@ -479,7 +489,8 @@ async fn code_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response {
             next: &next,
             error: None,
         },
-    )
+    );
+    crate::oidc::return_to_client_after(&identity, &next, response).await
 }
 
 #[derive(Deserialize)]
@@ -522,7 +533,7 @@ async fn code(
             Err(problem) => return problem.into_response(),
         },
     };
-    page(
+    let response = page(
         &chrome,
         status,
         "identity.code_title",
@@ -531,7 +542,8 @@ async fn code(
             next: &next,
             error: Some(error),
         },
-    )
+    );
+    crate::oidc::return_to_client_after(&identity, &next, response).await
 }
 
 #[derive(Template)]
