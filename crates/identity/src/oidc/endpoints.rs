@@ -157,6 +157,8 @@ struct AuthorizeParams {
     nonce: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    /// OIDC Core §3.1.2.1: `none`, or any of `login`, `consent`.
+    prompt: Option<String>,
     decision: Option<String>,
 }
 
@@ -283,18 +285,41 @@ async fn authorize(
         Ok(Checked::Page(status, message)) => return error_page(&chrome, status, &message),
         Err(error) => return web::Problem::internal(&error).into_response(),
     };
-    let Some(principal) = principal else {
-        let next: String = form_urlencoded::byte_serialize(
-            uri.path_and_query().map_or("/", |p| p.as_str()).as_bytes(),
-        )
+    let prompts: Vec<&str> = params
+        .prompt
+        .as_deref()
+        .unwrap_or_default()
+        .split_whitespace()
         .collect();
+    let silent = prompts.contains(&"none");
+    if silent && prompts.len() > 1 {
+        return error_to_client(&request, "invalid_request", "prompt=none stands alone");
+    }
+    let principal = match principal {
+        // prompt=login: sign in again even with a session; the request then goes on
+        // without it, or the sign-in would be asked for forever.
+        Some(_) if prompts.contains(&"login") => None,
+        principal => principal,
+    };
+    let Some(principal) = principal else {
+        if silent {
+            return error_to_client(&request, "login_required", "nobody is signed in");
+        }
+        let next: String =
+            form_urlencoded::byte_serialize(without_prompt(&uri).as_bytes()).collect();
         return Redirect::to(&format!("/login?next={next}")).into_response();
     };
-    match identity
+    let consented = identity
         .has_consent(&principal.account_id, &request.client_id, &request.scope)
         .await
-    {
+        .map(|given| given && !prompts.contains(&"consent"));
+    match consented {
         Ok(true) => issue(&identity, &principal.account_id, &request, false).await,
+        Ok(false) if silent => error_to_client(
+            &request,
+            "consent_required",
+            "the person has not consented to this client and scope",
+        ),
         Ok(false) => {
             let t = chrome.t();
             let claims = request
@@ -317,6 +342,29 @@ async fn authorize(
         }
         Err(error) => web::Problem::internal(&error).into_response(),
     }
+}
+
+/// An authorization error sent back to a client whose redirect URI checked out
+/// (RFC 6749 §4.1.2.1), with its `state`.
+fn error_to_client(request: &Authorization, error: &str, description: &str) -> Response {
+    let mut pairs = vec![("error", error), ("error_description", description)];
+    if let Some(state) = request.state.as_deref() {
+        pairs.push(("state", state));
+    }
+    redirect_with(&request.redirect_uri, &pairs)
+}
+
+/// The authorization request's path and query, without `prompt`.
+fn without_prompt(uri: &axum::http::Uri) -> String {
+    let kept: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .filter(|(name, _)| name != "prompt")
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish();
+    format!("{}?{query}", uri.path())
 }
 
 /// Lets a page's form end at the client: its answer redirects to `redirect_uri`, which
@@ -397,14 +445,7 @@ async fn decide(
         Err(error) => return web::Problem::internal(&error).into_response(),
     };
     if params.decision.as_deref() != Some("allow") {
-        let mut pairs = vec![
-            ("error", "access_denied"),
-            ("error_description", "the person declined"),
-        ];
-        if let Some(state) = request.state.as_deref() {
-            pairs.push(("state", state));
-        }
-        return redirect_with(&request.redirect_uri, &pairs);
+        return error_to_client(&request, "access_denied", "the person declined");
     }
     issue(&identity, &principal.account_id, &request, true).await
 }

@@ -535,3 +535,53 @@ async fn the_issuer_never_comes_from_the_host_header() -> TestResult {
     })
     .await
 }
+
+#[tokio::test]
+async fn prompt_none_answers_the_client_and_prompt_login_asks_again() -> TestResult {
+    for_each_backend(|app| async move {
+        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let rp = relying_party(&app, false).await?;
+        let (_, challenge) = pkce();
+        let ask = |cookie: Option<&str>, prompt: &str| {
+            let query = authorize_query(&rp, &challenge, &[("prompt", prompt), ("state", "s9")]);
+            let mut request = app.client.get(app.url("/oauth/authorize")).query(&query);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie.to_owned());
+            }
+            request.send()
+        };
+        // OIDC Core §3.1.2.6: no session, no consent: an error at the client, never a page.
+        let anonymous = ask(None, "none").await?;
+        assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+        let back = redirect_query(&anonymous)?;
+        assert_eq!(
+            back.get("error").map(String::as_str),
+            Some("login_required")
+        );
+        assert_eq!(back.get("state").map(String::as_str), Some("s9"));
+        let no_consent = ask(Some(&citizen), "none").await?;
+        let back = redirect_query(&no_consent)?;
+        assert_eq!(
+            back.get("error").map(String::as_str),
+            Some("consent_required")
+        );
+
+        // With consent given, prompt=none signs in silently.
+        authorize(&app, &citizen, &rp, &[]).await?;
+        let silent = redirect_query(&ask(Some(&citizen), "none").await?)?;
+        assert!(silent.contains_key("code"), "{silent:?}");
+
+        // prompt=login: the signed-in person is sent to the sign-in page all the same.
+        let again = ask(Some(&citizen), "login").await?;
+        assert_eq!(again.status(), StatusCode::SEE_OTHER);
+        let location = again
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(location.starts_with("/login?next="), "{location}");
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
