@@ -44,7 +44,10 @@ where
         .layer(axum::middleware::map_response(allow_any_origin));
     Router::new()
         .route("/oauth/authorize", get(authorize).post(decide))
-        .route("/oauth/logout", get(logout))
+        .route(
+            "/oauth/logout",
+            get(super::logout::by_link).post(super::logout::by_form),
+        )
         .merge(cross_origin)
 }
 
@@ -170,7 +173,7 @@ enum Checked {
     Page(StatusCode, String),
 }
 
-fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Response {
+pub(super) fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Response {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
@@ -256,7 +259,7 @@ impl ConsentPage<'_> {
     }
 }
 
-fn error_page(chrome: &Chrome, status: StatusCode, message: &str) -> Response {
+pub(super) fn error_page(chrome: &Chrome, status: StatusCode, message: &str) -> Response {
     let body = format!(
         "<h1>{}</h1><p role=\"alert\" class=\"error\">{}</p>",
         chrome.t().get("oidc.error_title"),
@@ -369,7 +372,7 @@ fn without_prompt(uri: &axum::http::Uri) -> String {
 
 /// Lets a page's form end at the client: its answer redirects to `redirect_uri`, which
 /// the page's CSP `form-action` must name (see web::csp).
-fn returns_to(redirect_uri: &str, mut response: Response) -> Response {
+pub(super) fn returns_to(redirect_uri: &str, mut response: Response) -> Response {
     let origin = url::Url::parse(redirect_uri).map(|uri| uri.origin().ascii_serialization());
     if let Some(policy) = origin
         .ok()
@@ -639,62 +642,4 @@ async fn revoke(
         Ok(Err(error)) => invalid_client(&error.description),
         Err(error) => web::Problem::internal(&error).into_response(),
     }
-}
-
-#[derive(Deserialize)]
-struct LogoutParams {
-    client_id: Option<String>,
-    post_logout_redirect_uri: Option<String>,
-    state: Option<String>,
-}
-
-/// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends the person's session
-/// here and returns to the client, but only to a URI registered for it.
-async fn logout(
-    chrome: Chrome,
-    State(identity): State<Identity>,
-    headers: HeaderMap,
-    Query(params): Query<LogoutParams>,
-) -> Response {
-    if let Some(token) = crate::sessions::session_token(&headers)
-        && let Err(error) = identity.logout(&token).await
-    {
-        return web::Problem::internal(&error).into_response();
-    }
-    let clear = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-        crate::SESSION_COOKIE
-    );
-    let target = match (
-        params.client_id.as_deref(),
-        params.post_logout_redirect_uri.as_deref(),
-    ) {
-        (Some(client_id), Some(uri)) => match identity.client(client_id).await {
-            Ok(Some(client)) if client.redirect_uris.iter().any(|r| r == uri) => {
-                Some(uri.to_owned())
-            }
-            Ok(_) => {
-                return error_page(
-                    &chrome,
-                    StatusCode::BAD_REQUEST,
-                    "post_logout_redirect_uri is not registered for this client",
-                );
-            }
-            Err(error) => return web::Problem::internal(&error).into_response(),
-        },
-        _ => None,
-    };
-    let mut response = match target {
-        Some(uri) => match params.state.as_deref() {
-            Some(state) => redirect_with(&uri, &[("state", state)]),
-            None => redirect_with(&uri, &[]),
-        },
-        None => Redirect::to("/").into_response(),
-    };
-    if let Ok(cookie) = HeaderValue::from_str(&clear) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::SET_COOKIE, cookie);
-    }
-    response
 }

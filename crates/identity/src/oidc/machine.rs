@@ -84,7 +84,7 @@ pub enum TokenRejected {
 /// A P-256 public key as an uncompressed SEC1 point, verified with `ring` (see keys.rs).
 type PublicPoint = Vec<u8>;
 
-fn verifies(point: &[u8], compact: &Compact<'_>) -> bool {
+pub(super) fn verifies(point: &[u8], compact: &Compact<'_>) -> bool {
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
         .verify(compact.signing_input.as_bytes(), &compact.signature)
         .is_ok()
@@ -184,15 +184,21 @@ struct AccessClaims {
 }
 
 /// A compact ES256 JWS split into its parts, signature checked by the caller.
-struct Compact<'a> {
+pub(super) struct Compact<'a> {
     signing_input: &'a str,
     header: Header,
-    payload: Vec<u8>,
+    pub payload: Vec<u8>,
     /// ES256: r and s, 32 bytes each (RFC 7518 §3.4).
     signature: Vec<u8>,
 }
 
-fn split_compact(token: &str) -> Result<Compact<'_>, &'static str> {
+impl Compact<'_> {
+    pub(super) fn header_kid(&self) -> Option<&str> {
+        self.header.kid.as_deref()
+    }
+}
+
+pub(super) fn split_compact(token: &str) -> Result<Compact<'_>, &'static str> {
     let (signing_input, signature) = token.rsplit_once('.').ok_or("it has no signature part")?;
     let (header, payload) = signing_input
         .split_once('.')

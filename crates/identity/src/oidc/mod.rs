@@ -5,6 +5,7 @@ mod clients;
 mod endpoints;
 mod flow;
 mod keys;
+mod logout;
 mod machine;
 
 pub use clients::{Client, NewClient};
