@@ -158,19 +158,42 @@ pub fn router(state: AppState, config: &Config) -> Router {
     // Its own state is the exchange alone: a request then clones one Arc, not the whole
     // application state.
     let gateway = exchange::gateway_routes().with_state(state.exchange.clone());
-    let platform = api.merge(pages)
+    let platform = api
+        .merge(pages)
         .route("/metrics", get(metrics::serve))
-        .route("/openapi.json", get(move || async move { ([("content-type", "application/json")], openapi_json.as_ref().clone()) }))
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                (
+                    [("content-type", "application/json")],
+                    openapi_json.as_ref().clone(),
+                )
+            }),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(config.request_timeout_secs)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.request_timeout_secs),
+        ))
         .layer(axum::middleware::from_fn(web::problem::normalize_errors))
-        .layer(axum::middleware::from_fn_with_state(state.identity.clone(), identity::resolve_session))
         .layer(axum::middleware::from_fn_with_state(
-            web::auth::CrossSiteGuard { public_https: config.public_url.as_deref().is_some_and(|url| url.starts_with("https://")) },
+            state.identity.clone(),
+            identity::resolve_session,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            web::auth::CrossSiteGuard {
+                public_https: config
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|url| url.starts_with("https://")),
+            },
             web::auth::reject_cross_site,
         ))
-        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::record))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record,
+        ))
         .layer(axum::middleware::from_fn(strict_transport_over_tls))
         .layer(
             ServiceBuilder::new()
@@ -193,11 +216,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 .layer(security_header(CACHE_CONTROL, "no-store"))
                 .layer(security_header(X_FRAME_OPTIONS, "DENY"))
                 .layer(security_header(REFERRER_POLICY, "same-origin"))
+                .layer(security_header(CONTENT_SECURITY_POLICY, web::csp::POLICY))
                 .layer(security_header(
-                    CONTENT_SECURITY_POLICY,
-                    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-                ))
-                .layer(security_header(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()")),
+                    HeaderName::from_static("permissions-policy"),
+                    "camera=(), microphone=(), geolocation=()",
+                )),
         )
         .with_state(state);
     gateway.merge(platform)

@@ -2,6 +2,8 @@
 
 #[path = "e2e/assistance.rs"]
 mod assistance;
+#[path = "e2e/browser.rs"]
+mod browser;
 #[path = "e2e/certificates.rs"]
 mod certificates;
 #[path = "e2e/connections.rs"]

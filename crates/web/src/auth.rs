@@ -100,10 +100,16 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybePrincipal {
     }
 }
 
-/// OAuth endpoints that browser-based clients call from their own origin (CORS). They act
-/// on the token or client credentials in the request, never on the session cookie, so a
-/// forged request gains nothing.
-const COOKIELESS_ENDPOINTS: [&str; 3] = ["/oauth/token", "/oauth/revoke", "/oauth/userinfo"];
+/// OAuth endpoints that other sites legitimately post to. Token, revocation and userinfo
+/// act on the token or client credentials in the request, never on the session cookie, so
+/// a forged request gains nothing; logout (RP-Initiated Logout §2 allows POST) asks the
+/// person first unless the request proves itself (see identity's oidc/logout.rs).
+const OPEN_TO_OTHER_SITES: [&str; 4] = [
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/userinfo",
+    "/oauth/logout",
+];
 
 /// Put in a request's extensions by the TLS listener: the browser reached us over https.
 #[derive(Debug, Clone, Copy)]
@@ -135,8 +141,8 @@ pub async fn reject_cross_site(
     } else {
         "http"
     };
-    let cookieless = COOKIELESS_ENDPOINTS.contains(&request.uri().path());
-    if unsafe_method && !cookieless && is_cross_site(request.headers(), scheme) {
+    let open_to_others = OPEN_TO_OTHER_SITES.contains(&request.uri().path());
+    if unsafe_method && !open_to_others && is_cross_site(request.headers(), scheme) {
         return Problem::new(
             StatusCode::FORBIDDEN,
             "cross-site-request",

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod csp;
 pub mod home;
 pub mod lang;
 pub mod layout;

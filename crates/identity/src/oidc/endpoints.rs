@@ -44,7 +44,10 @@ where
         .layer(axum::middleware::map_response(allow_any_origin));
     Router::new()
         .route("/oauth/authorize", get(authorize).post(decide))
-        .route("/oauth/logout", get(logout))
+        .route(
+            "/oauth/logout",
+            get(super::logout::by_link).post(super::logout::by_form),
+        )
         .merge(cross_origin)
 }
 
@@ -157,6 +160,8 @@ struct AuthorizeParams {
     nonce: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    /// OIDC Core §3.1.2.1: `none`, or any of `login`, `consent`.
+    prompt: Option<String>,
     decision: Option<String>,
 }
 
@@ -168,7 +173,7 @@ enum Checked {
     Page(StatusCode, String),
 }
 
-fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Response {
+pub(super) fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Response {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
@@ -254,7 +259,7 @@ impl ConsentPage<'_> {
     }
 }
 
-fn error_page(chrome: &Chrome, status: StatusCode, message: &str) -> Response {
+pub(super) fn error_page(chrome: &Chrome, status: StatusCode, message: &str) -> Response {
     let body = format!(
         "<h1>{}</h1><p role=\"alert\" class=\"error\">{}</p>",
         chrome.t().get("oidc.error_title"),
@@ -283,18 +288,41 @@ async fn authorize(
         Ok(Checked::Page(status, message)) => return error_page(&chrome, status, &message),
         Err(error) => return web::Problem::internal(&error).into_response(),
     };
-    let Some(principal) = principal else {
-        let next: String = form_urlencoded::byte_serialize(
-            uri.path_and_query().map_or("/", |p| p.as_str()).as_bytes(),
-        )
+    let prompts: Vec<&str> = params
+        .prompt
+        .as_deref()
+        .unwrap_or_default()
+        .split_whitespace()
         .collect();
+    let silent = prompts.contains(&"none");
+    if silent && prompts.len() > 1 {
+        return error_to_client(&request, "invalid_request", "prompt=none stands alone");
+    }
+    let principal = match principal {
+        // prompt=login: sign in again even with a session; the request then goes on
+        // without it, or the sign-in would be asked for forever.
+        Some(_) if prompts.contains(&"login") => None,
+        principal => principal,
+    };
+    let Some(principal) = principal else {
+        if silent {
+            return error_to_client(&request, "login_required", "nobody is signed in");
+        }
+        let next: String =
+            form_urlencoded::byte_serialize(without_prompt(&uri).as_bytes()).collect();
         return Redirect::to(&format!("/login?next={next}")).into_response();
     };
-    match identity
+    let consented = identity
         .has_consent(&principal.account_id, &request.client_id, &request.scope)
         .await
-    {
+        .map(|given| given && !prompts.contains(&"consent"));
+    match consented {
         Ok(true) => issue(&identity, &principal.account_id, &request, false).await,
+        Ok(false) if silent => error_to_client(
+            &request,
+            "consent_required",
+            "the person has not consented to this client and scope",
+        ),
         Ok(false) => {
             let t = chrome.t();
             let claims = request
@@ -308,12 +336,84 @@ async fn authorize(
                 params: &params,
                 claims,
             }) {
-                Ok(body) => no_store(chrome.page(t.get("oidc.consent_title"), &body)),
+                Ok(body) => returns_to(
+                    &request.redirect_uri,
+                    no_store(chrome.page(t.get("oidc.consent_title"), &body)),
+                ),
                 Err(problem) => problem.into_response(),
             }
         }
         Err(error) => web::Problem::internal(&error).into_response(),
     }
+}
+
+/// An authorization error sent back to a client whose redirect URI checked out
+/// (RFC 6749 §4.1.2.1), with its `state`.
+fn error_to_client(request: &Authorization, error: &str, description: &str) -> Response {
+    let mut pairs = vec![("error", error), ("error_description", description)];
+    if let Some(state) = request.state.as_deref() {
+        pairs.push(("state", state));
+    }
+    redirect_with(&request.redirect_uri, &pairs)
+}
+
+/// The authorization request's path and query, without `prompt`.
+fn without_prompt(uri: &axum::http::Uri) -> String {
+    let kept: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .filter(|(name, _)| name != "prompt")
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish();
+    format!("{}?{query}", uri.path())
+}
+
+/// Lets a page's form end at the client: its answer redirects to `redirect_uri`, which
+/// the page's CSP `form-action` must name (see web::csp).
+pub(super) fn returns_to(redirect_uri: &str, mut response: Response) -> Response {
+    let origin = url::Url::parse(redirect_uri).map(|uri| uri.origin().ascii_serialization());
+    if let Some(policy) = origin
+        .ok()
+        .and_then(|origin| web::csp::allowing_form_target(&origin))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
+
+/// For the sign-in pages of an authorization request (`next` is `/oauth/authorize?…`): the
+/// same widening as the consent page, for a client and redirect URI that check out, since
+/// a remembered consent sends the browser from the sign-in form straight to the client.
+pub async fn return_to_client_after(
+    identity: &Identity,
+    next: &str,
+    response: Response,
+) -> Response {
+    let Ok(target) = url::Url::parse("http://same-origin.invalid").and_then(|base| base.join(next))
+    else {
+        return response;
+    };
+    if target.path() != "/oauth/authorize" {
+        return response;
+    }
+    let params: AuthorizeParams = target
+        .query()
+        .and_then(authorize_params)
+        .unwrap_or_default();
+    match check(identity, &params).await {
+        Ok(Checked::Valid(request)) => returns_to(&request.redirect_uri, response),
+        _ => response,
+    }
+}
+
+fn authorize_params(query: &str) -> Option<AuthorizeParams> {
+    Query::<AuthorizeParams>::try_from_uri(&format!("/?{query}").parse::<axum::http::Uri>().ok()?)
+        .ok()
+        .map(|Query(params)| params)
 }
 
 async fn issue(
@@ -348,14 +448,7 @@ async fn decide(
         Err(error) => return web::Problem::internal(&error).into_response(),
     };
     if params.decision.as_deref() != Some("allow") {
-        let mut pairs = vec![
-            ("error", "access_denied"),
-            ("error_description", "the person declined"),
-        ];
-        if let Some(state) = request.state.as_deref() {
-            pairs.push(("state", state));
-        }
-        return redirect_with(&request.redirect_uri, &pairs);
+        return error_to_client(&request, "access_denied", "the person declined");
     }
     issue(&identity, &principal.account_id, &request, true).await
 }
@@ -549,62 +642,4 @@ async fn revoke(
         Ok(Err(error)) => invalid_client(&error.description),
         Err(error) => web::Problem::internal(&error).into_response(),
     }
-}
-
-#[derive(Deserialize)]
-struct LogoutParams {
-    client_id: Option<String>,
-    post_logout_redirect_uri: Option<String>,
-    state: Option<String>,
-}
-
-/// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends the person's session
-/// here and returns to the client, but only to a URI registered for it.
-async fn logout(
-    chrome: Chrome,
-    State(identity): State<Identity>,
-    headers: HeaderMap,
-    Query(params): Query<LogoutParams>,
-) -> Response {
-    if let Some(token) = crate::sessions::session_token(&headers)
-        && let Err(error) = identity.logout(&token).await
-    {
-        return web::Problem::internal(&error).into_response();
-    }
-    let clear = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-        crate::SESSION_COOKIE
-    );
-    let target = match (
-        params.client_id.as_deref(),
-        params.post_logout_redirect_uri.as_deref(),
-    ) {
-        (Some(client_id), Some(uri)) => match identity.client(client_id).await {
-            Ok(Some(client)) if client.redirect_uris.iter().any(|r| r == uri) => {
-                Some(uri.to_owned())
-            }
-            Ok(_) => {
-                return error_page(
-                    &chrome,
-                    StatusCode::BAD_REQUEST,
-                    "post_logout_redirect_uri is not registered for this client",
-                );
-            }
-            Err(error) => return web::Problem::internal(&error).into_response(),
-        },
-        _ => None,
-    };
-    let mut response = match target {
-        Some(uri) => match params.state.as_deref() {
-            Some(state) => redirect_with(&uri, &[("state", state)]),
-            None => redirect_with(&uri, &[]),
-        },
-        None => Redirect::to("/").into_response(),
-    };
-    if let Ok(cookie) = HeaderValue::from_str(&clear) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::SET_COOKIE, cookie);
-    }
-    response
 }

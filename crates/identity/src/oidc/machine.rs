@@ -4,9 +4,11 @@
 //! exists to leak; the provider keeps only the public key. Access tokens are JWTs (RFC 9068)
 //! that the exchange verifies without a database round trip.
 //!
-//! Issuance touches no database on its hot path: registered keys and the signing key are
-//! cached for `CACHE_SECONDS`, and used assertion ids (`jti`) are remembered in memory until
-//! the assertion expires. A client disabled by another process stays usable for at most
+//! Issuance reads no database on its hot path: registered keys and the signing key are
+//! cached for `CACHE_SECONDS`. Used assertion ids (`jti`) are written to the database, so
+//! a replay is refused after a restart or on another node, and remembered in memory too, so
+//! a replay within one process costs no round trip; both keep them until the assertion can
+//! no longer be accepted (`exp` plus the clock skew). A client disabled by another process stays usable for at most
 //! `CACHE_SECONDS` plus the lifetime of the tokens it already holds.
 
 use std::collections::HashMap;
@@ -82,7 +84,7 @@ pub enum TokenRejected {
 /// A P-256 public key as an uncompressed SEC1 point, verified with `ring` (see keys.rs).
 type PublicPoint = Vec<u8>;
 
-fn verifies(point: &[u8], compact: &Compact<'_>) -> bool {
+pub(super) fn verifies(point: &[u8], compact: &Compact<'_>) -> bool {
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
         .verify(compact.signing_input.as_bytes(), &compact.signature)
         .is_ok()
@@ -110,7 +112,8 @@ pub(crate) struct MachineCache {
     clients: RwLock<HashMap<String, Registered>>,
     signing: RwLock<Option<(Instant, Key)>>,
     published: RwLock<Option<(Instant, PublishedKeys)>>,
-    /// `client_id` + `jti` of accepted assertions, with their expiry (RFC 7523 §3 item 7).
+    /// `client_id` + `jti` of accepted assertions, with when to forget them (RFC 7523 §3
+    /// item 7); the database holds them too (see `first_use`).
     seen: Mutex<HashMap<(String, String), i64>>,
     /// Access tokens already verified, by SHA-256, so a busy client is not re-verified on
     /// every call (a JWT access token cannot change before it expires).
@@ -181,15 +184,21 @@ struct AccessClaims {
 }
 
 /// A compact ES256 JWS split into its parts, signature checked by the caller.
-struct Compact<'a> {
+pub(super) struct Compact<'a> {
     signing_input: &'a str,
     header: Header,
-    payload: Vec<u8>,
+    pub payload: Vec<u8>,
     /// ES256: r and s, 32 bytes each (RFC 7518 §3.4).
     signature: Vec<u8>,
 }
 
-fn split_compact(token: &str) -> Result<Compact<'_>, &'static str> {
+impl Compact<'_> {
+    pub(super) fn header_kid(&self) -> Option<&str> {
+        self.header.kid.as_deref()
+    }
+}
+
+pub(super) fn split_compact(token: &str) -> Result<Compact<'_>, &'static str> {
     let (signing_input, signature) = token.rsplit_once('.').ok_or("it has no signature part")?;
     let (header, payload) = signing_input
         .split_once('.')
@@ -353,17 +362,46 @@ impl Identity {
         Ok(key)
     }
 
-    /// Records an assertion id; false when it was already used. Forgets expired ones as the
-    /// map grows, so memory stays bounded by the assertions of the last ten minutes.
-    fn first_use(&self, client_id: &str, jti: &str, exp: i64, now: i64) -> bool {
-        let Ok(mut seen) = self.machine.seen.lock() else {
-            return false;
-        };
-        if seen.len() >= 4096 && seen.len().is_power_of_two() {
-            seen.retain(|_, expires| *expires >= now);
+    /// Records an assertion id; false when it was already used. An id is kept until its
+    /// assertion would be refused as expired (`exp` plus the clock skew), not a second less,
+    /// or it could be replayed in between; forgetting older ones keeps the memory and the
+    /// table bounded by the assertions of the last ten minutes.
+    async fn first_use(
+        &self,
+        client_id: &str,
+        jti: &str,
+        exp: i64,
+        now: i64,
+    ) -> Result<bool, IdentityError> {
+        let forget_at = exp + CLOCK_SKEW_SECONDS;
+        let key = (client_id.to_owned(), jti.to_owned());
+        {
+            let Ok(mut seen) = self.machine.seen.lock() else {
+                return Ok(false);
+            };
+            if seen.len() >= 4096 && seen.len().is_power_of_two() {
+                seen.retain(|_, forget| *forget >= now);
+            }
+            if seen.insert(key, forget_at).is_some() {
+                return Ok(false);
+            }
         }
-        seen.insert((client_id.to_owned(), jti.to_owned()), exp)
-            .is_none()
+        let mut tx = self.db.begin().await?;
+        sqlx::query("DELETE FROM oidc_assertion_ids WHERE forget_at < $1")
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        let recorded = sqlx::query(
+            "INSERT INTO oidc_assertion_ids (client_id, jti, forget_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (client_id, jti) DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(forget_at)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(recorded.rows_affected() == 1)
     }
 
     /// The `client_credentials` grant: checks the client's signed assertion and issues an
@@ -432,10 +470,17 @@ impl Identity {
             Some("the assertion is valid for too long (at most 600 s)")
         } else if claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_SKEW_SECONDS) {
             Some("the assertion is not valid yet")
-        } else if !self.first_use(&claims.iss, &claims.jti, claims.exp, now) {
-            Some("this assertion (jti) was already used")
         } else {
             None
+        };
+        let problem = match problem {
+            None if !self
+                .first_use(&claims.iss, &claims.jti, claims.exp, now)
+                .await? =>
+            {
+                Some("this assertion (jti) was already used")
+            }
+            problem => problem,
         };
         if let Some(reason) = problem {
             return Ok(Err(token_error("invalid_client", reason)));

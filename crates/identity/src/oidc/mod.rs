@@ -5,10 +5,11 @@ mod clients;
 mod endpoints;
 mod flow;
 mod keys;
+mod logout;
 mod machine;
 
 pub use clients::{Client, NewClient};
-pub use endpoints::routes;
+pub use endpoints::{return_to_client_after, routes};
 pub(crate) use flow::revoke_account_tokens;
 pub use flow::{SCOPES, TokenError};
 pub(crate) use machine::MachineCache;

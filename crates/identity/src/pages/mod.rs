@@ -169,9 +169,13 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response {
+async fn login_form(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    Query(query): Query<NextQuery>,
+) -> Response {
     let next = local(query.next.as_deref());
-    page(
+    let response = page(
         &chrome,
         StatusCode::OK,
         "identity.login_title",
@@ -181,7 +185,8 @@ async fn login_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response 
             personal_id: "",
             error: None,
         },
-    )
+    );
+    crate::oidc::return_to_client_after(&identity, &next, response).await
 }
 
 fn page(chrome: &Chrome, status: StatusCode, title: &str, template: &impl Template) -> Response {
@@ -235,7 +240,7 @@ async fn login(
             Err(problem) => return problem.into_response(),
         },
     };
-    refusal.page(
+    let response = refusal.page(
         &chrome,
         "identity.login_title",
         &LoginPage {
@@ -244,7 +249,8 @@ async fn login(
             personal_id: &personal_id,
             error: Some(refusal.message.clone()),
         },
-    )
+    );
+    crate::oidc::return_to_client_after(&identity, &next, response).await
 }
 
 async fn logout(State(identity): State<Identity>, headers: HeaderMap) -> Response {
@@ -481,9 +487,13 @@ struct CodePage<'a> {
     error: Option<String>,
 }
 
-async fn code_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response {
+async fn code_form(
+    chrome: Chrome,
+    State(identity): State<Identity>,
+    Query(query): Query<NextQuery>,
+) -> Response {
     let next = local(query.next.as_deref());
-    page(
+    let response = page(
         &chrome,
         StatusCode::OK,
         "identity.code_title",
@@ -492,7 +502,8 @@ async fn code_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Response {
             next: &next,
             error: None,
         },
-    )
+    );
+    crate::oidc::return_to_client_after(&identity, &next, response).await
 }
 
 #[derive(Deserialize)]
@@ -529,7 +540,7 @@ async fn code(
             Err(problem) => return problem.into_response(),
         },
     };
-    refusal.page(
+    let response = refusal.page(
         &chrome,
         "identity.code_title",
         &CodePage {
@@ -537,7 +548,8 @@ async fn code(
             next: &next,
             error: Some(refusal.message.clone()),
         },
-    )
+    );
+    crate::oidc::return_to_client_after(&identity, &next, response).await
 }
 
 #[derive(Template)]

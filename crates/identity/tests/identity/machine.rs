@@ -208,3 +208,53 @@ async fn registration_checks_the_key_subject_and_scopes() -> TestResult {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_used_assertion_stays_used_after_a_restart_and_until_it_expires() -> TestResult {
+    for_each_backend(|db| async move {
+        let (_, registry) = setup(db.clone()).await?;
+        // A node: the shared database and this node's sealing key file; a new one is a restart.
+        let scratch = tempfile::tempdir()?;
+        let key_file = scratch.path().join("sealing.key");
+        let node = || -> Result<identity::Identity, String> {
+            let sealing = identity::sealing::SealingKey::load_or_create(&key_file)
+                .map_err(|e| e.to_string())?;
+            Ok(identity::Identity::new(db.clone(), registry.clone(), true)
+                .with_sealing_key(sealing))
+        };
+        let identity = node()?;
+        let (key, pem) = new_key();
+        let client_id = identity.register_machine_client(client(&pem)).await?;
+        let grant = |identity: &identity::Identity, assertion: String| {
+            let identity = identity.clone();
+            async move {
+                identity
+                    .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, None)
+                    .await
+                    .map(|outcome| outcome.err().map(|e| e.description))
+            }
+        };
+        let assertion = sign_client_assertion(&key, &client_id, TOKEN_ENDPOINT, 60)?;
+        assert_eq!(grant(&identity, assertion.clone()).await?, None);
+        // A restart: the same database, nothing remembered in memory.
+        let restarted = node()?;
+        assert_eq!(
+            grant(&restarted, assertion).await?.as_deref(),
+            Some("this assertion (jti) was already used"),
+            "RFC 7523 §3 item 7: a jti is used once"
+        );
+        // Expired ten seconds ago, yet within the accepted clock skew: still usable once,
+        // and remembered for as long as it is accepted, while newer assertions come and go.
+        let late = sign_client_assertion(&key, &client_id, TOKEN_ENDPOINT, -10)?;
+        assert_eq!(grant(&restarted, late.clone()).await?, None);
+        let next = sign_client_assertion(&key, &client_id, TOKEN_ENDPOINT, 60)?;
+        assert_eq!(grant(&restarted, next).await?, None);
+        let again = node()?;
+        assert_eq!(
+            grant(&again, late).await?.as_deref(),
+            Some("this assertion (jti) was already used")
+        );
+        Ok(())
+    })
+    .await
+}

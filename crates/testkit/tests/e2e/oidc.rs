@@ -1,6 +1,8 @@
 //! The OpenID Connect provider as relying parties use it over HTTP: revocation, recovery,
 //! prompts, logout, headers and signing algorithms.
 
+#![allow(clippy::indexing_slicing)] // JSON values indexed by name: a missing one is Null, never a panic
+
 use std::collections::HashMap;
 
 use base64::Engine;
@@ -528,6 +530,181 @@ async fn the_issuer_never_comes_from_the_host_header() -> TestResult {
             .await?;
         let claims = id_token_claims(field(&issued, "id_token")?)?;
         assert_eq!(claims["iss"], app.base.as_str(), "{claims}");
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn prompt_none_answers_the_client_and_prompt_login_asks_again() -> TestResult {
+    for_each_backend(|app| async move {
+        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let rp = relying_party(&app, false).await?;
+        let (_, challenge) = pkce();
+        let ask = |cookie: Option<&str>, prompt: &str| {
+            let query = authorize_query(&rp, &challenge, &[("prompt", prompt), ("state", "s9")]);
+            let mut request = app.client.get(app.url("/oauth/authorize")).query(&query);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie.to_owned());
+            }
+            request.send()
+        };
+        // OIDC Core §3.1.2.6: no session, no consent: an error at the client, never a page.
+        let anonymous = ask(None, "none").await?;
+        assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+        let back = redirect_query(&anonymous)?;
+        assert_eq!(
+            back.get("error").map(String::as_str),
+            Some("login_required")
+        );
+        assert_eq!(back.get("state").map(String::as_str), Some("s9"));
+        let no_consent = ask(Some(&citizen), "none").await?;
+        let back = redirect_query(&no_consent)?;
+        assert_eq!(
+            back.get("error").map(String::as_str),
+            Some("consent_required")
+        );
+
+        // With consent given, prompt=none signs in silently.
+        authorize(&app, &citizen, &rp, &[]).await?;
+        let silent = redirect_query(&ask(Some(&citizen), "none").await?)?;
+        assert!(silent.contains_key("code"), "{silent:?}");
+
+        // prompt=login: the signed-in person is sent to the sign-in page all the same.
+        let again = ask(Some(&citizen), "login").await?;
+        assert_eq!(again.status(), StatusCode::SEE_OTHER);
+        let location = again
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(location.starts_with("/login?next="), "{location}");
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// A fresh session cookie for the fixture citizen.
+async fn sign_in(app: &TestApp, personal_id: &str) -> Result<String, Failure> {
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("personal_id", personal_id),
+            ("password", "mật khẩu công dân 2"),
+        ])
+        .send()
+        .await?;
+    let cookie = response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or("no session cookie")?;
+    Ok(cookie.to_owned())
+}
+
+async fn signed_in(app: &TestApp, cookie: &str) -> Result<bool, Failure> {
+    let account = app
+        .client
+        .get(app.url("/account"))
+        .header("cookie", cookie)
+        .send()
+        .await?;
+    Ok(account.status() == StatusCode::OK)
+}
+
+#[tokio::test]
+async fn relying_parties_log_out_by_link_or_form_and_strangers_need_a_confirmation() -> TestResult {
+    for_each_backend(|app| async move {
+        let (people, _, citizen) = officials_and_citizens(&app).await?;
+        let person = people.get(1).ok_or("no citizen")?.personal_id.to_string();
+        let rp = relying_party(&app, false).await?;
+        let id_token = field(&tokens(&app, &citizen, &rp).await?, "id_token")?.to_owned();
+
+        // With the person's ID token and no client_id, by link from the client's site.
+        let by_hint = app
+            .client
+            .get(app.url("/oauth/logout"))
+            .query(&[
+                ("id_token_hint", id_token.as_str()),
+                ("post_logout_redirect_uri", REDIRECT),
+                ("state", "bye"),
+            ])
+            .header("cookie", &citizen)
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await?;
+        assert_eq!(by_hint.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            redirect_query(&by_hint)?.get("state").map(String::as_str),
+            Some("bye")
+        );
+        assert!(!signed_in(&app, &citizen).await?, "the session ended");
+
+        // By form (POST) from the client's site.
+        let second = sign_in(&app, &person).await?;
+        let by_form = app
+            .client
+            .post(app.url("/oauth/logout"))
+            .form(&[
+                ("id_token_hint", id_token.as_str()),
+                ("post_logout_redirect_uri", REDIRECT),
+                ("state", "bye2"),
+            ])
+            .header("cookie", &second)
+            .header("origin", "http://127.0.0.1:9")
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await?;
+        assert_eq!(by_form.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            redirect_query(&by_form)?.get("state").map(String::as_str),
+            Some("bye2")
+        );
+        assert!(!signed_in(&app, &second).await?);
+
+        // A link from anywhere without the ID token: the person is asked, nothing ends.
+        let third = sign_in(&app, &person).await?;
+        let stranger = app
+            .client
+            .get(app.url("/oauth/logout"))
+            .query(&[
+                ("client_id", rp.client_id.as_str()),
+                ("post_logout_redirect_uri", REDIRECT),
+                ("state", "s3"),
+            ])
+            .header("cookie", &third)
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await?;
+        assert_eq!(stranger.status(), StatusCode::OK);
+        assert!(
+            signed_in(&app, &third).await?,
+            "no sign-out without confirmation"
+        );
+        let confirmed = app
+            .client
+            .post(app.url("/oauth/logout"))
+            .form(&[
+                ("client_id", rp.client_id.as_str()),
+                ("post_logout_redirect_uri", REDIRECT),
+                ("state", "s3"),
+                ("confirm", "yes"),
+            ])
+            .header("cookie", &third)
+            .header("origin", &app.base)
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await?;
+        assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            redirect_query(&confirmed)?.get("state").map(String::as_str),
+            Some("s3")
+        );
+        assert!(!signed_in(&app, &third).await?);
         app.stop().await?;
         Ok(())
     })
