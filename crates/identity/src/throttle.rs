@@ -1,4 +1,4 @@
-//! Limits failed sign-in attempts per client address. The per-account lockout stops
+//! Limits failed sign-in attempts per client address (an IPv6 /64 counts as one). The per-account lockout stops
 //! guessing one account's password; this stops trying one common password across many
 //! accounts from one place (password spraying). Counts live in memory: each node limits
 //! on its own, which bounds a spray by nodes × limit, and a restart forgives.
@@ -33,7 +33,9 @@ impl FailureThrottle {
         if windows.len() >= SWEEP_AT {
             windows.retain(|_, (started, _)| now.duration_since(*started) < WINDOW);
         }
-        let entry = windows.entry(address).or_insert((now, 0));
+        let entry = windows
+            .entry(web::auth::client_block(address))
+            .or_insert((now, 0));
         let elapsed = now.duration_since(entry.0);
         if elapsed >= WINDOW {
             *entry = (now, 0);
@@ -49,7 +51,7 @@ impl FailureThrottle {
         let Ok(mut windows) = self.windows.lock() else {
             return;
         };
-        if let Some(entry) = windows.get_mut(&address) {
+        if let Some(entry) = windows.get_mut(&web::auth::client_block(address)) {
             entry.1 = entry.1.saturating_sub(1);
         }
     }
@@ -58,6 +60,23 @@ impl FailureThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_in_one_ipv6_block_share_their_failures() {
+        let throttle = FailureThrottle::default();
+        let block: std::net::Ipv6Addr = "2001:db8:7:1::".parse().unwrap();
+        for host in 0..u128::from(MAX_FAILURES) {
+            let rotated = std::net::Ipv6Addr::from_bits(block.to_bits() | (host + 1));
+            assert!(throttle.reserve(rotated.into()).is_ok());
+        }
+        let next: IpAddr = "2001:db8:7:1:ffff::9".parse().unwrap();
+        assert!(
+            throttle.reserve(next).is_err(),
+            "a new address in the /64 is held back"
+        );
+        let neighbour: IpAddr = "2001:db8:7:2::1".parse().unwrap();
+        assert!(throttle.reserve(neighbour).is_ok(), "another /64 is not");
+    }
 
     #[test]
     fn an_address_is_held_back_after_its_failures_and_others_are_not() {

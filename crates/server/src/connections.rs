@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -95,8 +95,7 @@ pub(crate) async fn accept<F, Task>(
     graceful.shutdown().await;
 }
 
-/// Open connections per client address. IPv6 clients are counted per /64, the block one
-/// subscriber usually holds (RFC 6177), so rotating addresses within it gains nothing.
+/// Open connections per client address (`web::auth::client_block`: IPv6 per /64).
 struct PerAddress {
     limit: usize,
     open: Mutex<HashMap<IpAddr, usize>>,
@@ -110,18 +109,8 @@ impl PerAddress {
         }
     }
 
-    fn key(address: IpAddr) -> IpAddr {
-        match address {
-            IpAddr::V4(v4) => IpAddr::V4(v4),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
-            },
-        }
-    }
-
     fn enter(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
-        let key = Self::key(address);
+        let key = web::auth::client_block(address);
         let mut open = self.open.lock().ok()?;
         let count = open.entry(key).or_insert(0);
         if *count >= self.limit {

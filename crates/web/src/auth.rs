@@ -177,6 +177,20 @@ fn is_cross_site(headers: &HeaderMap, scheme: &str) -> bool {
     !origin.eq_ignore_ascii_case(&format!("{scheme}://{host}"))
 }
 
+/// The unit that per-client limits count: an IPv4 address, or the /64 an IPv6 address lies in
+/// (the block one subscriber usually holds, RFC 6177), so that rotating addresses within it
+/// gains nothing. An IPv4 address written as IPv6 counts as IPv4.
+pub fn client_block(address: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::{IpAddr, Ipv6Addr};
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
