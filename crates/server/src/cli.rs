@@ -78,6 +78,9 @@ enum IdentityCommand {
         /// A server-side application that keeps a secret (otherwise public: PKCE only).
         #[arg(long)]
         confidential: bool,
+        /// How its ID tokens are signed (its id_token_signed_response_alg): ES256 or RS256.
+        #[arg(long = "id-token-alg", default_value = "ES256")]
+        id_token_alg: String,
     },
     /// Register an agency system that calls the exchange as itself (client_credentials with
     /// private_key_jwt).
@@ -186,6 +189,7 @@ pub async fn run() -> anyhow::Result<()> {
                     name,
                     redirect_uris,
                     confidential,
+                    id_token_alg,
                 } => {
                     let (client_id, secret) = state
                         .identity
@@ -193,6 +197,7 @@ pub async fn run() -> anyhow::Result<()> {
                             name,
                             redirect_uris,
                             confidential,
+                            id_token_alg: id_token_alg.parse()?,
                         })
                         .await?;
                     println!("client_id {client_id}");

@@ -346,3 +346,43 @@ async fn sigkill_under_load_loses_no_audit_entry_of_an_answered_exchange() -> Te
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn add_client_records_the_id_token_algorithm_and_refuses_an_unknown_one() -> TestResult {
+    for backend in TestBackend::all() {
+        let database = backend.fresh().await?;
+        let scratch = tempfile::tempdir()?;
+        let add = |alg: &str| {
+            operator(
+                &[
+                    "identity",
+                    "add-client",
+                    "--name",
+                    "Bank",
+                    "--redirect-uri",
+                    "https://bank.example/callback",
+                    "--id-token-alg",
+                    alg,
+                ],
+                scratch.path(),
+                &database.target,
+            )
+        };
+        let added = add("RS256")?;
+        let client_id = added
+            .trim()
+            .strip_prefix("client_id ")
+            .ok_or("no client_id")?
+            .to_owned();
+        let refused = add("HS256").err().ok_or("HS256 was accepted")?;
+        assert!(refused.to_string().contains("id_token_alg"), "{refused}");
+        let db = store::Db::connect(&database.target, &store::DbOptions::default()).await?;
+        let stored: Vec<(String, String)> =
+            sqlx::query_as("SELECT client_id, id_token_alg FROM oidc_clients")
+                .fetch_all(db.reader())
+                .await?;
+        assert_eq!(stored, [(client_id, "RS256".to_owned())]);
+        db.close().await;
+    }
+    Ok(())
+}

@@ -655,6 +655,7 @@ async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
                 name: "Ngân hàng Thử nghiệm".into(),
                 redirect_uris: vec![redirect.into()],
                 confidential: false,
+                id_token_alg: identity::oidc::IdTokenAlg::Es256,
             })
             .await?;
         let http = openidconnect::reqwest::ClientBuilder::new()

@@ -16,6 +16,43 @@ pub struct Client {
     pub name: String,
     pub redirect_uris: Vec<String>,
     pub(crate) secret_hash: Option<String>,
+    pub id_token_alg: IdTokenAlg,
+}
+
+/// The algorithm a relying party's ID tokens are signed with, its
+/// `id_token_signed_response_alg` (OpenID Connect Dynamic Client Registration §2). The
+/// specification's default is RS256; this provider's is ES256, which every client
+/// registered before RS256 existed relies on (docs/adr/0020-rs256-id-tokens.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IdTokenAlg {
+    #[default]
+    Es256,
+    Rs256,
+}
+
+impl IdTokenAlg {
+    /// The JWS `alg` name (RFC 7518 §3.1).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+        }
+    }
+}
+
+impl std::str::FromStr for IdTokenAlg {
+    type Err = IdentityError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "ES256" => Ok(Self::Es256),
+            "RS256" => Ok(Self::Rs256),
+            other => Err(IdentityError::Invalid {
+                field: "id_token_alg",
+                reason: format!("{other:?}: must be ES256 or RS256"),
+            }),
+        }
+    }
 }
 
 /// What an operator registers.
@@ -26,6 +63,7 @@ pub struct NewClient {
     /// A server-side application that can keep a secret; public clients (mobile apps,
     /// single-page apps) get none and rely on PKCE alone.
     pub confidential: bool,
+    pub id_token_alg: IdTokenAlg,
 }
 
 fn check_redirect_uri(uri: &str) -> Result<(), IdentityError> {
@@ -80,11 +118,12 @@ impl Identity {
             URL_SAFE_NO_PAD.encode(bytes)
         });
         let mut tx = self.db.begin().await?;
-        sqlx::query("INSERT INTO oidc_clients (client_id, name, redirect_uris, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO oidc_clients (client_id, name, redirect_uris, secret_hash, id_token_alg, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&client_id)
             .bind(client.name.trim())
             .bind(client.redirect_uris.join("\n"))
             .bind(secret.as_deref().map(digest))
+            .bind(client.id_token_alg.as_str())
             .bind(timestamp::now())
             .execute(tx.conn())
             .await?;
@@ -93,11 +132,11 @@ impl Identity {
     }
 
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, IdentityError> {
-        let row = sqlx::query("SELECT client_id, name, redirect_uris, secret_hash FROM oidc_clients WHERE client_id = $1")
+        let row = sqlx::query("SELECT client_id, name, redirect_uris, secret_hash, id_token_alg FROM oidc_clients WHERE client_id = $1")
             .bind(client_id)
             .fetch_optional(self.db.reader())
             .await?;
-        row.map(|row| {
+        row.map(|row| -> Result<Client, IdentityError> {
             Ok(Client {
                 client_id: row.try_get("client_id")?,
                 name: row.try_get("name")?,
@@ -107,9 +146,9 @@ impl Identity {
                     .map(str::to_owned)
                     .collect(),
                 secret_hash: row.try_get("secret_hash")?,
+                id_token_alg: row.try_get::<String, _>("id_token_alg")?.parse()?,
             })
         })
         .transpose()
-        .map_err(|e: sqlx::Error| e.into())
     }
 }

@@ -130,7 +130,7 @@ async fn discovery(State(identity): State<Identity>) -> Response {
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
         "scopes_supported": SCOPES.iter().map(|(scope, _)| *scope).collect::<Vec<_>>(),
         "claims_supported": SCOPES.iter().flat_map(|(_, claims)| claims.iter().copied()).collect::<Vec<_>>(),
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"],

@@ -10,6 +10,7 @@ use sqlx::Row;
 use store::timestamp;
 use time::{Duration, OffsetDateTime};
 
+use super::clients::IdTokenAlg;
 use crate::accounts::{Identity, IdentityError};
 use crate::sessions::digest;
 
@@ -257,7 +258,10 @@ impl Identity {
         ) {
             object.insert("nonce".into(), Value::String(nonce));
         }
-        let id_token = self.signing_key().await?.sign(&claims)?;
+        let id_token = match self.client(client_id).await?.map(|c| c.id_token_alg) {
+            Some(IdTokenAlg::Rs256) => self.rsa_signing_key().await?.sign(&claims)?,
+            _ => self.signing_key().await?.sign(&claims)?,
+        };
         Ok(Ok(json!({
             "access_token": access_token,
             "token_type": "Bearer",

@@ -123,7 +123,7 @@ impl Identity {
         match self.published_keys().await?.into_iter().next() {
             Some(key) => Ok(key),
             None => {
-                self.rotate_signing_key().await?;
+                self.add_signing_key().await?;
                 self.published_keys()
                     .await?
                     .into_iter()
@@ -133,8 +133,16 @@ impl Identity {
         }
     }
 
-    /// Adds a new signing key and retires all but it and its predecessor.
+    /// Adds a new signing key and retires all but it and its predecessor; the RSA keys for
+    /// RS256 ID tokens rotate with it. Returns the new ES256 key's id.
     pub async fn rotate_signing_key(&self) -> Result<String, IdentityError> {
+        let kid = self.add_signing_key().await?;
+        self.add_rsa_signing_key().await?;
+        Ok(kid)
+    }
+
+    /// Adds a new ES256 signing key and retires all but it and its predecessor.
+    async fn add_signing_key(&self) -> Result<String, IdentityError> {
         let signing = SigningKey::random(&mut OsRng);
         let kid = uuid::Uuid::now_v7().simple().to_string();
         let now = timestamp::now();
@@ -167,6 +175,8 @@ impl Identity {
     /// The JSON Web Key Set with every published key.
     pub async fn jwks(&self) -> Result<Value, IdentityError> {
         self.signing_key().await?;
-        Ok(json!({ "keys": self.published_keys().await?.iter().map(Key::jwk).collect::<Vec<_>>() }))
+        let mut keys: Vec<Value> = self.published_keys().await?.iter().map(Key::jwk).collect();
+        keys.extend(self.rsa_jwks().await?);
+        Ok(json!({ "keys": keys }))
     }
 }

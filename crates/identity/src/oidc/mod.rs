@@ -7,8 +7,9 @@ mod flow;
 mod keys;
 mod logout;
 mod machine;
+mod rsa_keys;
 
-pub use clients::{Client, NewClient};
+pub use clients::{Client, IdTokenAlg, NewClient};
 pub use endpoints::{return_to_client_after, routes};
 pub(crate) use flow::revoke_account_tokens;
 pub use flow::{SCOPES, TokenError};

@@ -266,6 +266,7 @@ async fn a_browser_signs_in_at_a_relying_party_on_another_origin() -> TestResult
                 name: "Ngân hàng Thử nghiệm".into(),
                 redirect_uris: vec![redirect_uri.clone()],
                 confidential: false,
+                id_token_alg: identity::oidc::IdTokenAlg::Es256,
             })
             .await?;
         let rp = RelyingParty {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use identity::oidc::IdTokenAlg;
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::Value;
@@ -26,6 +27,14 @@ struct RelyingParty {
 }
 
 async fn relying_party(app: &TestApp, confidential: bool) -> Result<RelyingParty, Failure> {
+    relying_party_signed_with(app, confidential, IdTokenAlg::Es256).await
+}
+
+async fn relying_party_signed_with(
+    app: &TestApp,
+    confidential: bool,
+    id_token_alg: IdTokenAlg,
+) -> Result<RelyingParty, Failure> {
     let (client_id, secret) = app
         .state
         .identity
@@ -33,6 +42,7 @@ async fn relying_party(app: &TestApp, confidential: bool) -> Result<RelyingParty
             name: "Ngân hàng Thử nghiệm".into(),
             redirect_uris: vec![REDIRECT.into()],
             confidential,
+            id_token_alg,
         })
         .await?;
     Ok(RelyingParty { client_id, secret })
@@ -705,6 +715,158 @@ async fn relying_parties_log_out_by_link_or_form_and_strangers_need_a_confirmati
             Some("s3")
         );
         assert!(!signed_in(&app, &third).await?);
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The published keys of `alg`, from the JWKS.
+async fn published_kids(app: &TestApp, alg: &str) -> Result<Vec<String>, Failure> {
+    let jwks: Value = app
+        .client
+        .get(app.url("/oauth/jwks"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(jwks["keys"]
+        .as_array()
+        .ok_or("no keys")?
+        .iter()
+        .filter(|key| key["alg"] == alg)
+        .filter_map(|key| key["kid"].as_str().map(str::to_owned))
+        .collect())
+}
+
+#[tokio::test]
+async fn discovery_and_the_key_set_offer_rs256_beside_es256() -> TestResult {
+    for_each_backend(|app| async move {
+        let discovery: Value = app
+            .client
+            .get(app.url("/.well-known/openid-configuration"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(
+            discovery["id_token_signing_alg_values_supported"],
+            serde_json::json!(["ES256", "RS256"])
+        );
+        assert_eq!(published_kids(&app, "ES256").await?.len(), 1);
+        assert_eq!(published_kids(&app, "RS256").await?.len(), 1);
+        app.stop().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The `alg` and `kid` of a compact JWS's header.
+fn alg_and_kid(token: &str) -> Result<(String, String), Failure> {
+    let header = token.split('.').next().ok_or("not a JWS")?;
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header)?)?;
+    let text = |name: &str| {
+        header[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or("no alg or kid")
+    };
+    Ok((text("alg")?, text("kid")?))
+}
+
+/// Verifies `id_token` as an independent relying party would (the `openidconnect` crate),
+/// against the key set the provider publishes now, accepting only `alg`.
+async fn verified_subject(
+    app: &TestApp,
+    rp: &RelyingParty,
+    id_token: &str,
+    alg: openidconnect::core::CoreJwsSigningAlgorithm,
+) -> Result<String, Failure> {
+    use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
+    use openidconnect::{ClientId, IssuerUrl, Nonce};
+    let jwks: CoreJsonWebKeySet = app
+        .client
+        .get(app.url("/oauth/jwks"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(rp.client_id.clone()),
+        IssuerUrl::new(app.base.clone())?,
+        jwks,
+    )
+    .set_allowed_algs([alg]);
+    let token: CoreIdToken = id_token.parse()?;
+    let no_nonce_asked = |_: Option<&Nonce>| Ok(());
+    Ok(token
+        .claims(&verifier, no_nonce_asked)?
+        .subject()
+        .to_string())
+}
+
+#[tokio::test]
+async fn a_client_registered_for_rs256_gets_rs256_id_tokens_and_rotation_keeps_the_old_key()
+-> TestResult {
+    use openidconnect::core::CoreJwsSigningAlgorithm::{EcdsaP256Sha256, RsaSsaPkcs1V15Sha256};
+    for_each_backend(|app| async move {
+        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let rsa_client = relying_party_signed_with(&app, false, IdTokenAlg::Rs256).await?;
+        let ec_client = relying_party(&app, true).await?;
+
+        let rs256 = field(&tokens(&app, &citizen, &rsa_client).await?, "id_token")?.to_owned();
+        let (alg, first_kid) = alg_and_kid(&rs256)?;
+        assert_eq!(alg, "RS256");
+        assert_eq!(
+            published_kids(&app, "RS256").await?,
+            std::slice::from_ref(&first_kid)
+        );
+        let subject = verified_subject(&app, &rsa_client, &rs256, RsaSsaPkcs1V15Sha256).await?;
+        assert!(!subject.is_empty());
+        assert!(
+            verified_subject(&app, &rsa_client, &rs256, EcdsaP256Sha256)
+                .await
+                .is_err(),
+            "an RS256 token is not taken for ES256"
+        );
+
+        let es256 = field(&tokens(&app, &citizen, &ec_client).await?, "id_token")?.to_owned();
+        assert_eq!(alg_and_kid(&es256)?.0, "ES256", "other clients keep ES256");
+        assert_eq!(
+            verified_subject(&app, &ec_client, &es256, EcdsaP256Sha256).await?,
+            subject
+        );
+
+        // Rotation makes a new RSA key and signs with it; the previous one stays published,
+        // so the token it signed still verifies.
+        app.state.identity.rotate_signing_key().await?;
+        let kids = published_kids(&app, "RS256").await?;
+        assert_eq!(kids.len(), 2, "{kids:?}");
+        assert!(kids.contains(&first_kid), "{kids:?}");
+        verified_subject(&app, &rsa_client, &rs256, RsaSsaPkcs1V15Sha256).await?;
+        let after = field(&tokens(&app, &citizen, &rsa_client).await?, "id_token")?.to_owned();
+        let (_, second_kid) = alg_and_kid(&after)?;
+        assert_ne!(second_kid, first_kid);
+        verified_subject(&app, &rsa_client, &after, RsaSsaPkcs1V15Sha256).await?;
+
+        // A third rotation retires the first RSA key.
+        app.state.identity.rotate_signing_key().await?;
+        assert!(!published_kids(&app, "RS256").await?.contains(&first_kid));
+
+        // The RS256 token names its holder to RP-initiated logout too.
+        let logout = app
+            .client
+            .get(app.url("/oauth/logout"))
+            .query(&[
+                ("id_token_hint", after.as_str()),
+                ("post_logout_redirect_uri", REDIRECT),
+            ])
+            .header("cookie", &citizen)
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await?;
+        assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+        assert!(!signed_in(&app, &citizen).await?, "the session ended");
         app.stop().await?;
         Ok(())
     })
