@@ -22,7 +22,7 @@ pub struct Client {
 /// The algorithm a relying party's ID tokens are signed with, its
 /// `id_token_signed_response_alg` (OpenID Connect Dynamic Client Registration §2). The
 /// specification's default is RS256; this provider's is ES256, which every client
-/// registered before RS256 existed relies on (docs/adr/0020-rs256-id-tokens.md).
+/// registered before RS256 existed relies on (docs/adr/0017-rs256-id-tokens.md).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum IdTokenAlg {
     #[default]

@@ -1,7 +1,7 @@
 //! RS256 signing keys (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) for relying parties
 //! registered with `id_token_signed_response_alg` RS256 (OpenID Connect Dynamic Client
 //! Registration §2). Sealed, published and rotated like the ES256 keys in keys.rs; see
-//! docs/adr/0020-rs256-id-tokens.md.
+//! docs/adr/0017-rs256-id-tokens.md.
 
 use std::sync::Arc;
 
