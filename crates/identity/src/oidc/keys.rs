@@ -105,15 +105,30 @@ fn key_context(kid: &str) -> String {
 
 impl Identity {
     pub(super) async fn published_keys(&self) -> Result<Vec<Key>, IdentityError> {
-        let rows = sqlx::query("SELECT kid, private_key FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid")
-            .fetch_all(self.db.reader())
-            .await?;
+        self.unsealed_keys(
+            "SELECT kid, private_key FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid",
+            key_context,
+        )
+        .await?
+        .into_iter()
+        .map(|(kid, opened)| decode(kid, &opened))
+        .collect()
+    }
+
+    /// The `(kid, private_key)` rows `query` selects, newest first, each unsealed for the
+    /// context `context(kid)` it was sealed for.
+    pub(super) async fn unsealed_keys(
+        &self,
+        query: &'static str,
+        context: fn(&str) -> String,
+    ) -> Result<Vec<(String, String)>, IdentityError> {
+        let rows = sqlx::query(query).fetch_all(self.db.reader()).await?;
         rows.iter()
             .map(|row| {
                 let kid: String = row.try_get("kid")?;
                 let stored: String = row.try_get("private_key")?;
-                let opened = self.sealing.open(&stored, &key_context(&kid))?;
-                decode(kid, &opened)
+                let opened = self.sealing.open(&stored, &context(&kid))?;
+                Ok((kid, opened))
             })
             .collect()
     }

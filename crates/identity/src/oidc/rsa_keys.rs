@@ -13,7 +13,6 @@ use rsa::RsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
-use sqlx::Row;
 use store::timestamp;
 
 use crate::accounts::{Identity, IdentityError};
@@ -81,20 +80,19 @@ fn key_context(kid: &str) -> String {
 
 impl Identity {
     pub(super) async fn published_rsa_keys(&self) -> Result<Vec<RsaKey>, IdentityError> {
-        let rows = sqlx::query("SELECT kid, private_key FROM oidc_rsa_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid")
-            .fetch_all(self.db.reader())
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let kid: String = row.try_get("kid")?;
-                let stored: String = row.try_get("private_key")?;
-                let opened = self.sealing.open(&stored, &key_context(&kid))?;
-                let der = URL_SAFE_NO_PAD
-                    .decode(opened)
-                    .map_err(|e| IdentityError::Internal(e.to_string()))?;
-                RsaKey::from_pkcs8(kid, &der)
-            })
-            .collect()
+        self.unsealed_keys(
+            "SELECT kid, private_key FROM oidc_rsa_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid",
+            key_context,
+        )
+        .await?
+        .into_iter()
+        .map(|(kid, opened)| {
+            let der = URL_SAFE_NO_PAD
+                .decode(opened)
+                .map_err(|e| IdentityError::Internal(e.to_string()))?;
+            RsaKey::from_pkcs8(kid, &der)
+        })
+        .collect()
     }
 
     /// The RSA key to sign with now: the newest, made on first use.
