@@ -62,22 +62,7 @@ async fn proxy(listen: std::net::SocketAddr, upstream: &str) -> anyhow::Result<(
     println!("bare reverse proxy on {listen} to {upstream}");
     // Accepted and served as `serve` does, so the two are measured alike.
     let limits = Config::default().connection_limits();
-    crate::connections::accept(
-        listener,
-        limits,
-        std::future::pending(),
-        |tcp, remote, watcher| {
-            crate::connections::serve_http(
-                tcp,
-                remote,
-                axum::http::Extensions::new(),
-                router.clone(),
-                limits,
-                watcher,
-            )
-        },
-    )
-    .await;
+    crate::connections::serve_plain(listener, router, limits, std::future::pending()).await;
     Ok(())
 }
 

@@ -95,6 +95,27 @@ pub(crate) async fn accept<F, Task>(
     graceful.shutdown().await;
 }
 
+/// Serves `router` over plain HTTP on `listener` until `stopping` completes: what `serve`
+/// does on its main listener and `lienthong bench proxy` on its own, so both are measured alike.
+pub(crate) async fn serve_plain(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    stopping: impl Future<Output = ()>,
+) {
+    accept(listener, limits, stopping, |tcp, remote, watcher| {
+        serve_http(
+            tcp,
+            remote,
+            Extensions::new(),
+            router.clone(),
+            limits,
+            watcher,
+        )
+    })
+    .await;
+}
+
 /// Open connections per client address (`web::auth::client_block`: IPv6 per /64).
 struct PerAddress {
     limit: usize,

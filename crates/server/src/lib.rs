@@ -164,20 +164,11 @@ pub async fn serve_with_tls(
         }
     };
     let limits = config.connection_limits();
-    let plain = connections::accept(
+    let plain = connections::serve_plain(
         listener,
+        router.clone(),
         limits,
         stopped(stopping_rx.clone()),
-        |tcp, remote, watcher| {
-            connections::serve_http(
-                tcp,
-                remote,
-                axum::http::Extensions::new(),
-                router.clone(),
-                limits,
-                watcher,
-            )
-        },
     );
     let secure = async {
         if let (Some(listener), Some(tls_config)) = (tls_listener, tls_config) {

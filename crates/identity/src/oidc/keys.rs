@@ -115,6 +115,30 @@ impl Identity {
         .collect()
     }
 
+    /// Stores a new key under a fresh kid, sealed for `context(kid)`, with `insert` (kid,
+    /// sealed key, time), and retires with `retire` (time) all but the two newest: the new
+    /// one signs, the one before stays published for tokens already issued.
+    pub(super) async fn store_sealed_key(
+        &self,
+        insert: &'static str,
+        retire: &'static str,
+        private_key: &str,
+        context: fn(&str) -> String,
+    ) -> Result<String, IdentityError> {
+        let kid = uuid::Uuid::now_v7().simple().to_string();
+        let now = timestamp::now();
+        let mut tx = self.db.begin().await?;
+        sqlx::query(insert)
+            .bind(&kid)
+            .bind(self.sealing.seal(private_key, &context(&kid))?)
+            .bind(&now)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query(retire).bind(&now).execute(tx.conn()).await?;
+        tx.commit().await?;
+        Ok(kid)
+    }
+
     /// The `(kid, private_key)` rows `query` selects, newest first, each unsealed for the
     /// context `context(kid)` it was sealed for.
     pub(super) async fn unsealed_keys(
@@ -159,28 +183,15 @@ impl Identity {
     /// Adds a new ES256 signing key and retires all but it and its predecessor.
     async fn add_signing_key(&self) -> Result<String, IdentityError> {
         let signing = SigningKey::random(&mut OsRng);
-        let kid = uuid::Uuid::now_v7().simple().to_string();
-        let now = timestamp::now();
-        let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "INSERT INTO oidc_signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(&kid)
-        .bind(self.sealing.seal(
-            &URL_SAFE_NO_PAD.encode(signing.to_bytes()),
-            &key_context(&kid),
-        )?)
-        .bind(&now)
-        .execute(tx.conn())
-        .await?;
-        sqlx::query(
-            "UPDATE oidc_signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid NOT IN \
-             (SELECT kid FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 2)",
-        )
-        .bind(&now)
-        .execute(tx.conn())
-        .await?;
-        tx.commit().await?;
+        let kid = self
+            .store_sealed_key(
+                "INSERT INTO oidc_signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)",
+                "UPDATE oidc_signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid NOT IN \
+                 (SELECT kid FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 2)",
+                &URL_SAFE_NO_PAD.encode(signing.to_bytes()),
+                key_context,
+            )
+            .await?;
         // Machine tokens are signed with the new key from now on, and the exchange accepts it
         // at once instead of waiting for its once-a-second reload on an unknown kid.
         self.machine.forget_keys();

@@ -13,7 +13,6 @@ use rsa::RsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
-use store::timestamp;
 
 use crate::accounts::{Identity, IdentityError};
 
@@ -121,29 +120,14 @@ impl Identity {
         .await
         .map_err(|e| IdentityError::Internal(format!("making an RSA key: {e}")))?
         .map_err(|e| IdentityError::Internal(format!("making an RSA key: {e}")))?;
-        let kid = uuid::Uuid::now_v7().simple().to_string();
-        let now = timestamp::now();
-        let mut tx = self.db.begin().await?;
-        sqlx::query(
+        self.store_sealed_key(
             "INSERT INTO oidc_rsa_signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(&kid)
-        .bind(
-            self.sealing
-                .seal(&URL_SAFE_NO_PAD.encode(&der), &key_context(&kid))?,
-        )
-        .bind(&now)
-        .execute(tx.conn())
-        .await?;
-        sqlx::query(
             "UPDATE oidc_rsa_signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid NOT IN \
              (SELECT kid FROM oidc_rsa_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 2)",
+            &URL_SAFE_NO_PAD.encode(&der),
+            key_context,
         )
-        .bind(&now)
-        .execute(tx.conn())
-        .await?;
-        tx.commit().await?;
-        Ok(kid)
+        .await
     }
 
     /// The payload of an RS256 compact JWS signed with a published RSA key, or None (an
