@@ -1,8 +1,14 @@
 //! Starts the real lienthong server on a free loopback port over a fresh database and hands
-//! the test an HTTP client. Readiness is awaited by polling `/readyz`, never by sleeping a
-//! fixed time.
+//! the test typed clients: browsers signed in as citizens or officials ([`TestApp::sign_in_as`]),
+//! agency systems calling the exchange ([`TestApp::exchange_client`]), and the fixtures they
+//! share. Readiness is awaited by polling `/readyz`, never by sleeping a fixed time.
+
+mod browser;
+mod machine;
+mod people;
 
 use std::future::Future;
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -13,6 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use browser::{Browser, Person, SignedIn};
+pub use machine::{CLIENT, CLIENT_NAME, ExchangeClient, MachineClient, SERVICE};
+pub use people::{Caller, FIXTURE_DAY, HELPERS_TEAM, mandate_to_start};
 pub use store::testing::TestResult;
 
 /// A `public_url` to which the server's bound port is added.
@@ -28,6 +37,11 @@ pub struct TestApp {
     pub backend: store::Backend,
     /// The running server's services, for seeding data the way an operator would.
     pub state: server::AppState,
+    /// The public address is https (a TLS proxy in front, as browsers see it).
+    public_https: bool,
+    /// The generated adults that [`TestApp::resident`] hands out, in order.
+    population: Vec<registry::CitizenRecord>,
+    residents_handed_out: AtomicUsize,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     _database: FreshDatabase,
@@ -72,6 +86,10 @@ impl TestApp {
             Some(url) if url == LOCALHOST => Some(base.replace("http://127.0.0.1", LOCALHOST)),
             Some(url) => Some(url),
         };
+        let public_https = config
+            .public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"));
         let state = server::build_state(&config).await?;
         let tls_listener = match config.tls_listen {
             Some(address) => Some(TcpListener::bind(address).await?),
@@ -99,6 +117,9 @@ impl TestApp {
             client,
             backend: backend.backend(),
             state,
+            public_https,
+            population: people::population()?,
+            residents_handed_out: AtomicUsize::new(0),
             stop: Some(stop),
             task,
             _database: database,

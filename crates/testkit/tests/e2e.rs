@@ -2,6 +2,8 @@
 
 #[path = "e2e/assistance.rs"]
 mod assistance;
+#[path = "e2e/authorization.rs"]
+mod authorization;
 #[path = "e2e/browser.rs"]
 mod browser;
 #[path = "e2e/certificates.rs"]
@@ -38,7 +40,7 @@ mod tls;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
-use testkit::{TestApp, TestResult, for_each_backend};
+use testkit::{Browser, Caller, TestApp, TestResult, for_each_backend};
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -145,14 +147,9 @@ async fn home_page_speaks_vietnamese_first_and_english_on_request() -> TestResul
             .unwrap_or_default()
             .to_owned();
         assert!(cookie.starts_with("lang=en;"), "{cookie}");
-        let english = app
-            .client
-            .get(app.url("/"))
-            .header("cookie", "lang=en")
-            .send()
-            .await?
-            .text()
-            .await?;
+        let browser = app.browser()?;
+        browser.add_cookie("lang=en");
+        let english = browser.get("/").send().await?.text().await?;
         assert!(
             english.contains(r#"<html lang="en">"#)
                 && english.contains("National population database")
@@ -396,111 +393,37 @@ async fn slow_requests_time_out_with_a_problem() -> TestResult {
     Ok(())
 }
 
-/// Registers generated citizens, gives the first an official's role, and signs them in.
-async fn officials_and_citizens(
-    app: &TestApp,
-) -> Result<(Vec<registry::CitizenRecord>, String, String), Box<dyn std::error::Error + Send + Sync>>
-{
-    let reference = kernel::Reference::load()?;
-    let tables = registry::generate::Tables::load()?;
-    let people: Vec<_> = registry::generate::Generator::new(&tables, &reference, 40, 11)
-        .filter(|r| r.birth_date.year() < 2000)
-        .take(3)
-        .collect();
-    let today = time::macros::date!(2026 - 11 - 23);
-    for person in &people {
-        app.state
-            .registry
-            .register(
-                person,
-                registry::Change {
-                    actor: "test",
-                    basis: "test fixture",
-                },
-                today,
-            )
-            .await?;
-    }
-    let mut tokens = Vec::new();
-    for (person, password) in people
-        .iter()
-        .zip(["mật khẩu cán bộ 1", "mật khẩu công dân 2"])
-    {
-        app.state
-            .identity
-            .register(identity::Registration {
-                personal_id: person.personal_id,
-                full_name: person.full_name.clone(),
-                birth_date: person.birth_date,
-                phone: Some("0912345678".into()),
-                email: None,
-                password: password.into(),
-            })
-            .await?;
-        let response = app
-            .client
-            .post(app.url("/login"))
-            .form(&[
-                ("personal_id", person.personal_id.to_string().as_str()),
-                ("password", password),
-                ("next", "/account"),
-            ])
-            .send()
-            .await?;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let cookie = response
-            .headers()
-            .get(SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        tokens.push(cookie.split(';').next().unwrap_or_default().to_owned());
-    }
-    let official = people.first().ok_or("no people")?.personal_id;
-    app.state
-        .identity
-        .grant_role(
-            official,
-            &kernel::AgencyCode::parse("BCA")?,
-            "registry.officer",
-            "operator:test",
-        )
-        .await?;
-    let citizen_cookie = tokens.pop().ok_or("no citizen")?;
-    let official_cookie = tokens.pop().ok_or("no official")?;
-    Ok((people, official_cookie, citizen_cookie))
-}
-
 #[tokio::test]
 async fn officials_see_records_with_a_purpose_and_every_view_is_logged() -> TestResult {
     for_each_backend(|app| async move {
-        let (people, official, citizen) = officials_and_citizens(&app).await?;
-        let subject = people.last().ok_or("no subject")?;
+        let official = app.sign_in_as(Caller::RegistryOfficer).await?;
+        let citizen = app.citizen().await?;
+        let subject = &app.resident().await?;
         let id = subject.personal_id;
 
         let anonymous = app.get(&format!("/api/v1/registry/citizens/{id}?purpose=kiem+tra")).await?;
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-        let as_citizen = app.client.get(app.url(&format!("/api/v1/registry/citizens/{id}?purpose=xem+cua+toi"))).header("cookie", &citizen).send().await?;
+        let as_citizen = citizen.get(&format!("/api/v1/registry/citizens/{id}?purpose=xem+cua+toi")).send().await?;
         assert_eq!(problem(as_citizen).await?.0, StatusCode::FORBIDDEN);
-        let no_purpose = app.client.get(app.url(&format!("/api/v1/registry/citizens/{id}"))).header("cookie", &official).send().await?;
+        let no_purpose = official.get(&format!("/api/v1/registry/citizens/{id}")).send().await?;
         let (status, body) = problem(no_purpose).await?;
         assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("purpose")));
         assert!(app.state.registry.views_of(id).await?.is_empty(), "refused requests log nothing");
 
-        let page = app.client.get(app.url(&format!("/registry/citizens/{id}?purpose=Giải+quyết+hồ+sơ+số+42"))).header("cookie", &official).send().await?;
+        let page = official.get(&format!("/registry/citizens/{id}?purpose=Giải+quyết+hồ+sơ+số+42")).send().await?;
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await?;
         assert!(html.contains(&subject.full_name) && html.len() < 50 * 1024);
         let views = app.state.registry.views_of(id).await?;
         assert_eq!(views.iter().map(|v| (v.agency.as_str(), v.purpose.as_str())).collect::<Vec<_>>(), [("BCA", "Giải quyết hồ sơ số 42")]);
 
-        let record: Value = app.client.get(app.url(&format!("/api/v1/registry/citizens/{id}?purpose=doi+chieu+ho+so"))).header("cookie", &official).send().await?.json().await?;
+        let record: Value = official.get(&format!("/api/v1/registry/citizens/{id}?purpose=doi+chieu+ho+so")).send().await?.json().await?;
         assert_eq!(record["version"], 1);
         let mut changed = record["record"].clone();
         changed["occupation"] = json!("Kỹ sư");
         let amend = |version: i64, record: Value| {
-            app.client
-                .post(app.url(&format!("/api/v1/registry/citizens/{id}/amendments")))
-                .header("cookie", &official)
+            official
+                .post(&format!("/api/v1/registry/citizens/{id}/amendments"))
                 .json(&json!({ "expected_version": version, "basis": "Đơn đề nghị ngày 20/11/2026", "record": record }))
                 .send()
         };
@@ -514,24 +437,12 @@ async fn officials_see_records_with_a_purpose_and_every_view_is_logged() -> Test
         assert_eq!(app.state.registry.get(id).await?.map(|v| v.version), Some(2), "refused changes change nothing");
 
         // The citizen sees the view on their own account page.
-        let subject_password = "mật khẩu công dân 3";
-        app.state
-            .identity
-            .register(identity::Registration {
-                personal_id: id,
-                full_name: subject.full_name.clone(),
-                birth_date: subject.birth_date,
-                phone: Some("0912345678".into()),
-                email: None,
-                password: subject_password.into(),
-            })
-            .await?;
-        let signed_in = app.client.post(app.url("/login")).form(&[("personal_id", id.to_string().as_str()), ("password", subject_password)]).send().await?;
-        let cookie = signed_in.headers().get(SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned();
-        let account = app.client.get(app.url("/account")).header("cookie", cookie).send().await?.text().await?;
+        let subject = app.sign_in(app.open_account(subject.clone()).await?).await?;
+        let account = subject.get("/account").send().await?.text().await?;
         assert!(account.contains("<td>BCA</td><td>Giải quyết hồ sơ số 42</td>"), "{account}");
 
-        let forged = app.client.post(app.url(&format!("/registry/citizens/{id}/changes"))).header("cookie", &official).header("origin", "https://evil.example").form(&[("expected_version", "2"), ("basis", "giả mạo")]).send().await?;
+        // Sent from another site with the official's cookie, as a forged form would be.
+        let forged = app.client.post(app.url(&format!("/registry/citizens/{id}/changes"))).header("cookie", official.cookies()).header("origin", "https://evil.example").form(&[("expected_version", "2"), ("basis", "giả mạo")]).send().await?;
         assert_eq!(forged.status(), StatusCode::FORBIDDEN);
         Ok(())
     })
@@ -541,9 +452,10 @@ async fn officials_see_records_with_a_purpose_and_every_view_is_logged() -> Test
 #[tokio::test]
 async fn officials_register_births_and_residence_changes_and_confirm_level_two() -> TestResult {
     for_each_backend(|app| async move {
-        let (people, official, citizen) = officials_and_citizens(&app).await?;
-        let parent = people.last().ok_or("no parent")?;
-        let post = |path: String, cookie: &str, body: Value| app.client.post(app.url(&path)).header("cookie", cookie).json(&body).send();
+        let official = app.sign_in_as(Caller::RegistryOfficer).await?;
+        let citizen = app.citizen().await?;
+        let parent = &app.resident().await?;
+        let post = |path: String, browser: &Browser, body: Value| browser.post(&path).json(&body).send();
 
         let birth = json!({
             "full_name": "Nguyễn Minh Khang",
@@ -581,13 +493,12 @@ async fn officials_register_births_and_residence_changes_and_confirm_level_two()
         assert_eq!(history.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["temporary"]);
 
         // Level 2 needs the verifier role; the registry officer does not hold it.
-        let level2 = format!("/api/v1/identity/accounts/{}/level2", people.get(1).ok_or("no citizen")?.personal_id);
+        let level2 = format!("/api/v1/identity/accounts/{}/level2", citizen.person.id());
         let (status, _) = problem(post(level2.clone(), &official, json!({})).await?).await?;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let officer_id = people.first().ok_or("no official")?.personal_id;
-        app.state.identity.grant_role(officer_id, &kernel::AgencyCode::parse("BCA")?, "identity.verifier", "operator:test").await?;
+        app.grant(official.person.id(), Caller::IdentityVerifier).await?;
         assert_eq!(post(level2, &official, json!({})).await?.status(), StatusCode::NO_CONTENT);
-        let account = app.client.get(app.url("/account")).header("cookie", &citizen).send().await?.text().await?;
+        let account = citizen.get("/account").send().await?.text().await?;
         assert!(account.contains("<dd>2</dd>"), "the citizen's account shows level 2");
         Ok(())
     })
@@ -598,8 +509,9 @@ async fn officials_register_births_and_residence_changes_and_confirm_level_two()
 async fn failed_sign_ins_are_limited_per_address() -> TestResult {
     let backend = store::testing::TestBackend::Sqlite;
     let app = TestApp::spawn(&backend).await?;
-    let (people, _, _) = officials_and_citizens(&app).await?;
-    let sign_in = |id: String, password: &'static str| {
+    let official = app.sign_in_as(Caller::RegistryOfficer).await?;
+    app.citizen().await?;
+    let sign_in = |id: String, password: &str| {
         app.client
             .post(app.url("/login"))
             .form(&[("personal_id", id), ("password", password.to_owned())])
@@ -612,11 +524,7 @@ async fn failed_sign_ins_are_limited_per_address() -> TestResult {
             .status();
         assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}");
     }
-    let held = sign_in(
-        people.first().ok_or("no person")?.personal_id.to_string(),
-        "mật khẩu cán bộ 1",
-    )
-    .await?;
+    let held = sign_in(official.person.id().to_string(), &official.person.password).await?;
     assert_eq!(
         held.status(),
         StatusCode::TOO_MANY_REQUESTS,
@@ -645,8 +553,8 @@ async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
         PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
     };
     for_each_backend(|app| async move {
-        let (people, _, citizen) = officials_and_citizens(&app).await?;
-        let person = people.get(1).ok_or("no citizen")?;
+        let citizen = app.citizen().await?;
+        let person = &citizen.person.record;
         let redirect = "http://127.0.0.1:9/callback";
         let (client_id, _) = app
             .state
@@ -683,15 +591,9 @@ async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
             (url, csrf, nonce, verifier)
         };
         let consent_and_code = |url: openidconnect::url::Url| {
-            let app = &app;
-            let citizen = citizen.clone();
+            let citizen = &citizen;
             async move {
-                let page = app
-                    .client
-                    .get(url.as_str())
-                    .header("cookie", &citizen)
-                    .send()
-                    .await?;
+                let page = citizen.browser.client().get(url.as_str()).send().await?;
                 let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
                 if page.status() == StatusCode::OK {
                     let html = page.text().await?;
@@ -701,13 +603,7 @@ async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
                         "consent lists the client and the claims"
                     );
                     form.push(("decision".into(), "allow".into()));
-                    let allowed = app
-                        .client
-                        .post(app.url("/oauth/authorize"))
-                        .header("cookie", &citizen)
-                        .form(&form)
-                        .send()
-                        .await?;
+                    let allowed = citizen.post("/oauth/authorize").form(&form).send().await?;
                     return location_query(&allowed);
                 }
                 location_query(&page)
@@ -811,12 +707,7 @@ async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
 
         // Consent is remembered for this client and scope set: no screen the second time.
         let (url, _, _, _) = browse("personal_id");
-        let direct = app
-            .client
-            .get(url.as_str())
-            .header("cookie", &citizen)
-            .send()
-            .await?;
+        let direct = citizen.browser.client().get(url.as_str()).send().await?;
         assert_eq!(direct.status(), StatusCode::SEE_OTHER);
 
         // A wrong PKCE verifier, and an expired code.
@@ -855,12 +746,7 @@ async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
             "127.0.0.1%3A9%2Fcallback%2Fother",
         );
         assert_ne!(tampered, url.as_str());
-        let refused = app
-            .client
-            .get(&tampered)
-            .header("cookie", &citizen)
-            .send()
-            .await?;
+        let refused = citizen.browser.client().get(&tampered).send().await?;
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
         Ok(())
     })
@@ -882,8 +768,8 @@ fn location_query(
 #[tokio::test]
 async fn officials_record_residence_changes_from_the_citizen_page() -> TestResult {
     for_each_backend(|app| async move {
-        let (people, official, _) = officials_and_citizens(&app).await?;
-        let citizen = people.get(1).ok_or("no citizen")?.personal_id;
+        let official = app.sign_in_as(Caller::RegistryOfficer).await?;
+        let citizen = app.resident().await?.personal_id;
         let version = app
             .state
             .registry
@@ -903,10 +789,8 @@ async fn officials_record_residence_changes_from_the_citizen_page() -> TestResul
             ]
         };
         let send = |fields: [(&'static str, String); 7]| {
-            app.client
-                .post(app.url(&format!("/registry/citizens/{citizen}/residence")))
-                .header("Cookie", &official)
-                .header("Origin", &app.base)
+            official
+                .post(&format!("/registry/citizens/{citizen}/residence"))
                 .form(&fields)
                 .send()
         };
@@ -947,26 +831,15 @@ async fn officials_record_residence_changes_from_the_citizen_page() -> TestResul
 #[tokio::test]
 async fn officials_register_a_birth_from_a_page_and_the_number_is_issued() -> TestResult {
     for_each_backend(|app| async move {
-        let (_, official, citizen) = officials_and_citizens(&app).await?;
-        let page = app
-            .client
-            .get(app.url("/registry/births"))
-            .header("Cookie", &official)
-            .send()
-            .await?;
+        let official = app.sign_in_as(Caller::RegistryOfficer).await?;
+        let citizen = app.citizen().await?;
+        let page = official.get("/registry/births").send().await?;
         assert_eq!(page.status(), StatusCode::OK);
-        let refused = app
-            .client
-            .get(app.url("/registry/births"))
-            .header("Cookie", &citizen)
-            .send()
-            .await?;
+        let refused = citizen.get("/registry/births").send().await?;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         let send = |birth_date: &'static str| {
-            app.client
-                .post(app.url("/registry/births"))
-                .header("Cookie", &official)
-                .header("Origin", &app.base)
+            official
+                .post("/registry/births")
                 .form(&[
                     ("full_name", "Nguyễn Thảo Vy"),
                     ("birth_date", birth_date),

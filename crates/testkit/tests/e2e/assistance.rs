@@ -4,28 +4,21 @@
 
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
-use testkit::{TestResult, for_each_backend};
+use testkit::{
+    Caller, HELPERS_TEAM as TEAM, TestResult, for_each_backend, mandate_to_start as start_form_id,
+};
 
-use super::officials_and_citizens;
-
-const TEAM: &str = "TCNSBENTHANH";
 const BANNER: &str = "Đang hỗ trợ công dân";
-
-/// The mandate id in the helper's first "start helping" form.
-fn start_form_id(html: &str) -> Option<String> {
-    let rest = html.split("action=\"/assist/start/").nth(1)?;
-    rest.split('"').next().map(str::to_owned)
-}
 
 #[tokio::test]
 async fn a_helper_acts_for_a_citizen_only_within_the_mandate() -> TestResult {
     for_each_backend(|app| async move {
-        let (people, helper, citizen) = officials_and_citizens(&app).await?;
-        let helper_id = people.first().ok_or("no helper")?.personal_id;
-        let citizen_name = people.get(1).ok_or("no citizen")?.full_name.clone();
-        app.state.identity.grant_role(helper_id, &kernel::AgencyCode::parse(TEAM)?, "assist.helper", "operator:test").await?;
-        let get = |path: &str, cookie: &str| app.client.get(app.url(path)).header("cookie", cookie.to_owned()).send();
-        let post = |path: &str, cookie: &str, form: Vec<(&'static str, String)>| app.client.post(app.url(path)).header("cookie", cookie.to_owned()).form(&form).send();
+        let helper = app.sign_in_as(Caller::Helper).await?;
+        let citizen = app.citizen().await?;
+        let helper_id = helper.person.id();
+        let citizen_name = citizen.person.record.full_name.clone();
+        let get = |path: &str, browser: &testkit::Browser| browser.get(path).send();
+        let post = |path: &str, browser: &testkit::Browser, form: Vec<(&'static str, String)>| browser.post(path).form(&form).send();
 
         // The citizen gives a mandate from /account; a wrong duration is named.
         let too_long = post("/account/mandates", &citizen, vec![("helper_personal_id", helper_id.to_string()), ("scope", "profile.view".into()), ("days", "45".into())]).await?;
@@ -54,7 +47,7 @@ async fn a_helper_acts_for_a_citizen_only_within_the_mandate() -> TestResult {
         let profile = get("/assist/profile", &helper).await?;
         assert_eq!(profile.status(), StatusCode::OK);
         let profile = profile.text().await?;
-        assert!(profile.contains(&citizen_name) && profile.contains(&people.get(1).ok_or("no citizen")?.personal_id.to_string()));
+        assert!(profile.contains(&citizen_name) && profile.contains(&citizen.person.id().to_string()));
         let out_of_scope = get("/assist/data-access", &helper).await?;
         assert_eq!(out_of_scope.status(), StatusCode::FORBIDDEN);
         assert!(out_of_scope.text().await?.contains("Ủy quyền của công dân không bao gồm việc này."));

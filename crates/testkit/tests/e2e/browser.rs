@@ -25,8 +25,6 @@ use testkit::{TestResult, for_each_backend};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
-use super::officials_and_citizens;
-
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -252,8 +250,8 @@ async fn a_browser_signs_in_at_a_relying_party_on_another_origin() -> TestResult
         return Ok(());
     }
     for_each_backend(|app| async move {
-        let (people, _, _) = officials_and_citizens(&app).await?;
-        let citizen = people.get(1).ok_or("no citizen")?.personal_id.to_string();
+        let person = app.open_account(app.resident().await?).await?;
+        let citizen = person.id().to_string();
 
         // The relying party: localhost, another origin than the provider's 127.0.0.1.
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -296,7 +294,7 @@ async fn a_browser_signs_in_at_a_relying_party_on_another_origin() -> TestResult
             browser
                 .find(Locator::Id("password"))
                 .await?
-                .send_keys("mật khẩu công dân 2")
+                .send_keys(&person.password)
                 .await?;
             browser
                 .find(Locator::Css("form[action='/login'] button[type=submit]"))
@@ -327,7 +325,7 @@ async fn a_browser_signs_in_at_a_relying_party_on_another_origin() -> TestResult
             browser
                 .find(Locator::Id("password"))
                 .await?
-                .send_keys("mật khẩu công dân 2")
+                .send_keys(&person.password)
                 .await?;
             browser
                 .find(Locator::Css("form[action='/login'] button[type=submit]"))

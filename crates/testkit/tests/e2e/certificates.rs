@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use serde_json::{Value, json};
-use testkit::{TestApp, TestResult, for_each_backend, for_each_backend_with};
+use testkit::{Browser, Caller, TestApp, TestResult, for_each_backend, for_each_backend_with};
 use x509_parser::extensions::ParsedExtension;
 
 use crate::gateway::{CLIENT, Failure, SERVICE, grant_whole, hex, refusal, setup, upstream};
@@ -33,37 +33,9 @@ fn text<'a>(value: &'a Value, key: &str) -> Result<&'a str, Failure> {
         .ok_or_else(|| format!("no {key} in {value}"))?)
 }
 
-/// The two officials signed in, the first holding `roles[0]` and the second `roles[1]`
-/// (agency, role); their session cookies, in that order.
-async fn officials_holding(
-    app: &TestApp,
-    roles: [(&str, &str); 2],
-) -> Result<(String, String), Failure> {
-    let (people, first, second) = super::officials_and_citizens(app).await?;
-    for (person, (agency, role)) in people.iter().zip(roles) {
-        app.state
-            .identity
-            .grant_role(
-                person.personal_id,
-                &kernel::AgencyCode::parse(agency)?,
-                role,
-                "operator:test",
-            )
-            .await?;
-    }
-    Ok((first, second))
-}
-
-/// The certificate of `serial` as listed for the holder of `cookie`, if listed.
-async fn listed(app: &TestApp, cookie: &str, serial: &str) -> Result<Option<Value>, Failure> {
-    let all: Vec<Value> = app
-        .client
-        .get(app.url(CERTIFICATES))
-        .header("cookie", cookie)
-        .send()
-        .await?
-        .json()
-        .await?;
+/// The certificate of `serial` as listed for the official in `browser`, if listed.
+async fn listed(browser: &Browser, serial: &str) -> Result<Option<Value>, Failure> {
+    let all: Vec<Value> = browser.get(CERTIFICATES).send().await?.json().await?;
     Ok(all
         .into_iter()
         .find(|c| c.get("serial").and_then(Value::as_str) == Some(serial)))
@@ -132,29 +104,23 @@ async fn certificates_are_issued_from_csrs_revoked_and_published_in_the_crl() ->
         let upstream = upstream().await?;
         setup(&app, &upstream).await?;
         grant_whole(&app, SERVICE).await?;
-        let (operator_cookie, other_cookie) = officials_holding(
-            &app,
-            [("BCA", "exchange.operator"), ("BYT", "exchange.admin")],
-        )
-        .await?;
-        let send = |method: reqwest::Method, path: &str, cookie: &str, body: Option<Value>| {
-            let request = app
-                .client
-                .request(method, app.url(path))
-                .header("cookie", cookie);
+        let operator = app.sign_in_as(Caller::ExchangeOperator).await?;
+        let other = app.sign_in_as(Caller::ExchangeAdmin("BYT")).await?;
+        let send = |method: reqwest::Method, path: &str, browser: &Browser, body: Option<Value>| {
+            let request = browser.request(method, path);
             match body {
                 Some(body) => request.json(&body).send(),
                 None => request.send(),
             }
         };
-        let issue = |cookie: &str, body: Value| {
-            send(reqwest::Method::POST, CERTIFICATES, cookie, Some(body))
+        let issue = |browser: &Browser, body: Value| {
+            send(reqwest::Method::POST, CERTIFICATES, browser, Some(body))
         };
-        let revoke = |cookie: &str, serial: &str| {
+        let revoke = |browser: &Browser, serial: &str| {
             send(
                 reqwest::Method::POST,
                 &format!("{CERTIFICATES}/{serial}/revoke"),
-                cookie,
+                browser,
                 None,
             )
         };
@@ -184,17 +150,17 @@ async fn certificates_are_issued_from_csrs_revoked_and_published_in_the_crl() ->
                 "replaces",
             ),
         ] {
-            let (status, problem) = super::problem(issue(&operator_cookie, body).await?).await?;
+            let (status, problem) = super::problem(issue(&operator, body).await?).await?;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
             assert_eq!(problem.get("field"), Some(&json!(field)), "{problem}");
         }
-        let (status, problem) = super::problem(revoke(&operator_cookie, "40ff").await?).await?;
+        let (status, problem) = super::problem(revoke(&operator, "40ff").await?).await?;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(problem.get("code"), Some(&json!("unknown-certificate")));
         assert!(app.state.exchange.catalog.certificates().await?.is_empty());
 
         // The operator issues from the agency's CSR: the certificate carries the agency's key.
-        let created = issue(&operator_cookie, json!({ "subsystem": CLIENT, "csr": csr })).await?;
+        let created = issue(&operator, json!({ "subsystem": CLIENT, "csr": csr })).await?;
         assert_eq!(created.status(), StatusCode::CREATED);
         let issued: Value = created.json().await?;
         let first = text(&issued, "serial")?.to_owned();
@@ -207,9 +173,7 @@ async fn certificates_are_issued_from_csrs_revoked_and_published_in_the_crl() ->
             "the certificate is for the agency's own key"
         );
         assert_eq!(hex(certificate.raw_serial()), first);
-        let entry = listed(&app, &operator_cookie, &first)
-            .await?
-            .ok_or("listed")?;
+        let entry = listed(&operator, &first).await?.ok_or("listed")?;
         assert_eq!(entry.get("status"), Some(&json!("active")));
         assert_eq!(entry.get("subsystem"), Some(&json!(CLIENT)));
         assert_eq!(entry.get("revoked_at"), Some(&Value::Null));
@@ -226,11 +190,11 @@ async fn certificates_are_issued_from_csrs_revoked_and_published_in_the_crl() ->
         assert_eq!(call(&first_client, &url).await?.status(), StatusCode::OK);
 
         // The administrator of another member neither sees nor revokes nor issues it.
-        assert_eq!(listed(&app, &other_cookie, &first).await?, None);
-        let (status, _) = super::problem(revoke(&other_cookie, &first).await?).await?;
+        assert_eq!(listed(&other, &first).await?, None);
+        let (status, _) = super::problem(revoke(&other, &first).await?).await?;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _) =
-            super::problem(issue(&other_cookie, json!({ "subsystem": CLIENT, "csr": csr })).await?)
+            super::problem(issue(&other, json!({ "subsystem": CLIENT, "csr": csr })).await?)
                 .await?;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(call(&first_client, &url).await?.status(), StatusCode::OK);
@@ -238,7 +202,7 @@ async fn certificates_are_issued_from_csrs_revoked_and_published_in_the_crl() ->
         // Rotation in one call: the new certificate is issued and the old one revoked.
         let (second_key, second_csr) = agency_request()?;
         let rotated: Value = issue(
-            &operator_cookie,
+            &operator,
             json!({ "subsystem": CLIENT, "csr": second_csr, "days": 30, "replaces": first }),
         )
         .await?
@@ -251,9 +215,7 @@ async fn certificates_are_issued_from_csrs_revoked_and_published_in_the_crl() ->
             text(&rotated, "certificate")?,
             second_key.serialize_pem()
         );
-        let replaced = listed(&app, &operator_cookie, &first)
-            .await?
-            .ok_or("listed")?;
+        let replaced = listed(&operator, &first).await?.ok_or("listed")?;
         assert_eq!(replaced.get("status"), Some(&json!("revoked")));
         assert!(
             text(&replaced, "revoked_by")?.starts_with("account:"),
@@ -267,7 +229,7 @@ async fn certificates_are_issued_from_csrs_revoked_and_published_in_the_crl() ->
         assert_eq!(call(&second_client, &url).await?.status(), StatusCode::OK);
         let (status, problem) = super::problem(
             issue(
-                &operator_cookie,
+                &operator,
                 json!({ "subsystem": CLIENT, "csr": second_csr, "replaces": first }),
             )
             .await?,
@@ -279,10 +241,10 @@ async fn certificates_are_issued_from_csrs_revoked_and_published_in_the_crl() ->
 
         // Revoking: once, then a conflict; the gateway refuses it, the CRL names both.
         assert_eq!(
-            revoke(&operator_cookie, &second).await?.status(),
+            revoke(&operator, &second).await?.status(),
             StatusCode::NO_CONTENT
         );
-        let (status, problem) = super::problem(revoke(&operator_cookie, &second).await?).await?;
+        let (status, problem) = super::problem(revoke(&operator, &second).await?).await?;
         assert_eq!(status, StatusCode::CONFLICT);
         assert!(
             text(&problem, "detail")?.contains("already revoked"),
@@ -321,24 +283,14 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
     for_each_backend(|app| async move {
         let upstream = upstream().await?;
         setup(&app, &upstream).await?;
-        let (admin_cookie, other_cookie) =
-            officials_holding(&app, [("BTP", "exchange.admin"), ("BYT", "exchange.admin")]).await?;
-        let page = |path: &str, cookie: &str| {
-            app.client
-                .get(app.url(path))
-                .header("cookie", cookie)
-                .send()
-        };
-        let post = |path: &str, cookie: &str, fields: &[(&str, &str)]| {
-            app.client
-                .post(app.url(path))
-                .header("cookie", cookie)
-                .header("origin", &app.base)
-                .form(fields)
-                .send()
+        let admin = app.sign_in_as(Caller::ExchangeAdmin("BTP")).await?;
+        let other = app.sign_in_as(Caller::ExchangeAdmin("BYT")).await?;
+        let page = |path: &str, browser: &Browser| browser.get(path).send();
+        let post = |path: &str, browser: &Browser, fields: &[(&str, &str)]| {
+            browser.post(path).form(fields).send()
         };
 
-        let shown = page("/exchange", &admin_cookie).await?.text().await?;
+        let shown = page("/exchange", &admin).await?.text().await?;
         assert!(shown.contains("Chứng thư số") && shown.contains("Cấp chứng thư"));
         assert!(
             shown.contains(r#"href="/api/v1/exchange/ca.pem""#)
@@ -353,7 +305,7 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
         // A bad CSR: refused in place, what was typed kept, nothing issued.
         let bad = post(
             "/exchange/certificates",
-            &admin_cookie,
+            &admin,
             &[("subsystem", CLIENT), ("csr", "hello"), ("days", "")],
         )
         .await?;
@@ -366,7 +318,7 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
         let (_, csr) = agency_request()?;
         let issued = post(
             "/exchange/certificates",
-            &admin_cookie,
+            &admin,
             &[("subsystem", CLIENT), ("csr", &csr), ("days", "90")],
         )
         .await?;
@@ -382,13 +334,9 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
             .and_then(|rest| rest.strip_suffix("#certificates"))
             .ok_or("the page shows what it issued")?
             .to_owned();
-        let shown = page(&location, &admin_cookie).await?.text().await?;
+        let shown = page(&location, &admin).await?.text().await?;
         assert!(shown.contains("-----BEGIN CERTIFICATE-----") && shown.contains(&serial));
-        let download = page(
-            &format!("/exchange/certificates/{serial}/pem"),
-            &admin_cookie,
-        )
-        .await?;
+        let download = page(&format!("/exchange/certificates/{serial}/pem"), &admin).await?;
         assert_eq!(download.status(), StatusCode::OK);
         assert!(
             download
@@ -398,11 +346,11 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
         );
 
         // Another member's administrator sees neither it nor its PEM, and cannot revoke it.
-        let theirs = page(&location, &other_cookie).await?.text().await?;
+        let theirs = page(&location, &other).await?.text().await?;
         assert!(!theirs.contains(&serial) && !theirs.contains("-----BEGIN CERTIFICATE-----"));
         let refused = post(
             &format!("/exchange/certificates/{serial}/revoke"),
-            &other_cookie,
+            &other,
             &[],
         )
         .await?;
@@ -410,12 +358,12 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
 
         let revoked = post(
             &format!("/exchange/certificates/{serial}/revoke"),
-            &admin_cookie,
+            &admin,
             &[],
         )
         .await?;
         assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
-        let shown = page("/exchange", &admin_cookie).await?.text().await?;
+        let shown = page("/exchange", &admin).await?.text().await?;
         assert!(shown.contains("Đã thu hồi"));
         assert!(
             !shown.contains(&format!("/exchange/certificates/{serial}/revoke")),
@@ -423,21 +371,15 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
         );
         let again = post(
             &format!("/exchange/certificates/{serial}/revoke"),
-            &admin_cookie,
+            &admin,
             &[],
         )
         .await?;
         assert_eq!(again.status(), StatusCode::CONFLICT);
         assert!(again.text().await?.contains("already revoked"));
 
-        let english = app
-            .client
-            .get(app.url("/exchange"))
-            .header("cookie", format!("{admin_cookie}; lang=en"))
-            .send()
-            .await?
-            .text()
-            .await?;
+        admin.add_cookie("lang=en");
+        let english = admin.get("/exchange").send().await?.text().await?;
         assert!(english.contains("Certificates") && english.contains("Revoked"));
         app.stop().await?;
         Ok(())

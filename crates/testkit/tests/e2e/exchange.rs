@@ -3,17 +3,14 @@
 
 use axum::extract::Request;
 use axum::routing::{any, get};
-use p256::ecdsa::SigningKey;
-use p256::pkcs8::{EncodePublicKey, LineEnding};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::{TestApp, TestResult, for_each_backend};
+use testkit::{Browser, Caller, TestApp, TestResult, for_each_backend};
 use tokio::net::TcpListener;
 
 pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-pub(crate) const CLIENT: &str = "VN/GOV/BTP/civil";
-pub(crate) const SERVICE: &str = "VN/GOV/BYT/insurance/cards";
+pub(crate) use testkit::{CLIENT, SERVICE};
 
 /// Lowercase hex, as the audit log and the certificates table write digests and serials.
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -77,6 +74,8 @@ pub(crate) async fn upstream() -> Result<String, Failure> {
                     axum::Json(json!({ "bytes": bytes, "sha256": sha256 }))
                 }),
             )
+            // Slower than the service's 2 s timeout on purpose: the sleep is the provider
+            // under test, not a wait for something.
             .route(
                 "/slow",
                 get(|| async {
@@ -91,86 +90,15 @@ pub(crate) async fn upstream() -> Result<String, Failure> {
     Ok(base)
 }
 
-/// Registers the client and provider and returns a token for the client subsystem.
+/// Registers the shared client and provider and returns a token for the client subsystem.
 pub(crate) async fn setup(app: &TestApp, upstream: &str) -> Result<String, Failure> {
-    let catalog = &app.state.exchange.catalog;
-    catalog.add_member("VN/GOV/BTP", "Bộ Tư pháp").await?;
-    catalog.add_subsystem(CLIENT, "Hộ tịch điện tử").await?;
-    catalog.add_member("VN/GOV/BYT", "Bộ Y tế").await?;
-    catalog
-        .add_subsystem("VN/GOV/BYT/insurance", "Bảo hiểm y tế")
-        .await?;
-    catalog
-        .add_service(exchange::NewService {
-            id: SERVICE.into(),
-            base_url: upstream.into(),
-            openapi: Some(
-                r#"{"openapi":"3.0.3","info":{"title":"cards","version":"1"},"paths":{}}"#.into(),
-            ),
-            timeout_ms: Some(2_000),
-            endpoints: vec![exchange::NewEndpoint {
-                method: "GET".into(),
-                path: "/cards/*".into(),
-            }],
-        })
-        .await?;
-    client_token(app).await
-}
-
-/// Registers CLIENT as a machine client and returns a token from the client_credentials grant.
-pub(crate) async fn client_token(app: &TestApp) -> Result<String, Failure> {
-    token_for(app, CLIENT).await
-}
-
-/// A token from the client_credentials grant for a machine client whose subject is `subject`.
-pub(crate) async fn token_for(app: &TestApp, subject: &str) -> Result<String, Failure> {
-    let key = SigningKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
-    let client_id = app
-        .state
-        .identity
-        .register_machine_client(identity::oidc::NewMachineClient {
-            name: "Hộ tịch điện tử".into(),
-            subject: subject.into(),
-            public_key_pem: key.verifying_key().to_public_key_pem(LineEnding::LF)?,
-            scopes: vec!["exchange".into()],
-        })
-        .await?;
-    let assertion =
-        identity::oidc::sign_client_assertion(&key, &client_id, &app.url("/oauth/token"), 60)?;
-    let response: Value = app
-        .client
-        .post(app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", identity::oidc::ASSERTION_TYPE),
-            ("client_assertion", assertion.as_str()),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(response
-        .get("access_token")
-        .and_then(Value::as_str)
-        .ok_or("no token")?
-        .to_owned())
+    app.register_exchange_parties(upstream).await?;
+    Ok(app.exchange_client(CLIENT).await?.token)
 }
 
 /// Grants the test client the whole of `service`; returns the right's id.
 pub(crate) async fn grant_whole(app: &TestApp, service: &str) -> Result<String, Failure> {
-    let right = exchange::NewRight {
-        client: CLIENT.into(),
-        service: service.into(),
-        method: None,
-        path: None,
-        fields: None,
-    };
-    Ok(app
-        .state
-        .exchange
-        .catalog
-        .grant(right, "operator:test")
-        .await?)
+    Ok(app.grant_whole(service).await?)
 }
 
 /// The X-Road error type of a refused call, checking header and body agree.
@@ -449,8 +377,9 @@ async fn operators_see_the_traffic_and_citizens_see_who_used_their_data() -> Tes
     for_each_backend(|app| async move {
         let upstream = upstream().await?;
         let token = setup(&app, &upstream).await?;
-        let (people, official_cookie, citizen_cookie) = super::officials_and_citizens(&app).await?;
-        let citizen = people.get(1).ok_or("no citizen")?;
+        let official = app.sign_in_as(Caller::RegistryOfficer).await?;
+        let citizen_browser = app.citizen().await?;
+        let citizen = &citizen_browser.person.record;
         grant_whole(&app, "VN/GOV/BCA/registry/residence").await?;
         let confirmed = app
             .client
@@ -467,13 +396,8 @@ async fn operators_see_the_traffic_and_citizens_see_who_used_their_data() -> Tes
         let residence: Value = confirmed.json().await?;
         assert_eq!(residence["personal_id"], citizen.personal_id.to_string());
 
-        let page = |path: &str, cookie: &str| {
-            app.client
-                .get(app.url(path))
-                .header("Cookie", cookie)
-                .send()
-        };
-        let tracker = page("/account/data-tracker", &citizen_cookie).await?;
+        let page = |path: &str, browser: &Browser| browser.get(path).send();
+        let tracker = page("/account/data-tracker", &citizen_browser).await?;
         assert_eq!(tracker.status(), StatusCode::OK);
         let text = tracker.text().await?;
         assert!(
@@ -484,20 +408,12 @@ async fn operators_see_the_traffic_and_citizens_see_who_used_their_data() -> Tes
         );
 
         assert_eq!(
-            page("/exchange", &citizen_cookie).await?.status(),
+            page("/exchange", &citizen_browser).await?.status(),
             StatusCode::FORBIDDEN
         );
-        let official = people.first().ok_or("no official")?;
-        app.state
-            .identity
-            .grant_role(
-                official.personal_id,
-                &kernel::AgencyCode::parse("BCA")?,
-                "exchange.operator",
-                "operator:test",
-            )
+        app.grant(official.person.id(), Caller::ExchangeOperator)
             .await?;
-        let operators = page("/exchange", &official_cookie).await?;
+        let operators = page("/exchange", &official).await?;
         assert_eq!(operators.status(), StatusCode::OK);
         let text = operators.text().await?;
         assert!(text.contains("VN/GOV/BCA/registry/residence") && text.contains(CLIENT));
@@ -512,25 +428,11 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
     for_each_backend(|app| async move {
         let upstream = upstream().await?;
         setup(&app, &upstream).await?;
-        let (people, admin_cookie, citizen_cookie) = super::officials_and_citizens(&app).await?;
-        let admin = people.first().ok_or("no official")?;
         // The administrator of the Ministry of Health's member.
-        app.state
-            .identity
-            .grant_role(
-                admin.personal_id,
-                &kernel::AgencyCode::parse("BYT")?,
-                "exchange.admin",
-                "operator:test",
-            )
-            .await?;
-        let post = |path: &str, cookie: &str, fields: &[(&str, &str)]| {
-            app.client
-                .post(app.url(path))
-                .header("Cookie", cookie)
-                .header("Origin", &app.base)
-                .form(fields)
-                .send()
+        let admin = app.sign_in_as(Caller::ExchangeAdmin("BYT")).await?;
+        let citizen = app.citizen().await?;
+        let post = |path: &str, browser: &Browser, fields: &[(&str, &str)]| {
+            browser.post(path).form(fields).send()
         };
         let grant = [
             ("client", CLIENT),
@@ -539,11 +441,11 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
             ("path", "/cards/*"),
         ];
 
-        let citizen = post("/exchange/rights", &citizen_cookie, &grant).await?;
-        assert_eq!(citizen.status(), StatusCode::FORBIDDEN);
+        let refused = post("/exchange/rights", &citizen, &grant).await?;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         let bad = post(
             "/exchange/rights",
-            &admin_cookie,
+            &admin,
             &[("client", "VN/GOV"), ("service", SERVICE)],
         )
         .await?;
@@ -556,7 +458,7 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
         );
         let foreign = post(
             "/exchange/subsystems",
-            &admin_cookie,
+            &admin,
             &[("id", "VN/GOV/BTP/extra"), ("name", "Khác")],
         )
         .await?;
@@ -577,7 +479,7 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
             "nothing granted so far"
         );
 
-        let granted = post("/exchange/rights", &admin_cookie, &grant).await?;
+        let granted = post("/exchange/rights", &admin, &grant).await?;
         assert_eq!(granted.status(), StatusCode::SEE_OTHER);
         let right = app
             .state
@@ -599,7 +501,7 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
         );
         let own = post(
             "/exchange/subsystems",
-            &admin_cookie,
+            &admin,
             &[("id", "VN/GOV/BYT/claims"), ("name", "Giám định")],
         )
         .await?;
@@ -607,7 +509,7 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
 
         let revoked = post(
             &format!("/exchange/rights/{}/revoke", right.id),
-            &admin_cookie,
+            &admin,
             &[],
         )
         .await?;

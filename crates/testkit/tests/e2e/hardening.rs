@@ -7,29 +7,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::{TestApp, for_each_backend};
+use testkit::{CLIENT_NAME, Caller, SignedIn, TestApp, for_each_backend};
 
 use crate::gateway::{CLIENT, Failure, SERVICE, grant_whole, last_entry, setup, upstream};
 
 /// A service of the Ministry of Health named like the registry's record lookup.
 const FOREIGN: &str = "VN/GOV/BYT/insurance/citizens";
 
-/// A session cookie of an official who administers the Ministry of Health's member, and a
-/// citizen in the registry.
-async fn health_administrator(app: &TestApp) -> Result<(String, String), Failure> {
-    let (people, cookie, _) = crate::officials_and_citizens(app).await?;
-    let admin = people.first().ok_or("no official")?;
-    app.state
-        .identity
-        .grant_role(
-            admin.personal_id,
-            &kernel::AgencyCode::parse("BYT")?,
-            "exchange.admin",
-            "operator:test",
-        )
-        .await?;
-    let citizen = people.get(1).ok_or("no citizen")?.personal_id.to_string();
-    Ok((cookie, citizen))
+/// A browser of an official who administers the Ministry of Health's member, and a citizen
+/// in the registry.
+async fn health_administrator(app: &TestApp) -> Result<(SignedIn, String), Failure> {
+    let admin = app.sign_in_as(Caller::ExchangeAdmin("BYT")).await?;
+    let citizen = app.resident().await?.personal_id.to_string();
+    Ok((admin, citizen))
 }
 
 #[tokio::test]
@@ -37,13 +27,10 @@ async fn only_the_registry_owner_may_point_a_service_at_the_registry() -> testki
     for_each_backend(|app| async move {
         let upstream = upstream().await?;
         let token = setup(&app, &upstream).await?;
-        let (cookie, citizen) = health_administrator(&app).await?;
+        let (admin, citizen) = health_administrator(&app).await?;
         for base_url in ["lienthong:registry/", " lienthong:registry// ", "lienthong:registry"] {
-            let response = app
-                .client
-                .post(app.url("/api/v1/exchange/services"))
-                .header("Cookie", &cookie)
-                .header("Origin", &app.base)
+            let response = admin
+                .post("/api/v1/exchange/services")
                 .json(&json!({ "id": FOREIGN, "base_url": base_url }))
                 .send()
                 .await?;
@@ -338,7 +325,7 @@ async fn providers_are_reached_only_on_the_networks_the_operator_allows() -> tes
         let catalog = &app.state.exchange.catalog;
         catalog.add_member("VN/GOV/BYT", "Bộ Y tế").await?;
         catalog.add_subsystem("VN/GOV/BYT/insurance", "Bảo hiểm y tế").await?;
-        let (cookie, _) = health_administrator(&app).await?;
+        let (admin, _) = health_administrator(&app).await?;
         let metrics = format!("{}/metrics", app.base);
         let refused = [
             (provider.as_str(), "127.0.0.0/8 (loopback)"),
@@ -349,11 +336,8 @@ async fn providers_are_reached_only_on_the_networks_the_operator_allows() -> tes
             ("http://127.0.0.1:5432", "127.0.0.0/8 (loopback)"),
         ];
         for (n, (base_url, network)) in refused.iter().enumerate() {
-            let response = app
-                .client
-                .post(app.url("/api/v1/exchange/services"))
-                .header("Cookie", &cookie)
-                .header("Origin", &app.base)
+            let response = admin
+                .post("/api/v1/exchange/services")
                 .json(&json!({ "id": format!("VN/GOV/BYT/insurance/s{n}"), "base_url": base_url }))
                 .send()
                 .await?;
@@ -379,9 +363,9 @@ async fn providers_are_reached_only_on_the_networks_the_operator_allows() -> tes
             .execute(app.state.db.reader())
             .await?;
         catalog.add_member("VN/GOV/BTP", "Bộ Tư pháp").await?;
-        catalog.add_subsystem(CLIENT, "Hộ tịch điện tử").await?;
+        catalog.add_subsystem(CLIENT, CLIENT_NAME).await?;
         grant_whole(&app, SERVICE).await?;
-        let token = crate::gateway::client_token(&app).await?;
+        let token = app.exchange_client(CLIENT).await?.token;
         let response = app
             .client
             .get(app.url(&format!("/r1/{SERVICE}/cards/1")))

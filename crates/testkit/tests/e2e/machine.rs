@@ -1,68 +1,15 @@
 //! Agency and bank systems: client_credentials with private_key_jwt over HTTP, and the bank
 //! identity check it unlocks.
 
-use p256::ecdsa::SigningKey;
-use p256::pkcs8::{EncodePublicKey, LineEnding};
 use reqwest::StatusCode;
 use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::{Value, json};
-use testkit::{TestApp, TestResult, for_each_backend};
+use testkit::{TestResult, for_each_backend};
 
 use super::problem;
 
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-/// Registers a machine client with `scopes`; returns its id and key.
-async fn machine_client(
-    app: &TestApp,
-    name: &str,
-    scopes: &[&str],
-) -> Result<(String, SigningKey), Box<dyn std::error::Error + Send + Sync>> {
-    let key = SigningKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
-    let client_id = app
-        .state
-        .identity
-        .register_machine_client(identity::oidc::NewMachineClient {
-            name: name.into(),
-            subject: "VN/COM/0100150619/ekyc".into(),
-            public_key_pem: key.verifying_key().to_public_key_pem(LineEnding::LF)?,
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-        })
-        .await?;
-    Ok((client_id, key))
-}
-
-async fn token_response(
-    app: &TestApp,
-    assertion: &str,
-) -> Result<reqwest::Response, reqwest::Error> {
-    app.client
-        .post(app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", assertion),
-        ])
-        .send()
-        .await
-}
-
-async fn access_token(
-    app: &TestApp,
-    client_id: &str,
-    key: &SigningKey,
-) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let assertion =
-        identity::oidc::sign_client_assertion(key, client_id, &app.url("/oauth/token"), 60)?;
-    let response = token_response(app, &assertion).await?;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await?;
-    Ok(body
-        .get("access_token")
-        .and_then(Value::as_str)
-        .ok_or("no token")?
-        .to_owned())
-}
+/// The subject the bank's and other systems' machine clients act as.
+const SUBJECT: &str = "VN/COM/0100150619/ekyc";
 
 #[tokio::test]
 async fn agency_systems_get_tokens_with_a_signed_assertion() -> TestResult {
@@ -83,10 +30,16 @@ async fn agency_systems_get_tokens_with_a_signed_assertion() -> TestResult {
                 .is_some_and(|m| m.contains(&json!("private_key_jwt")))
         );
 
-        let (client_id, key) = machine_client(&app, "Ngân hàng thử", &["identity.verify"]).await?;
-        let assertion =
-            identity::oidc::sign_client_assertion(&key, &client_id, &app.url("/oauth/token"), 60)?;
-        let first = token_response(&app, &assertion).await?;
+        let bank = app
+            .machine_client("Ngân hàng thử", SUBJECT, &["identity.verify"])
+            .await?;
+        let assertion = identity::oidc::sign_client_assertion(
+            &bank.key,
+            &bank.client_id,
+            &app.url("/oauth/token"),
+            60,
+        )?;
+        let first = app.token_response(&assertion).await?;
         assert_eq!(first.status(), StatusCode::OK);
         assert_eq!(
             first
@@ -99,7 +52,7 @@ async fn agency_systems_get_tokens_with_a_signed_assertion() -> TestResult {
         assert_eq!(body["scope"], "identity.verify");
         assert_eq!(body["expires_in"], 300);
 
-        let replay = token_response(&app, &assertion).await?;
+        let replay = app.token_response(&assertion).await?;
         assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
         let refused: Value = replay.json().await?;
         assert_eq!(refused["error"], "invalid_client");
@@ -116,15 +69,7 @@ async fn agency_systems_get_tokens_with_a_signed_assertion() -> TestResult {
 #[tokio::test]
 async fn banks_learn_match_or_no_match_per_field_and_the_citizen_sees_the_check() -> TestResult {
     for_each_backend(|app| async move {
-        let reference = kernel::Reference::load()?;
-        let tables = registry::generate::Tables::load()?;
-        let person = registry::generate::Generator::new(&tables, &reference, 20, 5)
-            .find(|r| r.birth_date.year() < 2000)
-            .ok_or("no adult")?;
-        app.state
-            .registry
-            .register(&person, registry::Change { actor: "test", basis: "test fixture" }, time::macros::date!(2026 - 11 - 23))
-            .await?;
+        let person = app.resident().await?;
         let check = |token: Option<String>, body: Value| {
             let mut request = app.client.post(app.url("/api/v1/identity/verifications")).json(&body);
             if let Some(token) = token {
@@ -140,13 +85,13 @@ async fn banks_learn_match_or_no_match_per_field_and_the_citizen_sees_the_check(
         let (status, body) = problem(anonymous).await?;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
 
-        let (other_id, other_key) = machine_client(&app, "Hệ thống khác", &["exchange"]).await?;
-        let without_scope = check(Some(access_token(&app, &other_id, &other_key).await?), claim.clone()).await?;
+        let other = app.machine_client("Hệ thống khác", SUBJECT, &["exchange"]).await?;
+        let without_scope = check(Some(app.access_token(&other).await?), claim.clone()).await?;
         let (status, body) = problem(without_scope).await?;
         assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("insufficient_scope")));
 
-        let (bank_id, bank_key) = machine_client(&app, "Ngân hàng Thử nghiệm", &["identity.verify"]).await?;
-        let token = access_token(&app, &bank_id, &bank_key).await?;
+        let bank = app.machine_client("Ngân hàng Thử nghiệm", SUBJECT, &["identity.verify"]).await?;
+        let token = app.access_token(&bank).await?;
         let matched: Value = check(Some(token.clone()), claim.clone()).await?.json().await?;
         assert_eq!(
             [&matched["personal_id"], &matched["full_name"], &matched["birth_date"], &matched["living"]],

@@ -12,9 +12,7 @@ use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use testkit::{TestApp, TestResult, for_each_backend};
-
-use super::officials_and_citizens;
+use testkit::{Browser, Caller, TestApp, TestResult, for_each_backend};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -90,23 +88,16 @@ fn authorize_query(
     query
 }
 
-/// Signs the person with `cookie` in to `rp` (allowing on the consent screen when shown) and
-/// returns the query the browser brings back, and the PKCE verifier.
+/// Signs the person signed in in `browser` in to `rp` (allowing on the consent screen when
+/// shown) and returns the query the browser brings back, and the PKCE verifier.
 async fn authorize(
-    app: &TestApp,
-    cookie: &str,
+    browser: &Browser,
     rp: &RelyingParty,
     extra: &[(&str, &str)],
 ) -> Result<(HashMap<String, String>, String), Failure> {
     let (verifier, challenge) = pkce();
     let query = authorize_query(rp, &challenge, extra);
-    let page = app
-        .client
-        .get(app.url("/oauth/authorize"))
-        .query(&query)
-        .header("cookie", cookie)
-        .send()
-        .await?;
+    let page = browser.get("/oauth/authorize").query(&query).send().await?;
     if page.status() != StatusCode::OK {
         return Ok((redirect_query(&page)?, verifier));
     }
@@ -114,14 +105,7 @@ async fn authorize(
     let html = page.text().await?;
     let mut form = hidden_fields(&html);
     form.push(("decision".into(), "allow".into()));
-    let allowed = app
-        .client
-        .post(app.url("/oauth/authorize"))
-        .header("cookie", cookie)
-        .header("origin", &app.base)
-        .form(&form)
-        .send()
-        .await?;
+    let allowed = browser.post("/oauth/authorize").form(&form).send().await?;
     Ok((redirect_query(&allowed)?, verifier))
 }
 
@@ -157,8 +141,8 @@ async fn token(
 }
 
 /// Signs in to `rp` and exchanges the code: the token response.
-async fn tokens(app: &TestApp, cookie: &str, rp: &RelyingParty) -> Result<Value, Failure> {
-    let (back, verifier) = authorize(app, cookie, rp, &[("state", "s1")]).await?;
+async fn tokens(app: &TestApp, browser: &Browser, rp: &RelyingParty) -> Result<Value, Failure> {
+    let (back, verifier) = authorize(browser, rp, &[("state", "s1")]).await?;
     let code = back.get("code").ok_or("no code")?;
     let response = token(
         app,
@@ -208,7 +192,7 @@ async fn refresh(
 #[tokio::test]
 async fn a_revoked_refresh_token_no_longer_refreshes_nor_its_access_tokens() -> TestResult {
     for_each_backend(|app| async move {
-        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let citizen = app.citizen().await?;
         let rp = relying_party(&app, true).await?;
         let issued = tokens(&app, &citizen, &rp).await?;
         let refresh_token = field(&issued, "refresh_token")?;
@@ -242,24 +226,15 @@ async fn a_revoked_refresh_token_no_longer_refreshes_nor_its_access_tokens() -> 
 #[tokio::test]
 async fn recovery_in_person_ends_every_token_of_the_account() -> TestResult {
     for_each_backend(|app| async move {
-        let (people, _, citizen) = officials_and_citizens(&app).await?;
-        let person = people.get(1).ok_or("no citizen")?.personal_id;
+        let citizen = app.citizen().await?;
+        let person = citizen.person.id();
         let rp = relying_party(&app, false).await?;
         let issued = tokens(&app, &citizen, &rp).await?;
-        let verifier = people.first().ok_or("no official")?.personal_id;
-        app.state
-            .identity
-            .grant_role(
-                verifier,
-                &kernel::AgencyCode::parse("BCA")?,
-                "identity.verifier",
-                "operator:test",
-            )
-            .await?;
+        let verifier = app.sign_in_as(Caller::IdentityVerifier).await?.person;
         let official = app
             .state
             .identity
-            .login(&verifier.to_string(), "mật khẩu cán bộ 1", "test", None)
+            .login(&verifier.id().to_string(), &verifier.password, "test", None)
             .await?;
         let official = app
             .state
@@ -300,7 +275,7 @@ async fn recovery_in_person_ends_every_token_of_the_account() -> TestResult {
 #[tokio::test]
 async fn a_refresh_token_presented_by_another_client_is_not_spent() -> TestResult {
     for_each_backend(|app| async move {
-        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let citizen = app.citizen().await?;
         let owner = relying_party(&app, false).await?;
         let other = relying_party(&app, false).await?;
         let issued = tokens(&app, &citizen, &owner).await?;
@@ -327,7 +302,7 @@ async fn a_refresh_token_presented_by_another_client_is_not_spent() -> TestResul
 #[tokio::test]
 async fn token_and_userinfo_speak_http_as_rfc_6749_and_6750_say() -> TestResult {
     for_each_backend(|app| async move {
-        let (people, _, citizen) = officials_and_citizens(&app).await?;
+        let citizen = app.citizen().await?;
         let rp = relying_party(&app, true).await?;
 
         // RFC 6749 §5.2: a failed client authentication answers 401 with WWW-Authenticate.
@@ -348,7 +323,7 @@ async fn token_and_userinfo_speak_http_as_rfc_6749_and_6750_say() -> TestResult 
         );
 
         // §5.1: token responses are not cached, by HTTP/1.0 caches either.
-        let (back, verifier) = authorize(&app, &citizen, &rp, &[]).await?;
+        let (back, verifier) = authorize(&citizen, &rp, &[]).await?;
         assert!(
             !back.contains_key("state"),
             "no state sent, none echoed: {back:?}"
@@ -391,7 +366,7 @@ async fn token_and_userinfo_speak_http_as_rfc_6749_and_6750_say() -> TestResult 
         let record = app
             .state
             .registry
-            .get(people.get(1).ok_or("no citizen")?.personal_id)
+            .get(citizen.person.id())
             .await?
             .ok_or("no record")?;
         let phone = record
@@ -412,7 +387,7 @@ async fn token_and_userinfo_speak_http_as_rfc_6749_and_6750_say() -> TestResult 
 #[tokio::test]
 async fn browser_based_clients_may_call_the_provider_across_origins() -> TestResult {
     for_each_backend(|app| async move {
-        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let citizen = app.citizen().await?;
         let rp = relying_party(&app, false).await?;
         let spa = "http://localhost:5173";
         for path in ["/.well-known/openid-configuration", "/oauth/jwks"] {
@@ -457,7 +432,7 @@ async fn browser_based_clients_may_call_the_provider_across_origins() -> TestRes
             assert!(allowed.contains("authorization"), "{path}: {allowed}");
         }
         // The code exchange as a browser sends it from the client's own origin.
-        let (back, verifier) = authorize(&app, &citizen, &rp, &[("state", "s")]).await?;
+        let (back, verifier) = authorize(&citizen, &rp, &[("state", "s")]).await?;
         let exchanged = app
             .client
             .post(app.url("/oauth/token"))
@@ -510,7 +485,7 @@ async fn the_issuer_never_comes_from_the_host_header() -> TestResult {
     assert!(format!("{refused:#}").contains("public_url"), "{refused:#}");
 
     for_each_backend(|app| async move {
-        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let citizen = app.citizen().await?;
         let forged = "evil.example";
         let discovery: Value = app
             .client
@@ -522,7 +497,7 @@ async fn the_issuer_never_comes_from_the_host_header() -> TestResult {
             .await?;
         assert_eq!(discovery["issuer"], app.base.as_str());
         let rp = relying_party(&app, false).await?;
-        let (back, verifier) = authorize(&app, &citizen, &rp, &[]).await?;
+        let (back, verifier) = authorize(&citizen, &rp, &[]).await?;
         let issued: Value = app
             .client
             .post(app.url("/oauth/token"))
@@ -549,16 +524,17 @@ async fn the_issuer_never_comes_from_the_host_header() -> TestResult {
 #[tokio::test]
 async fn prompt_none_answers_the_client_and_prompt_login_asks_again() -> TestResult {
     for_each_backend(|app| async move {
-        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let citizen = app.citizen().await?;
         let rp = relying_party(&app, false).await?;
         let (_, challenge) = pkce();
-        let ask = |cookie: Option<&str>, prompt: &str| {
+        let anonymous_browser = app.browser()?;
+        let ask = |browser: Option<&Browser>, prompt: &str| {
             let query = authorize_query(&rp, &challenge, &[("prompt", prompt), ("state", "s9")]);
-            let mut request = app.client.get(app.url("/oauth/authorize")).query(&query);
-            if let Some(cookie) = cookie {
-                request = request.header("cookie", cookie.to_owned());
-            }
-            request.send()
+            browser
+                .unwrap_or(&anonymous_browser)
+                .get("/oauth/authorize")
+                .query(&query)
+                .send()
         };
         // OIDC Core §3.1.2.6: no session, no consent: an error at the client, never a page.
         let anonymous = ask(None, "none").await?;
@@ -577,7 +553,7 @@ async fn prompt_none_answers_the_client_and_prompt_login_asks_again() -> TestRes
         );
 
         // With consent given, prompt=none signs in silently.
-        authorize(&app, &citizen, &rp, &[]).await?;
+        authorize(&citizen, &rp, &[]).await?;
         let silent = redirect_query(&ask(Some(&citizen), "none").await?)?;
         assert!(silent.contains_key("code"), "{silent:?}");
 
@@ -596,26 +572,6 @@ async fn prompt_none_answers_the_client_and_prompt_login_asks_again() -> TestRes
     .await
 }
 
-/// A fresh session cookie for the fixture citizen.
-async fn sign_in(app: &TestApp, personal_id: &str) -> Result<String, Failure> {
-    let response = app
-        .client
-        .post(app.url("/login"))
-        .form(&[
-            ("personal_id", personal_id),
-            ("password", "mật khẩu công dân 2"),
-        ])
-        .send()
-        .await?;
-    let cookie = response
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .ok_or("no session cookie")?;
-    Ok(cookie.to_owned())
-}
-
 async fn signed_in(app: &TestApp, cookie: &str) -> Result<bool, Failure> {
     let account = app
         .client
@@ -629,10 +585,12 @@ async fn signed_in(app: &TestApp, cookie: &str) -> Result<bool, Failure> {
 #[tokio::test]
 async fn relying_parties_log_out_by_link_or_form_and_strangers_need_a_confirmation() -> TestResult {
     for_each_backend(|app| async move {
-        let (people, _, citizen) = officials_and_citizens(&app).await?;
-        let person = people.get(1).ok_or("no citizen")?.personal_id.to_string();
+        let signed_in_citizen = app.citizen().await?;
+        // The session cookies are sent by hand: the test checks the server ended a session,
+        // which a browser that dropped the cookie would not show.
+        let citizen = signed_in_citizen.cookies();
         let rp = relying_party(&app, false).await?;
-        let id_token = field(&tokens(&app, &citizen, &rp).await?, "id_token")?.to_owned();
+        let id_token = field(&tokens(&app, &signed_in_citizen, &rp).await?, "id_token")?.to_owned();
 
         // With the person's ID token and no client_id, by link from the client's site.
         let by_hint = app
@@ -655,7 +613,7 @@ async fn relying_parties_log_out_by_link_or_form_and_strangers_need_a_confirmati
         assert!(!signed_in(&app, &citizen).await?, "the session ended");
 
         // By form (POST) from the client's site.
-        let second = sign_in(&app, &person).await?;
+        let second = signed_in_citizen.again().await?.cookies();
         let by_form = app
             .client
             .post(app.url("/oauth/logout"))
@@ -677,7 +635,7 @@ async fn relying_parties_log_out_by_link_or_form_and_strangers_need_a_confirmati
         assert!(!signed_in(&app, &second).await?);
 
         // A link from anywhere without the ID token: the person is asked, nothing ends.
-        let third = sign_in(&app, &person).await?;
+        let third = signed_in_citizen.again().await?.cookies();
         let stranger = app
             .client
             .get(app.url("/oauth/logout"))
@@ -810,7 +768,7 @@ async fn a_client_registered_for_rs256_gets_rs256_id_tokens_and_rotation_keeps_t
 -> TestResult {
     use openidconnect::core::CoreJwsSigningAlgorithm::{EcdsaP256Sha256, RsaSsaPkcs1V15Sha256};
     for_each_backend(|app| async move {
-        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let citizen = app.citizen().await?;
         let rsa_client = relying_party_signed_with(&app, false, IdTokenAlg::Rs256).await?;
         let ec_client = relying_party(&app, true).await?;
 
@@ -854,6 +812,7 @@ async fn a_client_registered_for_rs256_gets_rs256_id_tokens_and_rotation_keeps_t
         assert!(!published_kids(&app, "RS256").await?.contains(&first_kid));
 
         // The RS256 token names its holder to RP-initiated logout too.
+        let cookie = citizen.cookies();
         let logout = app
             .client
             .get(app.url("/oauth/logout"))
@@ -861,12 +820,12 @@ async fn a_client_registered_for_rs256_gets_rs256_id_tokens_and_rotation_keeps_t
                 ("id_token_hint", after.as_str()),
                 ("post_logout_redirect_uri", REDIRECT),
             ])
-            .header("cookie", &citizen)
+            .header("cookie", &cookie)
             .header("sec-fetch-site", "cross-site")
             .send()
             .await?;
         assert_eq!(logout.status(), StatusCode::SEE_OTHER);
-        assert!(!signed_in(&app, &citizen).await?, "the session ended");
+        assert!(!signed_in(&app, &cookie).await?, "the session ended");
         app.stop().await?;
         Ok(())
     })

@@ -5,7 +5,7 @@
 
 use reqwest::Method;
 use serde_json::Value;
-use testkit::{TestApp, TestResult, for_each_backend};
+use testkit::{Caller, TestApp, TestResult, for_each_backend};
 
 /// A value for every path parameter: well formed for personal IDs, unknown to everything.
 const PATH_VALUE: &str = "079099000123";
@@ -162,22 +162,13 @@ fn described(operation: &Value, status: &str, content_type: Option<&str>) -> Res
 async fn official_with_every_role(
     app: &TestApp,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let (people, official_cookie, _) = super::officials_and_citizens(app).await?;
-    let official = people.first().ok_or("no official")?.personal_id;
-    for (agency, role) in [
-        ("BCA", "identity.verifier"),
-        ("BCA", exchange::admin::OPERATOR_ROLE),
-        ("BCA", exchange::admin::ADMIN_ROLE),
+    let official = app.sign_in_as(Caller::RegistryOfficer).await?;
+    for role in [
+        Caller::IdentityVerifier,
+        Caller::ExchangeOperator,
+        Caller::ExchangeAdmin("BCA"),
     ] {
-        app.state
-            .identity
-            .grant_role(
-                official,
-                &kernel::AgencyCode::parse(agency)?,
-                role,
-                "operator:test",
-            )
-            .await?;
+        app.grant(official.person.id(), role).await?;
     }
-    Ok(official_cookie)
+    Ok(official.cookies())
 }

@@ -8,7 +8,7 @@ use reqwest::header::{CONTENT_TYPE, SET_COOKIE};
 use serde_json::{Value, json};
 use testkit::{LOCALHOST, TestApp, TestResult, for_each_backend_with};
 
-use super::{officials_and_citizens, problem};
+use super::problem;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -77,7 +77,7 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
 async fn a_citizen_registers_a_passkey_and_signs_in_with_it() -> TestResult {
     let on_localhost = |config: &mut server::Config| config.public_url = Some(LOCALHOST.into());
     for_each_backend_with(on_localhost, |app| async move {
-        let (_, _, citizen) = officials_and_citizens(&app).await?;
+        let citizen = app.citizen().await?.cookies();
         let origin = localhost(&app);
 
         // Register from /account (the script's two calls).
@@ -241,7 +241,7 @@ async fn passkeys_are_bound_to_the_configured_public_url() -> TestResult {
         config.public_url = Some("https://eid.example.gov.vn".into());
     })
     .await?;
-    let (_, _, citizen) = officials_and_citizens(&app).await?;
+    let citizen = app.citizen().await?.cookies();
     let start = |cookie: &str| {
         app.client
             .post(app.url("/api/v1/identity/passkeys/register/start"))

@@ -6,9 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::{TestResult, for_each_backend, for_each_backend_with};
 
-use crate::gateway::{
-    CLIENT, SERVICE, grant_whole, last_entry, refusal, setup, token_for, upstream,
-};
+use crate::gateway::{CLIENT, SERVICE, grant_whole, last_entry, refusal, setup, upstream};
 use crate::tls::{CARD, client, issue, tls_url, with_tls};
 
 #[tokio::test]
@@ -210,7 +208,9 @@ async fn a_member_may_be_the_client() -> TestResult {
                 "operator:test",
             )
             .await?;
-        let token = token_for(&app, member).await?;
+        let token = app
+            .machine_token(member, &[exchange::EXCHANGE_SCOPE])
+            .await?;
         let response = app
             .client
             .get(app.url(CARD))

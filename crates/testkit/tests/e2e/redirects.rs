@@ -3,9 +3,7 @@
 
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
-use testkit::{TestResult, for_each_backend};
-
-use super::officials_and_citizens;
+use testkit::{Caller, TestResult, for_each_backend};
 
 /// `next` values that a browser would turn into another site.
 const FOREIGN: [&str; 6] = [
@@ -28,8 +26,8 @@ fn location(response: &reqwest::Response) -> Option<String> {
 #[tokio::test]
 async fn next_never_leaves_the_site_on_lang_and_login() -> TestResult {
     for_each_backend(|app| async move {
-        let (people, _, _) = officials_and_citizens(&app).await?;
-        let person = people.first().ok_or("no person")?.personal_id.to_string();
+        let official = app.sign_in_as(Caller::RegistryOfficer).await?;
+        let person = official.person.id().to_string();
         for next in FOREIGN {
             let switched = app
                 .client
@@ -48,7 +46,7 @@ async fn next_never_leaves_the_site_on_lang_and_login() -> TestResult {
                 .post(app.url("/login"))
                 .form(&[
                     ("personal_id", person.as_str()),
-                    ("password", "mật khẩu cán bộ 1"),
+                    ("password", official.person.password.as_str()),
                     ("next", next),
                 ])
                 .send()

@@ -7,13 +7,12 @@ use kernel::{PersonalId, ProvinceCode, Sex};
 use registry::CitizenRecord;
 use registry::record::{Address, Membership, Relationship};
 use reqwest::StatusCode;
-use reqwest::header::SET_COOKIE;
 use serde_json::Value;
-use testkit::{TestApp, TestResult, for_each_backend};
+use testkit::{Caller, TestApp, TestResult, for_each_backend};
 use time::Date;
 use time::macros::date;
 
-use super::{officials_and_citizens, problem};
+use super::problem;
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -57,7 +56,7 @@ async fn purposes(app: &TestApp, id: PersonalId) -> Result<Vec<String>, Failure>
 async fn officials_reads_of_searches_households_and_history_need_a_purpose_and_are_logged_per_citizen()
 -> TestResult {
     for_each_backend(|app| async move {
-        let (_, official, _) = officials_and_citizens(&app).await?;
+        let official = app.sign_in_as(Caller::RegistryOfficer).await?;
         let head = member(
             "079080000001",
             "Nguyễn Văn Ánh",
@@ -97,12 +96,7 @@ async fn officials_reads_of_searches_households_and_history_need_a_purpose_and_a
         }
         let (head_id, daughter_id, namesake_id) =
             (head.personal_id, daughter.personal_id, namesake.personal_id);
-        let get = |path: String| {
-            app.client
-                .get(app.url(&path))
-                .header("cookie", &official)
-                .send()
-        };
+        let get = |path: String| official.get(&path).send();
 
         // No purpose, a blank one, or one too long: refused naming the field, nothing read or logged.
         let long = "x".repeat(201);
@@ -224,44 +218,10 @@ async fn officials_reads_of_searches_households_and_history_need_a_purpose_and_a
         assert_eq!(purposes(&app, head_id).await?.len(), 4);
 
         // The daughter sees the household read in her own list.
-        let password = "mật khẩu của con gái 8";
-        app.state
-            .identity
-            .register(identity::Registration {
-                personal_id: daughter_id,
-                full_name: daughter.full_name.clone(),
-                birth_date: daughter.birth_date,
-                phone: Some("0912345678".into()),
-                email: None,
-                password: password.into(),
-            })
+        let daughter = app
+            .sign_in(app.open_account(daughter.clone()).await?)
             .await?;
-        let signed_in = app
-            .client
-            .post(app.url("/login"))
-            .form(&[
-                ("personal_id", daughter_id.to_string().as_str()),
-                ("password", password),
-            ])
-            .send()
-            .await?;
-        let cookie = signed_in
-            .headers()
-            .get(SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let account = app
-            .client
-            .get(app.url("/account"))
-            .header("cookie", cookie)
-            .send()
-            .await?
-            .text()
-            .await?;
+        let account = daughter.get("/account").send().await?.text().await?;
         assert!(
             account.contains("<td>BCA</td><td>Xác minh hộ khẩu</td>"),
             "{account}"

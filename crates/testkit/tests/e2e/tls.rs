@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::{TestApp, TestResult, for_each_backend_with};
+use testkit::{Browser, Caller, TestApp, TestResult, for_each_backend_with};
 
 use crate::gateway::{CLIENT, Failure, SERVICE, grant_whole, refusal, setup, upstream};
 
@@ -186,17 +186,8 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
         let upstream = upstream().await?;
         setup(&app, &upstream).await?;
         grant_whole(&app, SERVICE).await?;
-        let (people, official_cookie, citizen_cookie) = super::officials_and_citizens(&app).await?;
-        let official = people.first().ok_or("no official")?;
-        app.state
-            .identity
-            .grant_role(
-                official.personal_id,
-                &kernel::AgencyCode::parse("BTP")?,
-                "exchange.admin",
-                "operator:test",
-            )
-            .await?;
+        let official = app.sign_in_as(Caller::ExchangeAdmin("BTP")).await?;
+        let citizen = app.citizen().await?;
 
         // The agency keeps its key and sends only a CSR; what names it asks for is ignored.
         let agency_key = rcgen::KeyPair::generate()?;
@@ -205,15 +196,14 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
             .distinguished_name
             .push(rcgen::DnType::CommonName, "civil");
         let csr = asked.serialize_request(&agency_key)?.pem()?;
-        let post = |cookie: &str, body: Value| {
-            app.client
-                .post(app.url("/api/v1/exchange/certificates"))
-                .header("cookie", cookie)
+        let post = |browser: &Browser, body: Value| {
+            browser
+                .post("/api/v1/exchange/certificates")
                 .json(&body)
                 .send()
         };
         assert_eq!(
-            post(&citizen_cookie, json!({ "subsystem": CLIENT, "csr": csr }))
+            post(&citizen, json!({ "subsystem": CLIENT, "csr": csr }))
                 .await?
                 .status(),
             StatusCode::FORBIDDEN
@@ -221,7 +211,7 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
         // BTP's administrator manages BTP's subsystems only.
         assert_eq!(
             post(
-                &official_cookie,
+                &official,
                 json!({ "subsystem": "VN/GOV/BYT/insurance", "csr": csr })
             )
             .await?
@@ -229,7 +219,7 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
             StatusCode::FORBIDDEN
         );
         let bad = post(
-            &official_cookie,
+            &official,
             json!({ "subsystem": CLIENT, "csr": "not a request" }),
         )
         .await?;
@@ -241,7 +231,7 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
         );
 
         let no_days = post(
-            &official_cookie,
+            &official,
             json!({ "subsystem": CLIENT, "csr": csr, "days": 0 }),
         )
         .await?;
@@ -249,7 +239,7 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
         assert!(no_days.text().await?.contains("days"));
 
         let created = post(
-            &official_cookie,
+            &official,
             json!({ "subsystem": CLIENT, "csr": csr, "days": 10 }),
         )
         .await?;
@@ -269,10 +259,8 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
         let url = tls_url(&app, CARD)?;
         assert_eq!(call(&agency, &url).await?.status(), StatusCode::OK);
 
-        let listed: Value = app
-            .client
-            .get(app.url("/api/v1/exchange/certificates"))
-            .header("cookie", &official_cookie)
+        let listed: Value = official
+            .get("/api/v1/exchange/certificates")
             .send()
             .await?
             .json()
@@ -284,10 +272,11 @@ async fn administrators_issue_from_a_csr_list_and_revoke() -> TestResult {
         assert_eq!(entry.get("subsystem"), Some(&json!(CLIENT)));
         assert_eq!(entry.get("revoked_at"), Some(&Value::Null));
 
-        let revoked = app
-            .client
-            .delete(app.url(&format!("/api/v1/exchange/certificates/{serial}")))
-            .header("cookie", &official_cookie)
+        let revoked = official
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/exchange/certificates/{serial}"),
+            )
             .send()
             .await?;
         assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
