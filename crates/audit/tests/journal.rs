@@ -172,6 +172,8 @@ async fn entries_wait_in_the_journal_while_the_database_refuses_them() -> TestRe
             // Acknowledged: durable in the journal although the database refuses it.
             assert_eq!(log.record(entry(n)).await?.seq, n as i64);
         }
+        // Nothing may arrive, and no event marks a refused copy: the indexer gets a while
+        // to try (and be refused) before the database is checked.
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(stored(&db).await?, 0);
 

@@ -133,7 +133,10 @@ async fn every_change_is_a_version_readable_as_of_its_time() -> TestResult {
         );
         registry.register(&original, OFFICIAL, TODAY).await?;
         let before_change = OffsetDateTime::now_utc();
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        // Changes are stamped to the microsecond: the amendment must be stamped after it.
+        while OffsetDateTime::now_utc() - before_change < time::Duration::microseconds(1) {
+            tokio::task::yield_now().await;
+        }
 
         let mut married = original.clone();
         married.marital_status = MaritalStatus::Married;

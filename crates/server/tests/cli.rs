@@ -144,13 +144,22 @@ async fn sigterm_finishes_requests_in_flight_then_exits_cleanly() -> TestResult 
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(first_half).await?;
         stream.flush().await?;
-        tokio::time::sleep(Duration::from_millis(200)).await; // let the server start on it
+        let at = address.as_str();
+        // In flight once the server counts it, beside the metrics request asking.
+        wait_until("the request to be in flight", move || async move {
+            requests_in_flight(at).await >= Some(2)
+        })
+        .await?;
 
         let killed = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()?;
         assert!(killed.success());
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Shutting down begins by closing the listener; the process must outlive it.
+        wait_until("the server to stop listening", move || async move {
+            TcpStream::connect(at).await.is_err()
+        })
+        .await?;
         assert!(
             child.try_wait()?.is_none(),
             "the server waits for the request in flight"
@@ -178,6 +187,36 @@ async fn sigterm_finishes_requests_in_flight_then_exits_cleanly() -> TestResult 
         );
     }
     Ok(())
+}
+
+/// Polls `condition` until it holds, for at most 10 s.
+async fn wait_until<F, Fut>(what: &str, mut condition: F) -> TestResult
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition().await {
+        if Instant::now() > deadline {
+            return Err(format!("waited 10 s for {what}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+/// The server's count of requests being answered, from its metrics.
+async fn requests_in_flight(address: &str) -> Option<u64> {
+    let metrics = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("lienthong_http_requests_in_flight "))
+        .and_then(|value| value.trim().parse().ok())
 }
 
 /// Runs `lienthong <args> --data-dir <dir> --db <target>` to completion; returns stdout.
@@ -271,9 +310,11 @@ async fn sigkill_under_load_loses_no_audit_entry_of_an_answered_exchange() -> Te
 
         // Sixteen clients call a metadata service (audited like any exchange) as fast as they
         // can, each keeping the message ids of the answers it received.
+        let answers = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut loops = Vec::new();
         for worker in 0..16 {
             let (http, token, address) = (http.clone(), token.clone(), address.clone());
+            let answers = answers.clone();
             loops.push(tokio::spawn(async move {
                 let mut answered = Vec::new();
                 for n in 0.. {
@@ -290,7 +331,10 @@ async fn sigkill_under_load_loses_no_audit_entry_of_an_answered_exchange() -> Te
                     match sent {
                         Ok(response) if response.status().is_success() => {
                             match response.bytes().await {
-                                Ok(_) => answered.push(id),
+                                Ok(_) => {
+                                    answered.push(id);
+                                    answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
                                 Err(_) => break,
                             }
                         }
@@ -300,7 +344,12 @@ async fn sigkill_under_load_loses_no_audit_entry_of_an_answered_exchange() -> Te
                 answered
             }));
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let answered_so_far = || answers.load(std::sync::atomic::Ordering::Relaxed);
+        wait_until("the load to be answered", || {
+            let answered = answered_so_far();
+            async move { answered > 0 }
+        })
+        .await?;
         // The command-line tools work beside the running server, which owns the journal:
         // they write no audit entries, and verify reads what is already in the database.
         let (dir, target) = (scratch.path().to_path_buf(), database.target.clone());
@@ -309,7 +358,13 @@ async fn sigkill_under_load_loses_no_audit_entry_of_an_answered_exchange() -> Te
         })
         .await??;
         assert!(during.starts_with("intact"), "{during}");
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        // Killed in the middle of the load, well past the 50 answers asserted below.
+        let before_kill = answered_so_far() + 100;
+        wait_until("more load to be answered", || {
+            let answered = answered_so_far();
+            async move { answered >= before_kill }
+        })
+        .await?;
         child.kill()?; // SIGKILL: no shutdown, no flush
         child.wait()?;
         let mut answered = Vec::new();
