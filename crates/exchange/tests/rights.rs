@@ -1,8 +1,9 @@
 //! Properties of the exchange's access rights for any method and path: an endpoint pattern
 //! never reaches outside its prefix, a right lets through exactly the calls its method and
 //! pattern name, and a client with no right is refused everything (deny by default).
-//! Paths are the gateway's decoded paths; the gateway refuses dot segments before rights
-//! are looked at (tests/e2e/hardening.rs in testkit calls it with encoded ones).
+//! Paths are the gateway's decoded paths; that encoded dot segments and separators never
+//! carry a call outside a right is a property of the gateway, tested over HTTP in testkit's
+//! tests/e2e/paths.rs.
 
 use exchange::catalog::path_matches;
 use exchange::{Catalog, NewEndpoint, NewRight, NewService, ServiceId, SubsystemId};

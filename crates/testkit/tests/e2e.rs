@@ -26,6 +26,8 @@ mod oidc;
 mod openapi;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
+#[path = "e2e/paths.rs"]
+mod paths;
 #[path = "e2e/protocol.rs"]
 mod protocol;
 #[path = "e2e/redirects.rs"]
