@@ -327,22 +327,17 @@ async fn metadata_services_answer_in_the_specification_shape() -> TestResult {
 async fn registry_services_release_only_granted_fields_and_the_citizen_sees_each_access()
 -> TestResult {
     for_each_backend(|app| async move {
-        let upstream = upstream().await?;
-        let token = setup(&app, &upstream).await?;
-        let reference = kernel::Reference::load()?;
-        let tables = registry::generate::Tables::load()?;
-        let person = registry::generate::Generator::new(&tables, &reference, 10, 3).next().ok_or("no person")?;
-        app.state.registry.register(&person, registry::Change { actor: "test", basis: "test fixture" }, time::macros::date!(2026 - 11 - 23)).await?;
+        app.register_exchange_parties(&upstream().await?).await?;
+        let civil = app.exchange_client(CLIENT).await?;
+        let person = app.resident().await?;
         let citizens = "VN/GOV/BCA/registry/citizens";
         app.state.exchange.catalog.grant(
             exchange::NewRight { client: CLIENT.into(), service: citizens.into(), method: None, path: None, fields: Some(vec!["full_name".into(), "birth_date".into()]) },
             "operator:test",
         ).await?;
         app.state.exchange.catalog.set_limit(CLIENT, exchange::Limit { per_second: 2, per_day: 1000 }).await?;
-        let lookup = || app.client
-            .get(app.url(&format!("/r1/{citizens}/{}", person.personal_id)))
-            .bearer_auth(&token)
-            .header("X-Road-Client", CLIENT)
+        let lookup = || civil
+            .get(&format!("{citizens}/{}", person.personal_id))
             .header("X-Road-Issue", "Đăng ký khai sinh HS-1")
             .send();
         let answer = lookup().await?;
@@ -375,20 +370,17 @@ async fn registry_services_release_only_granted_fields_and_the_citizen_sees_each
 #[tokio::test]
 async fn operators_see_the_traffic_and_citizens_see_who_used_their_data() -> TestResult {
     for_each_backend(|app| async move {
-        let upstream = upstream().await?;
-        let token = setup(&app, &upstream).await?;
+        app.register_exchange_parties(&upstream().await?).await?;
+        let civil = app.exchange_client(CLIENT).await?;
         let official = app.sign_in_as(Caller::RegistryOfficer).await?;
         let citizen_browser = app.citizen().await?;
         let citizen = &citizen_browser.person.record;
         grant_whole(&app, "VN/GOV/BCA/registry/residence").await?;
-        let confirmed = app
-            .client
-            .get(app.url(&format!(
-                "/r1/VN/GOV/BCA/registry/residence/{}",
+        let confirmed = civil
+            .get(&format!(
+                "VN/GOV/BCA/registry/residence/{}",
                 citizen.personal_id
-            )))
-            .bearer_auth(&token)
-            .header("X-Road-Client", CLIENT)
+            ))
             .header("X-Road-Issue", "HS-2026-0042")
             .send()
             .await?;
