@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use time::macros::format_description;
 
-use crate::record::{
+use crate::domain::record::{
     Address, BloodGroup, CitizenRecord, FieldIssue, MaritalStatus, Membership, Relationship,
     Relative,
 };

@@ -15,11 +15,11 @@ use serde::Deserialize;
 use time::macros::date;
 use time::{Date, Duration};
 
-use crate::flat::{CsvWriter, FlatCitizen};
-use crate::import::Format;
-use crate::record::{
+use crate::domain::record::{
     Address, CitizenRecord, MaritalStatus, Membership, Relationship, Relative, fold_name,
 };
+use crate::flat::{CsvWriter, FlatCitizen};
+use crate::import::Format;
 
 /// Ages are counted at this date so the output does not depend on the day it is made.
 const AS_OF: Date = date!(2026 - 01 - 01);

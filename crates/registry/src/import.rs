@@ -12,13 +12,17 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::Row;
 use store::events::{self, NewEvent};
+use store::timestamp;
 use time::Date;
 
+use crate::domain::record::{CitizenRecord, FieldIssue};
+use crate::domain::version::Change;
+use crate::error::RegistryError;
 use crate::flat::{CsvWriter, FlatCitizen, restore_formula};
-use crate::record::{CitizenRecord, FieldIssue};
-use crate::service::{Change, Registry, RegistryError, claim_numbers, write_new_records};
+use crate::lists::Lists;
+use crate::service::Registry;
+use crate::store::{citizens, numbers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -191,7 +195,7 @@ fn read_batches<R: Read + Send + 'static>(
     reader: R,
     format: Format,
     batch_size: usize,
-    lists: std::sync::Arc<crate::lists::Lists>,
+    lists: std::sync::Arc<Lists>,
     today: Date,
 ) -> tokio::sync::mpsc::Receiver<CheckedBatch> {
     let (sender, receiver) = tokio::sync::mpsc::channel(1);
@@ -314,7 +318,8 @@ pub async fn import<R: Read + Send + 'static>(
             .iter()
             .map(|(_, record)| record.personal_id)
             .collect();
-        let claimed = claim_numbers(&mut batch_tx, &ids).await?;
+        let now = timestamp::now();
+        let claimed = numbers::claim(&mut batch_tx, &ids, &now).await?;
         let mut fresh = Vec::with_capacity(records.len());
         for (line, record) in &records {
             if claimed.contains(&record.personal_id.to_string()) {
@@ -330,7 +335,7 @@ pub async fn import<R: Read + Send + 'static>(
                 });
             }
         }
-        write_new_records(&mut batch_tx, &fresh, change, "imported").await?;
+        citizens::insert_new(&mut batch_tx, &fresh, change, "imported", &now).await?;
         let imported = fresh.len() as u64;
         if options.atomic {
             atomic_tx = Some(batch_tx);
@@ -413,21 +418,12 @@ pub async fn export<W: Write>(
     };
     let mut after = String::new();
     let mut written = 0;
-    loop {
-        let rows = sqlx::query("SELECT c.personal_id, v.record FROM registry_citizens c \
-             JOIN registry_citizen_versions v ON v.personal_id = c.personal_id AND v.version = c.version \
-             WHERE c.personal_id > $1 ORDER BY c.personal_id LIMIT $2")
-            .bind(&after)
-            .bind(PAGE)
-            .fetch_all(registry.db().reader())
-            .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.try_get("personal_id")?;
-        for row in &rows {
-            let record: CitizenRecord = serde_json::from_str(&row.try_get::<String, _>("record")?)?;
-            sink.write(&FlatCitizen::from_record(&record))?;
+    while let (records, Some(last)) = citizens::page_after(registry.db(), &after, PAGE).await? {
+        for record in &records {
+            sink.write(&FlatCitizen::from_record(record))?;
             written += 1;
         }
+        after = last;
     }
     sink.flush()?;
     Ok(written)

@@ -1,20 +1,28 @@
 //! The national population database (MISSION.md S1): citizen records with the fields of the
 //! Law on Identification 2023, personal ID numbers that never repeat, households, residence
 //! history, and a version of every record for every change, with who made it and why.
+//!
+//! `domain` holds the types and rules, `store` the SQL, `service` the operations (every
+//! official's read logged), `http` the officials' pages and JSON API.
 
-pub mod access;
+pub mod domain;
+mod error;
 pub mod flat;
 pub mod generate;
+pub mod http;
 pub mod import;
 pub mod lists;
-pub mod pages;
-pub mod record;
 mod service;
+mod store;
 
-pub use access::{Purpose, Reader};
+pub use domain::CitizenFile;
+pub use domain::access::{NotAnOfficial, Official, Purpose, Reader, ViewEntry};
+pub use domain::birth::BirthRegistration;
+pub use domain::matching::IdentityMatch;
+pub use domain::record::{self, CitizenRecord, FieldIssue};
+pub use domain::residence::{ResidenceChange, ResidenceEvent, ResidenceKind};
+pub use domain::summary::Summary;
+pub use domain::version::{Change, VersionEntry, Versioned};
+pub use error::RegistryError;
 pub use lists::Lists;
-pub use record::{CitizenRecord, FieldIssue};
-pub use service::{
-    BirthRegistration, Change, IdentityMatch, Registry, RegistryError, ResidenceChange,
-    ResidenceEvent, ResidenceKind, Summary, VersionEntry, Versioned, ViewEntry,
-};
+pub use service::{ContactChange, Registry};

@@ -120,7 +120,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .merge(web::reference::api_routes())
-        .merge(registry::pages::api_routes())
+        .merge(registry::http::api_routes())
         .merge(identity::verification::api_routes())
         .merge(exchange::admin::api_routes())
         .split_for_parts();
@@ -134,7 +134,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/static/{name}", get(web::assets::serve))
         .merge(identity::pages::routes())
         .merge(identity::oidc::routes())
-        .merge(registry::pages::routes())
+        .merge(registry::http::routes())
         .merge(exchange::tracker::routes())
         .merge(exchange::pages::routes());
 

@@ -46,6 +46,22 @@ use testkit::{Browser, Caller, TestApp, TestResult, for_each_backend};
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
+/// A registry officer, for checking through the service what a test wrote; the service logs
+/// their reads like anyone's.
+fn registry_officer() -> Result<registry::Official, Box<dyn std::error::Error + Send + Sync>> {
+    let principal = web::Principal {
+        account_id: "test-officer".into(),
+        personal_id: kernel::PersonalId::parse("001080000009")?,
+        full_name: "Cán bộ kiểm tra".into(),
+        assurance_level: 2,
+        roles: vec![web::auth::AgencyRole {
+            agency: "BCA".into(),
+            role: "registry.officer".into(),
+        }],
+    };
+    Ok(registry::Official::of(&principal)?)
+}
+
 async fn problem(
     response: reqwest::Response,
 ) -> Result<(StatusCode, Value), Box<dyn std::error::Error + Send + Sync>> {
@@ -491,7 +507,8 @@ async fn officials_register_births_and_residence_changes_and_confirm_level_two()
         assert_eq!(response.status(), StatusCode::OK);
         let (status, body) = problem(post(format!("/api/v1/registry/citizens/{child}/residence"), &official, moved).await?).await?;
         assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("version-conflict")));
-        let history = app.state.registry.residence_history(kernel::PersonalId::parse(&child)?).await?;
+        let (officer, check) = (registry_officer()?, registry::Purpose::parse("kiểm tra kết quả")?);
+        let history = app.state.registry.residence_history(officer.reading(&check), kernel::PersonalId::parse(&child)?).await?;
         assert_eq!(history.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["temporary"]);
 
         // Level 2 needs the verifier role; the registry officer does not hold it.
@@ -801,10 +818,14 @@ async fn officials_record_residence_changes_from_the_citizen_page() -> TestResul
             (status, body["field"].as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, Some("province"))
         );
+        let (officer, check) = (
+            registry_officer()?,
+            registry::Purpose::parse("kiểm tra kết quả")?,
+        );
         assert!(
             app.state
                 .registry
-                .residence_history(citizen)
+                .residence_history(officer.reading(&check), citizen)
                 .await?
                 .is_empty(),
             "nothing written"
@@ -812,7 +833,11 @@ async fn officials_record_residence_changes_from_the_citizen_page() -> TestResul
 
         let done = send(form("79")).await?;
         assert_eq!(done.status(), StatusCode::SEE_OTHER);
-        let history = app.state.registry.residence_history(citizen).await?;
+        let history = app
+            .state
+            .registry
+            .residence_history(officer.reading(&check), citizen)
+            .await?;
         assert_eq!(history.len(), 1);
         let record = app.state.registry.get(citizen).await?.ok_or("no record")?;
         assert_eq!(record.version, version + 1);

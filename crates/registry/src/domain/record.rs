@@ -245,7 +245,7 @@ pub struct FieldIssue {
 }
 
 impl FieldIssue {
-    fn new(field: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &str, reason: impl Into<String>) -> Self {
         Self {
             field: field.to_owned(),
             reason: reason.into(),

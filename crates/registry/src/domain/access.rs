@@ -3,12 +3,14 @@
 //! "who viewed my data" (Decree 13/2023/ND-CP on personal data protection, art. 9(1): the
 //! data subject's right to know how their data is processed).
 
-use std::collections::BTreeSet;
+use serde::Serialize;
+use web::Principal;
 
-use store::bulk::{self, Value};
-use store::timestamp;
-
-use crate::service::{Registry, RegistryError};
+/// The role that opens the registry, and the agency in which it must be held: the Ministry
+/// of Public Security manages the national population database (Law on Identification 2023,
+/// art. 10).
+pub const OFFICER_ROLE: &str = "registry.officer";
+pub const REGISTRY_AGENCY: &str = "BCA";
 
 /// Why an official reads personal data, as the citizen will see it: required, at least
 /// `MIN_CHARS` and at most `MAX_CHARS` characters once trimmed, no control characters.
@@ -46,51 +48,78 @@ impl Purpose {
     }
 }
 
-/// Who reads and why: the official, the agency they act for, and the purpose they gave.
-#[derive(Debug, Clone, Copy)]
-pub struct Reader<'a> {
-    pub viewer: &'a str,
-    pub agency: &'a str,
-    pub purpose: &'a Purpose,
+/// An official holding [`OFFICER_ROLE`] at [`REGISTRY_AGENCY`]. Only [`Official::of`] makes
+/// one, so whatever takes an `Official` (or a [`Reader`]) knows the role was checked.
+#[derive(Debug, Clone)]
+pub struct Official {
+    actor: String,
+    agency: String,
 }
 
-impl Registry {
-    /// Logs one read for each citizen in `personal_ids` (once each, however often listed), in
-    /// one transaction: an answer is shown only after every citizen in it is logged.
-    pub async fn log_reads(
-        &self,
-        personal_ids: &[&str],
-        reader: Reader<'_>,
-    ) -> Result<(), RegistryError> {
-        let ids: BTreeSet<&str> = personal_ids.iter().copied().collect();
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let now = timestamp::now();
-        let rows = ids
-            .into_iter()
-            .map(|id| {
-                vec![
-                    Value::Text(id.to_owned()),
-                    Value::Text(reader.viewer.to_owned()),
-                    Value::Text(reader.agency.to_owned()),
-                    Value::Text(reader.purpose.as_str().to_owned()),
-                    Value::Text(now.clone()),
-                ]
+impl Official {
+    pub fn of(principal: &Principal) -> Result<Self, NotAnOfficial> {
+        principal
+            .roles
+            .iter()
+            .find(|r| r.role == OFFICER_ROLE && r.agency == REGISTRY_AGENCY)
+            .map(|role| Self {
+                actor: principal.actor(),
+                agency: role.agency.clone(),
             })
-            .collect();
-        let mut tx = self.db().begin().await?;
-        bulk::insert_rows(
-            &mut tx,
-            "registry_record_views",
-            &["personal_id", "viewer", "agency", "purpose", "viewed_at"],
-            rows,
-            "",
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            .ok_or(NotAnOfficial)
     }
+
+    /// Who the official is in versions and access-log entries.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    pub fn agency(&self) -> &str {
+        &self.agency
+    }
+
+    /// The official reading personal data for `purpose`.
+    pub fn reading<'a>(&'a self, purpose: &'a Purpose) -> Reader<'a> {
+        Reader {
+            official: self,
+            purpose,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the registry is open only to officials holding {OFFICER_ROLE} at {REGISTRY_AGENCY}")]
+pub struct NotAnOfficial;
+
+/// Who reads and why: what every public read of the registry takes, and what its access-log
+/// entries say.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    official: &'a Official,
+    purpose: &'a Purpose,
+}
+
+impl Reader<'_> {
+    pub fn viewer(&self) -> &str {
+        self.official.actor()
+    }
+
+    pub fn agency(&self) -> &str {
+        self.official.agency()
+    }
+
+    pub fn purpose(&self) -> &Purpose {
+        self.purpose
+    }
+}
+
+/// One entry of a citizen's access log: who read their data, for whom, why and when.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ViewEntry {
+    pub viewer: String,
+    pub agency: String,
+    pub purpose: String,
+    pub viewed_at: String,
 }
 
 #[cfg(test)]

@@ -13,9 +13,12 @@ use time::macros::format_description;
 use web::layout::render;
 use web::{Authenticated, Chrome, Problem, Texts};
 
-use super::{back_to_record, filled, invalid, officer, problem, require_basis};
-use crate::record::Relative;
-use crate::service::{BirthRegistration, Change, Registry};
+use super::{back_to_record, filled};
+use crate::domain::birth::BirthRegistration;
+use crate::domain::record::Relative;
+use crate::domain::version::Change;
+use crate::http::{invalid, official, require_basis};
+use crate::service::Registry;
 
 #[derive(Template)]
 #[template(path = "birth.html")]
@@ -23,8 +26,11 @@ struct BirthPage<'a> {
     t: &'a Texts,
 }
 
-pub(super) async fn form_page(chrome: Chrome, Authenticated(principal): Authenticated) -> Response {
-    if let Err(problem) = officer(&principal) {
+pub(in crate::http) async fn form(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+) -> Response {
+    if let Err(problem) = official(&principal) {
         return problem.into_response();
     }
     let t = chrome.t();
@@ -35,7 +41,7 @@ pub(super) async fn form_page(chrome: Chrome, Authenticated(principal): Authenti
 }
 
 #[derive(Deserialize)]
-pub(super) struct BirthForm {
+pub(in crate::http) struct BirthForm {
     full_name: Option<String>,
     birth_date: Option<String>,
     sex: Option<String>,
@@ -69,13 +75,13 @@ fn parent(
     }))
 }
 
-pub(super) async fn register(
+pub(in crate::http) async fn register(
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
     Form(form): Form<BirthForm>,
 ) -> Response {
     let result = async {
-        let officer = officer(&principal)?;
+        let official = official(&principal)?;
         let basis = require_basis(form.basis.as_deref().unwrap_or_default())?;
         let full_name =
             filled(&form.full_name).ok_or_else(|| invalid("full_name", "is required"))?;
@@ -107,13 +113,12 @@ pub(super) async fn register(
             .register_birth(
                 birth,
                 Change {
-                    actor: &officer.actor,
+                    actor: official.actor(),
                     basis,
                 },
                 web::reference::today_in_vietnam(),
             )
-            .await
-            .map_err(problem)?;
+            .await?;
         Ok::<_, Problem>(record.personal_id)
     }
     .await;
