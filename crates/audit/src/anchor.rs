@@ -8,8 +8,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::Error;
-use crate::checkpoint::Checkpoint;
+use crate::domain::checkpoint::Checkpoint;
+use crate::error::Error;
 
 /// Where checkpoints are anchored.
 #[derive(Debug, Clone)]

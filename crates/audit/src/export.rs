@@ -19,10 +19,10 @@ use serde::{Deserialize, Serialize};
 use store::Db;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
-use crate::Error;
-use crate::chain::Record;
-use crate::checkpoint::{Checkpoint, key_id, public_key_pem};
-use crate::verify::{Checker, VerifyReport};
+use crate::domain::check::{Checker, VerifyReport};
+use crate::domain::checkpoint::{Checkpoint, key_id, public_key_pem};
+use crate::domain::entry::Record;
+use crate::error::Error;
 use crate::walk::{Item, Walker};
 
 const FORMAT: &str = "lienthong-audit-export";

@@ -65,53 +65,32 @@
 //! are reported as not anchored ([`VerifyReport::unanchored`]).
 
 mod anchor;
-mod chain;
-mod checkpoint;
+mod commit;
+mod database_mode;
+mod domain;
+mod error;
 mod export;
-mod indexer;
 mod journal;
+mod log;
+mod options;
+mod progress;
+mod signer;
+mod store;
 mod tracker;
 mod verify;
 mod walk;
-mod writer;
 
-pub use chain::{NewEntry, body_hash, check_field};
-pub use checkpoint::{CheckpointSigner, key_id, parse_public_key, public_key_pem};
+pub use domain::check::{Problem, ProblemKind, VerifyReport};
+pub use domain::checkpoint::{key_id, parse_public_key, public_key_pem};
+pub use domain::entry::{NewEntry, body_hash, check_field};
+pub use domain::recorded::{Entry, member_of};
 pub use ed25519_dalek::VerifyingKey;
+pub use error::Error;
 pub use export::{ExportSummary, export, verify_export};
-pub use indexer::{Replayed, replay_journal};
-pub use tracker::{Entry, daily_counts, entries_about, member_of, recent};
-pub use verify::{Problem, ProblemKind, VerifyReport, verify, verify_anchored};
-pub use writer::{AuditLog, AuditOptions, Sealed, WriterStats};
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("audit entry field {field} is not acceptable: {reason}")]
-    Invalid { field: &'static str, reason: String },
-    #[error("the audit writer has stopped; no entry can be recorded")]
-    Closed,
-    /// The batch holding the entry did not commit; the entry is not in the log.
-    #[error("the audit entry was not recorded: {0}")]
-    NotRecorded(String),
-    /// Another writer owns the chain or the journal.
-    #[error("the audit log is in use: {0}")]
-    Busy(String),
-    #[error("audit signing key {path}: {reason}")]
-    Key { path: String, reason: String },
-    #[error("public key is not an Ed25519 public key in PEM (SPKI) form: {0}")]
-    PublicKey(String),
-    #[error("stored audit entry {seq} cannot be read: {reason}")]
-    Corrupt { seq: i64, reason: String },
-    #[error("audit export, line {line}: {reason}")]
-    Export { line: u64, reason: String },
-    #[error("audit file: {0}")]
-    Io(#[from] std::io::Error),
-    #[error(transparent)]
-    Store(#[from] store::Error),
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Store(store::Error::Sql(error))
-    }
-}
+pub use journal::replay::{Replayed, replay_journal};
+pub use log::AuditLog;
+pub use options::AuditOptions;
+pub use progress::{Sealed, WriterStats};
+pub use signer::CheckpointSigner;
+pub use tracker::{daily_counts, entries_about, recent};
+pub use verify::{verify, verify_anchored};

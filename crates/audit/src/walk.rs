@@ -5,11 +5,11 @@
 use std::collections::VecDeque;
 
 use sqlx::{Any, Transaction};
-use store::{Backend, Db};
+use store::Db;
 
-use crate::Error;
-use crate::chain::{COLUMNS, Record};
-use crate::checkpoint::{CHECKPOINT_COLUMNS, Checkpoint};
+use crate::domain::checkpoint::Checkpoint;
+use crate::domain::entry::Record;
+use crate::error::Error;
 
 const PAGE: i64 = 1000;
 
@@ -33,15 +33,8 @@ pub(crate) struct Walker {
 
 impl Walker {
     pub(crate) async fn open(db: &Db) -> Result<Self, Error> {
-        let mut tx = db.reader().begin().await?;
-        if db.backend() == Backend::Postgres {
-            // SQLite keeps one snapshot per read transaction already (WAL).
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await?;
-        }
         Ok(Self {
-            tx,
+            tx: crate::store::snapshot(db).await?,
             entries: VecDeque::new(),
             checkpoints: VecDeque::new(),
             fetched_through: 0,
@@ -69,19 +62,7 @@ impl Walker {
     }
 
     async fn fetch_page(&mut self) -> Result<(), Error> {
-        let sql = format!(
-            "SELECT {} FROM audit_entries WHERE seq > $1 ORDER BY seq LIMIT $2",
-            COLUMNS.join(", ")
-        );
-        let rows = sqlx::query(&sql)
-            .bind(self.fetched_through)
-            .bind(PAGE)
-            .fetch_all(&mut *self.tx)
-            .await?;
-        let page = rows
-            .iter()
-            .map(Record::from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let page = crate::store::entries_after(&mut self.tx, self.fetched_through, PAGE).await?;
         let through = match page.last() {
             Some(last) => last.seq,
             None => {
@@ -89,18 +70,9 @@ impl Walker {
                 i64::MAX
             }
         };
-        let sql = format!(
-            "SELECT {} FROM audit_checkpoints WHERE seq > $1 AND seq <= $2 ORDER BY seq",
-            CHECKPOINT_COLUMNS.join(", ")
-        );
-        let rows = sqlx::query(&sql)
-            .bind(self.fetched_through)
-            .bind(through)
-            .fetch_all(&mut *self.tx)
-            .await?;
-        for row in &rows {
-            self.checkpoints.push_back(Checkpoint::from_row(row)?);
-        }
+        let checkpoints =
+            crate::store::checkpoints_between(&mut self.tx, self.fetched_through, through).await?;
+        self.checkpoints.extend(checkpoints);
         self.entries.extend(page);
         self.fetched_through = through;
         Ok(())

@@ -18,8 +18,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::Error;
-use crate::chain::Record;
+use crate::domain::entry::Record;
+use crate::error::Error;
 
 const LOCK_FILE: &str = "writer.lock";
 const SEGMENT_PREFIX: &str = "segment-";
@@ -264,7 +264,7 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::tests::sample;
+    use crate::domain::entry::tests::sample;
 
     #[test]
     fn a_torn_last_line_ends_the_segment_and_is_counted() -> Result<(), Error> {

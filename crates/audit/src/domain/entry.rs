@@ -3,12 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-use crate::Error;
+use crate::error::Error;
 
 pub(crate) type Hash = [u8; 32];
 
@@ -54,7 +52,7 @@ pub fn body_hash(body: &[u8]) -> [u8; 32] {
 }
 
 /// An entry exactly as stored and exported: the values that are hashed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Record {
     pub seq: i64,
@@ -74,26 +72,6 @@ pub(crate) struct Record {
     pub prev_hash: String,
     pub entry_hash: String,
 }
-
-/// The columns of `audit_entries` in `Record` order, for SELECT and INSERT alike.
-pub(crate) const COLUMNS: [&str; 16] = [
-    "seq",
-    "message_id",
-    "at",
-    "client",
-    "service",
-    "method",
-    "path",
-    "user_id",
-    "issue",
-    "subject",
-    "status",
-    "latency_micros",
-    "request_hash",
-    "response_hash",
-    "prev_hash",
-    "entry_hash",
-];
 
 impl Record {
     /// Checks the text fields and converts to the stored form, not yet chained (seq 0).
@@ -153,6 +131,15 @@ impl Record {
         hash
     }
 
+    /// The hash this entry would have at `seq` (rather than its own) after `prev`.
+    pub(crate) fn hash_at(&self, seq: i64, prev: &Hash) -> Hash {
+        Self {
+            seq,
+            ..self.clone()
+        }
+        .compute_hash(prev)
+    }
+
     /// The hash this entry would have if it followed an entry whose hash is `prev`.
     pub(crate) fn compute_hash(&self, prev: &Hash) -> Hash {
         let mut hasher = Sha256::new();
@@ -183,50 +170,6 @@ impl Record {
         put_str(&mut hasher, &self.request_hash);
         put_str(&mut hasher, &self.response_hash);
         hasher.finalize().into()
-    }
-
-    /// The values for `store::bulk::insert_rows`, in `COLUMNS` order.
-    pub(crate) fn into_values(self) -> Vec<store::bulk::Value> {
-        use store::bulk::Value::{Int, OptionalText, Text};
-        vec![
-            Int(self.seq),
-            Text(self.message_id),
-            Text(self.at),
-            Text(self.client),
-            Text(self.service),
-            Text(self.method),
-            Text(self.path),
-            OptionalText(self.user_id),
-            OptionalText(self.issue),
-            OptionalText(self.subject),
-            Int(self.status),
-            Int(self.latency_micros),
-            Text(self.request_hash),
-            Text(self.response_hash),
-            Text(self.prev_hash),
-            Text(self.entry_hash),
-        ]
-    }
-
-    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            seq: row.try_get("seq")?,
-            message_id: row.try_get("message_id")?,
-            at: row.try_get("at")?,
-            client: row.try_get("client")?,
-            service: row.try_get("service")?,
-            method: row.try_get("method")?,
-            path: row.try_get("path")?,
-            user_id: row.try_get("user_id")?,
-            issue: row.try_get("issue")?,
-            subject: row.try_get("subject")?,
-            status: row.try_get("status")?,
-            latency_micros: row.try_get("latency_micros")?,
-            request_hash: row.try_get("request_hash")?,
-            response_hash: row.try_get("response_hash")?,
-            prev_hash: row.try_get("prev_hash")?,
-            entry_hash: row.try_get("entry_hash")?,
-        })
     }
 }
 

@@ -1,5 +1,5 @@
-//! Ed25519-signed checkpoints: the signing key, its file, and the signed message (specified
-//! in the crate documentation).
+//! The key that signs checkpoints: kept in a file outside the database, and anchoring what
+//! it signs (ADR 0019).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -7,113 +7,14 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
-use crate::Error;
 use crate::anchor::AnchorFile;
-use crate::chain::{Hash, hex, parse_hash};
-
-const CHECKPOINT_TAG: &[u8; 29] = b"lienthong-audit-checkpoint-v1";
-
-/// A signed statement that the chain's entry `seq` has hash `entry_hash`, as stored and
-/// exported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Checkpoint {
-    pub seq: i64,
-    pub entry_hash: String,
-    pub signed_at: String,
-    pub key_id: String,
-    pub signature: String,
-}
-
-pub(crate) const CHECKPOINT_COLUMNS: [&str; 5] =
-    ["seq", "entry_hash", "signed_at", "key_id", "signature"];
-
-impl Checkpoint {
-    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            seq: row.try_get("seq")?,
-            entry_hash: row.try_get("entry_hash")?,
-            signed_at: row.try_get("signed_at")?,
-            key_id: row.try_get("key_id")?,
-            signature: row.try_get("signature")?,
-        })
-    }
-
-    pub(crate) fn into_values(self) -> Vec<store::bulk::Value> {
-        use store::bulk::Value::{Int, Text};
-        vec![
-            Int(self.seq),
-            Text(self.entry_hash),
-            Text(self.signed_at),
-            Text(self.key_id),
-            Text(self.signature),
-        ]
-    }
-
-    /// Why the signature does not hold, if it does not. `keys` pairs key ids with keys.
-    pub(crate) fn signature_problem(&self, keys: &[(String, VerifyingKey)]) -> Option<String> {
-        let Some((_, key)) = keys.iter().find(|(id, _)| *id == self.key_id) else {
-            return Some(format!(
-                "signed with key {}, which is not among the keys given",
-                self.key_id
-            ));
-        };
-        let Some(hash) = parse_hash(&self.entry_hash) else {
-            return Some("its entry hash is not 64 lowercase hexadecimal digits".into());
-        };
-        let signature = STANDARD
-            .decode(&self.signature)
-            .ok()
-            .and_then(|bytes| Signature::from_slice(&bytes).ok());
-        let Some(signature) = signature else {
-            return Some("its signature is not a base64 Ed25519 signature".into());
-        };
-        let message = message(self.seq, &hash, &self.signed_at);
-        match key.verify_strict(&message, &signature) {
-            Ok(()) => None,
-            Err(_) => Some(format!(
-                "the signature does not match key {} (seq, hash or time changed)",
-                self.key_id
-            )),
-        }
-    }
-}
-
-fn message(seq: i64, entry_hash: &Hash, signed_at: &str) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(CHECKPOINT_TAG.len() + 8 + 32 + 4 + signed_at.len());
-    bytes.extend_from_slice(CHECKPOINT_TAG);
-    bytes.extend_from_slice(&seq.to_be_bytes());
-    bytes.extend_from_slice(entry_hash);
-    let length = u32::try_from(signed_at.len()).unwrap_or(u32::MAX);
-    bytes.extend_from_slice(&length.to_be_bytes());
-    bytes.extend_from_slice(signed_at.as_bytes());
-    bytes
-}
-
-/// The first 16 hexadecimal digits of SHA-256 of the raw 32-byte public key.
-pub fn key_id(key: &VerifyingKey) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    hex(digest.get(..8).unwrap_or_default())
-}
-
-/// The public key as PEM (`-----BEGIN PUBLIC KEY-----`, SPKI), the form auditors are given.
-pub fn public_key_pem(key: &VerifyingKey) -> String {
-    // Encoding a valid 32-byte key as SPKI cannot fail; an empty string would fail to parse.
-    key.to_public_key_pem(LineEnding::LF).unwrap_or_default()
-}
-
-/// Reads a public key in PEM (SPKI) form, as [`public_key_pem`] writes it.
-pub fn parse_public_key(pem: &str) -> Result<VerifyingKey, Error> {
-    VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| Error::PublicKey(e.to_string()))
-}
+use crate::domain::checkpoint::{Checkpoint, key_id, message};
+use crate::domain::entry::{Hash, hex};
+use crate::error::Error;
 
 /// The key that signs checkpoints. It lives in a file outside the database, readable by
 /// the server's user only, so that write access to the database is not enough to forge
@@ -231,14 +132,10 @@ impl CheckpointSigner {
     }
 }
 
-/// Pairs each key with its id, as checkpoints name them.
-pub(crate) fn keyring(keys: &[VerifyingKey]) -> Vec<(String, VerifyingKey)> {
-    keys.iter().map(|key| (key_id(key), *key)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::checkpoint::{keyring, parse_public_key, public_key_pem};
 
     #[test]
     fn a_signature_covers_seq_hash_and_time() {
