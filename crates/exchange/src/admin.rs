@@ -14,7 +14,7 @@ use web::auth::Authenticated;
 use web::{ApiJson, Principal, Problem};
 
 use crate::Exchange;
-use crate::catalog::{CatalogError, Limit, NewRight, NewService, Right, Service, Snapshot};
+use crate::catalog::{ExchangeError, Limit, NewRight, NewService, Right, Service, Snapshot};
 use crate::ids::{MemberId, ServiceId, SubsystemId};
 
 pub const OPERATOR_ROLE: &str = "exchange.operator";
@@ -110,32 +110,12 @@ impl Manager {
     }
 }
 
-pub(crate) fn problem(error: CatalogError) -> Problem {
-    match error {
-        CatalogError::Invalid { field, reason } => Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-field",
-            format!("{field}: {reason}"),
-        )
-        .field(field),
-        CatalogError::Unknown(what) => {
-            Problem::not_found("not-found", format!("{what} is not registered"))
-        }
-        CatalogError::Exists(what) => Problem::new(
-            StatusCode::CONFLICT,
-            "exists",
-            format!("{what} is already registered"),
-        ),
-        CatalogError::Store(error) => Problem::internal(&error),
-    }
-}
-
 pub(crate) fn parse<T>(
     parsed: Result<T, crate::ids::InvalidId>,
     field: &'static str,
 ) -> Result<T, Problem> {
     parsed.map_err(|e| {
-        problem(CatalogError::Invalid {
+        Problem::from(ExchangeError::Invalid {
             field,
             reason: e.to_string(),
         })
@@ -184,7 +164,7 @@ async fn add_member(
         .catalog
         .add_member(&unit.id, &unit.name)
         .await
-        .map_err(problem)?;
+        .map_err(Problem::from)?;
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
 }
 
@@ -203,7 +183,7 @@ async fn add_subsystem(
         .catalog
         .add_subsystem(&unit.id, &unit.name)
         .await
-        .map_err(problem)?;
+        .map_err(Problem::from)?;
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
 }
 
@@ -230,8 +210,8 @@ async fn add_service(
     let id = parse(ServiceId::parse(&service.id), "id")?;
     manager.require(&id.subsystem.member)?;
     // Checked in the form it is stored in: `lienthong:registry/` is `lienthong:registry`.
-    let base_url = crate::catalog::check_base_url(&service.base_url).map_err(problem)?;
-    if base_url == crate::catalog::BUILTIN_REGISTRY {
+    let base_url = crate::catalog::check_base_url(&service.base_url).map_err(Problem::from)?;
+    if base_url.starts_with(crate::local::LOCAL_SCHEME) {
         manager.operator_only()?;
     }
     let id = exchange
@@ -241,7 +221,7 @@ async fn add_service(
             ..service
         })
         .await
-        .map_err(problem)?;
+        .map_err(Problem::from)?;
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
 }
 
@@ -271,7 +251,7 @@ async fn grant(
         .catalog
         .grant(right, manager.actor())
         .await
-        .map_err(problem)?;
+        .map_err(Problem::from)?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -296,7 +276,7 @@ async fn revoke(
         .catalog
         .revoke(&id, manager.actor())
         .await
-        .map_err(problem)?;
+        .map_err(Problem::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -321,7 +301,7 @@ async fn set_limit(
             },
         )
         .await
-        .map_err(problem)?;
+        .map_err(Problem::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

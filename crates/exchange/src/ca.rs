@@ -19,7 +19,7 @@ use rcgen::{
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::catalog::CatalogError;
+use crate::catalog::ExchangeError;
 use crate::ids::SubsystemId;
 
 const KEY_FILE: &str = "ca.key";
@@ -80,11 +80,14 @@ impl std::fmt::Debug for CertificateAuthority {
     }
 }
 
-pub(crate) fn invalid(field: &'static str, reason: impl std::fmt::Display) -> CatalogError {
-    CatalogError::Invalid {
-        field,
-        reason: reason.to_string(),
-    }
+/// Input the authority refuses, naming the field.
+fn invalid(field: &'static str, reason: impl std::fmt::Display) -> ExchangeError {
+    ExchangeError::invalid(field, reason)
+}
+
+/// The authority itself failed (files, keys, signing): for the operator's log.
+pub(crate) fn failed(what: &str, reason: impl std::fmt::Display) -> ExchangeError {
+    ExchangeError::authority(what, reason)
 }
 
 /// Lowercase hex SHA-256 of a DER certificate: how the gateway recognises a certificate.
@@ -124,14 +127,14 @@ fn random_serial() -> (SerialNumber, String) {
 impl CertificateAuthority {
     /// Loads the CA from `dir` (`ca.key`, `ca.pem`), creating both on first use. The key file
     /// is readable by the owner only.
-    pub fn load_or_create(dir: &Path) -> Result<Self, CatalogError> {
+    pub fn load_or_create(dir: &Path) -> Result<Self, ExchangeError> {
         let field = "exchange_ca";
         if dir.join(KEY_FILE).exists() {
             return Self::load(dir);
         }
         let parent = dir.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent)
-            .map_err(|e| invalid(field, format!("creating {}: {e}", parent.display())))?;
+            .map_err(|e| failed(field, format!("creating {}: {e}", parent.display())))?;
         // Both files are written into a private scratch directory that is then renamed into
         // place, so a concurrent first use never pairs one process's key with another's cert.
         let scratch: PathBuf = parent.join(format!(".exchange-ca-{}", uuid::Uuid::new_v4()));
@@ -156,7 +159,7 @@ impl CertificateAuthority {
             }
             Err(error) => {
                 let _scratch_left_behind = std::fs::remove_dir_all(&scratch);
-                Err(invalid(
+                Err(failed(
                     field,
                     format!("creating {}: {error}", dir.display()),
                 ))
@@ -164,28 +167,28 @@ impl CertificateAuthority {
         }
     }
 
-    fn load(dir: &Path) -> Result<Self, CatalogError> {
+    fn load(dir: &Path) -> Result<Self, ExchangeError> {
         let field = "exchange_ca";
         let read = |name: &str| {
             let path = dir.join(name);
             std::fs::read_to_string(&path)
-                .map_err(|e| invalid(field, format!("reading {}: {e}", path.display())))
+                .map_err(|e| failed(field, format!("reading {}: {e}", path.display())))
         };
         let key = KeyPair::from_pem(&read(KEY_FILE)?).map_err(|e| {
-            invalid(
+            failed(
                 field,
                 format!("{} is not a private key: {e}", dir.join(KEY_FILE).display()),
             )
         })?;
         let certificate_pem = read(CERT_FILE)?;
         let certificate_der = pem_der(&certificate_pem, "CERTIFICATE").ok_or_else(|| {
-            invalid(
+            failed(
                 field,
                 format!("{} holds no certificate", dir.join(CERT_FILE).display()),
             )
         })?;
         let issuer = Issuer::from_ca_cert_pem(&certificate_pem, key)
-            .map_err(|e| invalid(field, format!("{}: {e}", dir.join(CERT_FILE).display())))?;
+            .map_err(|e| failed(field, format!("{}: {e}", dir.join(CERT_FILE).display())))?;
         Ok(Self {
             issuer,
             certificate_pem,
@@ -193,9 +196,9 @@ impl CertificateAuthority {
         })
     }
 
-    fn generate() -> Result<Self, CatalogError> {
+    fn generate() -> Result<Self, ExchangeError> {
         let field = "exchange_ca";
-        let key = KeyPair::generate().map_err(|e| invalid(field, e))?;
+        let key = KeyPair::generate().map_err(|e| failed(field, e))?;
         let mut params = CertificateParams::default();
         let mut name = DistinguishedName::new();
         name.push(DnType::CommonName, "lienthong exchange CA");
@@ -212,7 +215,7 @@ impl CertificateAuthority {
         params.not_before = now - Duration::hours(1);
         params.not_after = now + Duration::days(365 * CA_YEARS);
         params.serial_number = Some(random_serial().0);
-        let certificate = params.self_signed(&key).map_err(|e| invalid(field, e))?;
+        let certificate = params.self_signed(&key).map_err(|e| failed(field, e))?;
         Ok(Self {
             certificate_pem: certificate.pem(),
             certificate_der: certificate.der().to_vec(),
@@ -231,10 +234,10 @@ impl CertificateAuthority {
     }
 
     /// The CA key as a signer of OCSP answers. The CA's keys are P-256 (rcgen's default).
-    pub(crate) fn ocsp_signer(&self) -> Result<p256::ecdsa::SigningKey, CatalogError> {
+    pub(crate) fn ocsp_signer(&self) -> Result<p256::ecdsa::SigningKey, ExchangeError> {
         use p256::pkcs8::DecodePrivateKey;
         p256::ecdsa::SigningKey::from_pkcs8_der(&self.issuer.key().serialize_der())
-            .map_err(|e| invalid("exchange_ca", format!("the CA key is not P-256: {e}")))
+            .map_err(|e| failed("exchange_ca", format!("the CA key is not P-256: {e}")))
     }
 
     /// A client certificate for `subsystem`, valid from `not_before` to `not_after`.
@@ -245,7 +248,7 @@ impl CertificateAuthority {
         key: SubjectKey<'_>,
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
-    ) -> Result<Issued, CatalogError> {
+    ) -> Result<Issued, ExchangeError> {
         if not_after <= not_before {
             return Err(invalid(
                 "days",
@@ -280,10 +283,10 @@ impl CertificateAuthority {
                 (certificate, None)
             }
             SubjectKey::Generate => {
-                let key = KeyPair::generate().map_err(|e| invalid("key", e))?;
+                let key = KeyPair::generate().map_err(|e| failed("key", e))?;
                 let certificate = params
                     .signed_by(&key, &self.issuer)
-                    .map_err(|e| invalid("key", e))?;
+                    .map_err(|e| failed("key", e))?;
                 (certificate, Some(key.serialize_pem()))
             }
         };
@@ -305,13 +308,13 @@ impl CertificateAuthority {
         revoked: &[Revocation],
         this_update: OffsetDateTime,
         next_update: OffsetDateTime,
-    ) -> Result<Vec<u8>, CatalogError> {
+    ) -> Result<Vec<u8>, ExchangeError> {
         let field = "revocation list";
         let revoked_certs = revoked
             .iter()
             .map(|entry| {
                 let serial = unhex(&entry.serial).ok_or_else(|| {
-                    invalid(
+                    failed(
                         field,
                         format!("stored serial {:?} is not hex", entry.serial),
                     )
@@ -323,7 +326,7 @@ impl CertificateAuthority {
                     invalidity_date: None,
                 })
             })
-            .collect::<Result<Vec<_>, CatalogError>>()?;
+            .collect::<Result<Vec<_>, ExchangeError>>()?;
         let params = CertificateRevocationListParams {
             this_update,
             next_update,
@@ -338,13 +341,13 @@ impl CertificateAuthority {
         };
         let list = params
             .signed_by(&self.issuer)
-            .map_err(|e| invalid(field, e))?;
+            .map_err(|e| failed(field, e))?;
         Ok(list.der().to_vec())
     }
 
     /// A server certificate for the TLS listener with these DNS names or IP addresses, and
     /// its key, both PEM. Made afresh at each start when the operator configures none.
-    pub fn issue_server(&self, names: &[&str]) -> Result<(String, String), CatalogError> {
+    pub fn issue_server(&self, names: &[&str]) -> Result<(String, String), ExchangeError> {
         let field = "tls_cert";
         let mut params = CertificateParams::default();
         let mut name = DistinguishedName::new();
@@ -356,7 +359,7 @@ impl CertificateAuthority {
         for name in names {
             params.subject_alt_names.push(match name.parse() {
                 Ok(ip) => SanType::IpAddress(ip),
-                Err(_) => SanType::DnsName((*name).try_into().map_err(|e| invalid(field, e))?),
+                Err(_) => SanType::DnsName((*name).try_into().map_err(|e| failed(field, e))?),
             });
         }
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -366,16 +369,16 @@ impl CertificateAuthority {
         params.not_before = now - Duration::hours(1);
         params.not_after = now + Duration::days(i64::from(DEFAULT_DAYS));
         params.serial_number = Some(random_serial().0);
-        let key = KeyPair::generate().map_err(|e| invalid(field, e))?;
+        let key = KeyPair::generate().map_err(|e| failed(field, e))?;
         let certificate = params
             .signed_by(&key, &self.issuer)
-            .map_err(|e| invalid(field, e))?;
+            .map_err(|e| failed(field, e))?;
         Ok((certificate.pem(), key.serialize_pem()))
     }
 }
 
 /// Parses and verifies (the request's self-signature, RFC 2986 §3) a PEM CSR.
-fn parse_csr(pem: &str) -> Result<CertificateSigningRequestParams, CatalogError> {
+fn parse_csr(pem: &str) -> Result<CertificateSigningRequestParams, ExchangeError> {
     if !pem.contains("-----BEGIN CERTIFICATE REQUEST-----") {
         return Err(invalid(
             "csr",
@@ -498,7 +501,7 @@ mod tests {
                 .issue(&subsystem(), SubjectKey::Csr(bad), from, to)
                 .unwrap_err();
             assert!(
-                matches!(&error, CatalogError::Invalid { field: "csr", .. }),
+                matches!(&error, ExchangeError::Invalid { field: "csr", .. }),
                 "{error}"
             );
             assert!(error.to_string().starts_with("csr: "), "{error}");

@@ -13,50 +13,12 @@ use sqlx::Row;
 use store::{Db, timestamp};
 use utoipa::ToSchema;
 
+pub use crate::error::ExchangeError;
 use crate::ids::{ClientId, InvalidId, MemberId, ServiceId, SubsystemId};
+use crate::local::{LOCAL_SCHEME, LocalProviders};
 use crate::networks::ProviderNetworks;
 
 const RELOAD_SECONDS: u64 = 10;
-/// The scheme of services this node answers itself instead of forwarding.
-pub const BUILTIN_REGISTRY: &str = "lienthong:registry";
-
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
-    #[error("{0} is not registered")]
-    Unknown(String),
-    #[error("{0} is already registered")]
-    Exists(String),
-    #[error(transparent)]
-    Store(#[from] store::Error),
-}
-
-impl From<sqlx::Error> for CatalogError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Store(store::Error::Sql(error))
-    }
-}
-
-impl CatalogError {
-    /// The HTTP status that tells a caller what happened, for the API and the pages alike.
-    pub fn status(&self) -> axum::http::StatusCode {
-        use axum::http::StatusCode;
-        match self {
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unknown(_) => StatusCode::NOT_FOUND,
-            Self::Exists(_) => StatusCode::CONFLICT,
-            Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn id(field: &'static str, error: InvalidId) -> Self {
-        Self::Invalid {
-            field,
-            reason: error.to_string(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Endpoint {
@@ -236,7 +198,8 @@ pub struct NewRight {
     /// With `path`: only this endpoint; `*` any method.
     pub method: Option<String>,
     pub path: Option<String>,
-    /// Registry fields released under this right (citizen lookup); none means all.
+    /// Fields released under this right, as an in-process provider names them (the registry's
+    /// citizen lookup); none means all.
     pub fields: Option<Vec<String>>,
 }
 
@@ -244,19 +207,19 @@ const METHODS: [&str; 9] = [
     "*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
 ];
 
-fn check_method(method: &str) -> Result<String, CatalogError> {
+fn check_method(method: &str) -> Result<String, ExchangeError> {
     let upper = method.trim().to_ascii_uppercase();
     if METHODS.contains(&upper.as_str()) {
         Ok(upper)
     } else {
-        Err(CatalogError::Invalid {
+        Err(ExchangeError::Invalid {
             field: "method",
             reason: format!("{method:?} is not an HTTP method (or *)"),
         })
     }
 }
 
-fn check_path(path: &str) -> Result<String, CatalogError> {
+fn check_path(path: &str) -> Result<String, ExchangeError> {
     let path = path.trim();
     let ok = path.starts_with('/')
         && !path.contains("..")
@@ -265,17 +228,17 @@ fn check_path(path: &str) -> Result<String, CatalogError> {
     if ok {
         Ok(path.to_owned())
     } else {
-        Err(CatalogError::Invalid {
+        Err(ExchangeError::Invalid {
             field: "path",
             reason: format!("{path:?} must start with / and hold no spaces, ? or .."),
         })
     }
 }
 
-fn check_name(name: &str) -> Result<String, CatalogError> {
+fn check_name(name: &str) -> Result<String, ExchangeError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(CatalogError::Invalid {
+        return Err(ExchangeError::Invalid {
             field: "name",
             reason: "is required, at most 200 characters".into(),
         });
@@ -285,15 +248,21 @@ fn check_name(name: &str) -> Result<String, CatalogError> {
 
 /// The one normal form of a base URL (trimmed, no trailing `/`): every check and the stored
 /// value use it, so no check can pass on one spelling and the gateway act on another.
-pub(crate) fn check_base_url(url: &str) -> Result<String, CatalogError> {
+pub(crate) fn check_base_url(url: &str) -> Result<String, ExchangeError> {
     let url = url.trim().trim_end_matches('/');
+    let local_name = url.strip_prefix(LOCAL_SCHEME).map(|name| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
     let scheme_ok =
-        url == BUILTIN_REGISTRY || url.starts_with("https://") || url.starts_with("http://");
+        local_name.unwrap_or_else(|| url.starts_with("https://") || url.starts_with("http://"));
     if !scheme_ok || url.contains(['?', '#']) || url.chars().any(char::is_whitespace) {
-        return Err(CatalogError::Invalid {
+        return Err(ExchangeError::Invalid {
             field: "base_url",
             reason: format!(
-                "{url:?} must be an http(s) URL without query or fragment, or {BUILTIN_REGISTRY}"
+                "{url:?} must be an http(s) URL without query or fragment, or {LOCAL_SCHEME}<provider> for a provider in this node"
             ),
         });
     }
@@ -304,9 +273,8 @@ pub(crate) fn check_base_url(url: &str) -> Result<String, CatalogError> {
 #[derive(Clone)]
 pub struct Catalog {
     db: Db,
-    /// The member whose services alone may be answered by the population registry
-    /// (`INSTANCE/GOV/BCA`, the registry's owner).
-    registry_owner: MemberId,
+    /// The providers in this node (`lienthong:<name>`); each answers only its owner's services.
+    pub(crate) local: Arc<LocalProviders>,
     /// Where base URLs may point (checked again at connect time, see networks.rs).
     networks: ProviderNetworks,
     current: Arc<RwLock<(Instant, Arc<Snapshot>)>>,
@@ -328,24 +296,15 @@ impl std::fmt::Debug for Catalog {
 }
 
 impl Catalog {
-    pub async fn open(
-        db: Db,
-        registry_owner: MemberId,
-        networks: ProviderNetworks,
-    ) -> Result<Self, CatalogError> {
+    pub async fn open(db: Db, networks: ProviderNetworks) -> Result<Self, ExchangeError> {
         let snapshot = load(&db).await?;
         Ok(Self {
             db,
-            registry_owner,
+            local: Arc::default(),
             networks,
             current: Arc::new(RwLock::new((Instant::now(), Arc::new(snapshot)))),
             reloading: Arc::default(),
         })
-    }
-
-    /// The member that owns the population registry's built-in services.
-    pub fn registry_owner(&self) -> &MemberId {
-        &self.registry_owner
     }
 
     /// The current snapshot; reloads it within this call when it is old.
@@ -375,7 +334,7 @@ impl Catalog {
         }
     }
 
-    async fn reload(&self) -> Result<Arc<Snapshot>, CatalogError> {
+    async fn reload(&self) -> Result<Arc<Snapshot>, ExchangeError> {
         let fresh = Arc::new(load(&self.db).await?);
         if let Ok(mut current) = self.current.write() {
             *current = (Instant::now(), fresh.clone());
@@ -383,8 +342,8 @@ impl Catalog {
         Ok(fresh)
     }
 
-    pub async fn add_member(&self, id: &str, name: &str) -> Result<MemberId, CatalogError> {
-        let id = MemberId::parse(id).map_err(|e| CatalogError::id("id", e))?;
+    pub async fn add_member(&self, id: &str, name: &str) -> Result<MemberId, ExchangeError> {
+        let id = MemberId::parse(id).map_err(|e| ExchangeError::id("id", e))?;
         let name = check_name(name)?;
         let mut tx = self.db.begin().await?;
         let done = sqlx::query("INSERT INTO exchange_members (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
@@ -395,21 +354,21 @@ impl Catalog {
             .await?;
         tx.commit().await?;
         if done.rows_affected() == 0 {
-            return Err(CatalogError::Exists(id.to_string()));
+            return Err(ExchangeError::Exists(id.to_string()));
         }
         self.reload().await?;
         Ok(id)
     }
 
-    pub async fn add_subsystem(&self, id: &str, name: &str) -> Result<SubsystemId, CatalogError> {
-        let id = SubsystemId::parse(id).map_err(|e| CatalogError::id("id", e))?;
+    pub async fn add_subsystem(&self, id: &str, name: &str) -> Result<SubsystemId, ExchangeError> {
+        let id = SubsystemId::parse(id).map_err(|e| ExchangeError::id("id", e))?;
         let name = check_name(name)?;
         let snapshot = self.snapshot().await;
         if snapshot.member_name(&id.member).is_none() {
-            return Err(CatalogError::Unknown(format!("member {}", id.member)));
+            return Err(ExchangeError::Unknown(format!("member {}", id.member)));
         }
         if snapshot.has_subsystem(&id) {
-            return Err(CatalogError::Exists(id.to_string()));
+            return Err(ExchangeError::Exists(id.to_string()));
         }
         let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO exchange_subsystems (id, member_id, name, created_at) VALUES ($1, $2, $3, $4)")
@@ -424,30 +383,37 @@ impl Catalog {
         Ok(id)
     }
 
-    pub async fn add_service(&self, service: NewService) -> Result<ServiceId, CatalogError> {
-        let id = ServiceId::parse(&service.id).map_err(|e| CatalogError::id("id", e))?;
+    pub async fn add_service(&self, service: NewService) -> Result<ServiceId, ExchangeError> {
+        let id = ServiceId::parse(&service.id).map_err(|e| ExchangeError::id("id", e))?;
         let base_url = check_base_url(&service.base_url)?;
-        if base_url == BUILTIN_REGISTRY && id.subsystem.member != self.registry_owner {
-            return Err(CatalogError::Invalid {
-                field: "base_url",
-                reason: format!(
-                    "only the population registry's owner {} may point a service at {BUILTIN_REGISTRY}",
-                    self.registry_owner
-                ),
-            });
-        }
-        if base_url != BUILTIN_REGISTRY {
+        if base_url.starts_with(LOCAL_SCHEME) {
+            let Some(owner) = self.local.owner(&base_url) else {
+                return Err(ExchangeError::Invalid {
+                    field: "base_url",
+                    reason: format!("no provider in this node is named {base_url}"),
+                });
+            };
+            if id.subsystem.member != owner.member {
+                return Err(ExchangeError::Invalid {
+                    field: "base_url",
+                    reason: format!(
+                        "only the provider's owner {} may point a service at {base_url}",
+                        owner.member
+                    ),
+                });
+            }
+        } else {
             self.networks
                 .check_base_url(&base_url)
                 .await
-                .map_err(|reason| CatalogError::Invalid {
+                .map_err(|reason| ExchangeError::Invalid {
                     field: "base_url",
                     reason,
                 })?;
         }
         let timeout_ms = service.timeout_ms.unwrap_or(30_000);
         if !(100..=300_000).contains(&timeout_ms) {
-            return Err(CatalogError::Invalid {
+            return Err(ExchangeError::Invalid {
                 field: "timeout_ms",
                 reason: "must be between 100 and 300000".into(),
             });
@@ -458,7 +424,7 @@ impl Catalog {
                 .and_then(|v| v.get("openapi").cloned())
                 .is_none()
         {
-            return Err(CatalogError::Invalid {
+            return Err(ExchangeError::Invalid {
                 field: "openapi",
                 reason: "must be an OpenAPI 3 document in JSON".into(),
             });
@@ -467,13 +433,16 @@ impl Catalog {
             .endpoints
             .iter()
             .map(|e| Ok((check_method(&e.method)?, check_path(&e.path)?)))
-            .collect::<Result<Vec<_>, CatalogError>>()?;
+            .collect::<Result<Vec<_>, ExchangeError>>()?;
         let snapshot = self.snapshot().await;
         if !snapshot.has_subsystem(&id.subsystem) {
-            return Err(CatalogError::Unknown(format!("subsystem {}", id.subsystem)));
+            return Err(ExchangeError::Unknown(format!(
+                "subsystem {}",
+                id.subsystem
+            )));
         }
         if snapshot.services.contains_key(&id) {
-            return Err(CatalogError::Exists(id.to_string()));
+            return Err(ExchangeError::Exists(id.to_string()));
         }
         let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO exchange_services (id, subsystem_id, base_url, openapi, timeout_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -499,14 +468,14 @@ impl Catalog {
     }
 
     /// Grants a right; returns its id.
-    pub async fn grant(&self, right: NewRight, actor: &str) -> Result<String, CatalogError> {
-        let client = ClientId::parse(&right.client).map_err(|e| CatalogError::id("client", e))?;
+    pub async fn grant(&self, right: NewRight, actor: &str) -> Result<String, ExchangeError> {
+        let client = ClientId::parse(&right.client).map_err(|e| ExchangeError::id("client", e))?;
         let service =
-            ServiceId::parse(&right.service).map_err(|e| CatalogError::id("service", e))?;
+            ServiceId::parse(&right.service).map_err(|e| ExchangeError::id("service", e))?;
         let method = right.method.as_deref().map(check_method).transpose()?;
         let path = right.path.as_deref().map(check_path).transpose()?;
         if method.is_some() != path.is_some() {
-            return Err(CatalogError::Invalid {
+            return Err(ExchangeError::Invalid {
                 field: "path",
                 reason:
                     "give method and path together (an endpoint), or neither (the whole service)"
@@ -520,10 +489,10 @@ impl Catalog {
                     .iter()
                     .map(|f| {
                         let f = f.trim();
-                        if registry::CitizenRecord::FIELDS.contains(&f) {
+                        if self.local.releases_field(f) {
                             Ok(f.to_owned())
                         } else {
-                            Err(CatalogError::Invalid {
+                            Err(ExchangeError::Invalid {
                                 field: "fields",
                                 reason: format!("{f:?} is not a registry field"),
                             })
@@ -534,13 +503,13 @@ impl Catalog {
             .transpose()?;
         let snapshot = self.snapshot().await;
         if !snapshot.has_client(&client) {
-            return Err(CatalogError::Unknown(format!(
+            return Err(ExchangeError::Unknown(format!(
                 "client {} {client}",
                 client.object_type()
             )));
         }
         if !snapshot.services.contains_key(&service) {
-            return Err(CatalogError::Unknown(format!("service {service}")));
+            return Err(ExchangeError::Unknown(format!("service {service}")));
         }
         let id = uuid::Uuid::now_v7().to_string();
         let mut tx = self.db.begin().await?;
@@ -560,7 +529,7 @@ impl Catalog {
         Ok(id)
     }
 
-    pub async fn revoke(&self, right_id: &str, actor: &str) -> Result<(), CatalogError> {
+    pub async fn revoke(&self, right_id: &str, actor: &str) -> Result<(), ExchangeError> {
         let mut tx = self.db.begin().await?;
         let done = sqlx::query("UPDATE exchange_rights SET revoked_by = $1, revoked_at = $2 WHERE id = $3 AND revoked_at IS NULL")
             .bind(actor)
@@ -570,22 +539,22 @@ impl Catalog {
             .await?;
         tx.commit().await?;
         if done.rows_affected() == 0 {
-            return Err(CatalogError::Unknown(format!("right {right_id}")));
+            return Err(ExchangeError::Unknown(format!("right {right_id}")));
         }
         self.reload().await?;
         Ok(())
     }
 
-    pub async fn set_limit(&self, client: &str, limit: Limit) -> Result<(), CatalogError> {
-        let client = ClientId::parse(client).map_err(|e| CatalogError::id("client", e))?;
+    pub async fn set_limit(&self, client: &str, limit: Limit) -> Result<(), ExchangeError> {
+        let client = ClientId::parse(client).map_err(|e| ExchangeError::id("client", e))?;
         if limit.per_second == 0 || limit.per_day == 0 {
-            return Err(CatalogError::Invalid {
+            return Err(ExchangeError::Invalid {
                 field: "per_second",
                 reason: "limits must be at least 1 (revoke rights to stop a client)".into(),
             });
         }
         if !self.snapshot().await.has_client(&client) {
-            return Err(CatalogError::Unknown(format!(
+            return Err(ExchangeError::Unknown(format!(
                 "client {} {client}",
                 client.object_type()
             )));
@@ -629,7 +598,7 @@ impl Catalog {
         issued: &crate::ca::Issued,
         replaced: Option<&str>,
         actor: &str,
-    ) -> Result<(), CatalogError> {
+    ) -> Result<(), ExchangeError> {
         let now = timestamp::now();
         let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO exchange_certificates (serial, subsystem_id, fingerprint, certificate, not_before, not_after, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -654,7 +623,7 @@ impl Catalog {
                 .await?;
             if done.rows_affected() == 0 {
                 // Dropping the transaction undoes the insert.
-                return Err(CatalogError::Invalid {
+                return Err(ExchangeError::Invalid {
                     field: "replaces",
                     reason: format!("{serial} is not a current certificate of {subsystem}"),
                 });
@@ -666,7 +635,7 @@ impl Catalog {
     }
 
     /// Revoked certificates, for the revocation list.
-    pub async fn revocations(&self) -> Result<Vec<crate::ca::Revocation>, CatalogError> {
+    pub async fn revocations(&self) -> Result<Vec<crate::ca::Revocation>, ExchangeError> {
         let rows = sqlx::query("SELECT serial, revoked_at FROM exchange_certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at")
             .fetch_all(self.db.reader())
             .await?;
@@ -675,7 +644,7 @@ impl Catalog {
                 let at: String = row.try_get("revoked_at")?;
                 Ok(crate::ca::Revocation {
                     serial: row.try_get("serial")?,
-                    revoked_at: timestamp::parse(&at).map_err(|e| CatalogError::Invalid {
+                    revoked_at: timestamp::parse(&at).map_err(|e| ExchangeError::Invalid {
                         field: "stored revocation time",
                         reason: format!("{at:?}: {e}"),
                     })?,
@@ -686,7 +655,7 @@ impl Catalog {
 
     /// Revokes a certificate; the gateway on this node refuses it from the next request
     /// (other nodes within `RELOAD_SECONDS`).
-    pub async fn revoke_certificate(&self, serial: &str, actor: &str) -> Result<(), CatalogError> {
+    pub async fn revoke_certificate(&self, serial: &str, actor: &str) -> Result<(), ExchangeError> {
         let serial = serial.trim().to_ascii_lowercase();
         let mut tx = self.db.begin().await?;
         let done = sqlx::query("UPDATE exchange_certificates SET revoked_by = $1, revoked_at = $2 WHERE serial = $3 AND revoked_at IS NULL")
@@ -697,7 +666,7 @@ impl Catalog {
             .await?;
         tx.commit().await?;
         if done.rows_affected() == 0 {
-            return Err(CatalogError::Unknown(format!(
+            return Err(ExchangeError::Unknown(format!(
                 "unrevoked certificate {serial}"
             )));
         }
@@ -706,7 +675,7 @@ impl Catalog {
     }
 
     /// Every certificate issued, revoked ones included, newest first.
-    pub async fn certificates(&self) -> Result<Vec<CertificateInfo>, CatalogError> {
+    pub async fn certificates(&self) -> Result<Vec<CertificateInfo>, ExchangeError> {
         let rows = sqlx::query(&format!(
             "SELECT {CERTIFICATE_COLUMNS} FROM exchange_certificates ORDER BY issued_at DESC"
         ))
@@ -719,17 +688,17 @@ impl Catalog {
     }
 
     /// The certificate as issued, PEM.
-    pub async fn certificate_pem(&self, serial: &str) -> Result<String, CatalogError> {
+    pub async fn certificate_pem(&self, serial: &str) -> Result<String, ExchangeError> {
         let serial = serial.trim().to_ascii_lowercase();
         let row = sqlx::query("SELECT certificate FROM exchange_certificates WHERE serial = $1")
             .bind(&serial)
             .fetch_optional(self.db.reader())
             .await?
-            .ok_or_else(|| CatalogError::Unknown(format!("certificate {serial}")))?;
+            .ok_or_else(|| ExchangeError::Unknown(format!("certificate {serial}")))?;
         Ok(row.try_get("certificate")?)
     }
 
-    pub async fn certificate(&self, serial: &str) -> Result<CertificateInfo, CatalogError> {
+    pub async fn certificate(&self, serial: &str) -> Result<CertificateInfo, ExchangeError> {
         let serial = serial.trim().to_ascii_lowercase();
         let row = sqlx::query(&format!(
             "SELECT {CERTIFICATE_COLUMNS} FROM exchange_certificates WHERE serial = $1"
@@ -737,13 +706,13 @@ impl Catalog {
         .bind(&serial)
         .fetch_optional(self.db.reader())
         .await?
-        .ok_or_else(|| CatalogError::Unknown(format!("certificate {serial}")))?;
+        .ok_or_else(|| ExchangeError::Unknown(format!("certificate {serial}")))?;
         Ok(certificate_info(&row)?)
     }
 }
 
-async fn load(db: &Db) -> Result<Snapshot, CatalogError> {
-    let bad = |e: InvalidId| CatalogError::Invalid {
+async fn load(db: &Db) -> Result<Snapshot, ExchangeError> {
+    let bad = |e: InvalidId| ExchangeError::Invalid {
         field: "stored identifier",
         reason: e.to_string(),
     };
@@ -831,7 +800,7 @@ async fn load(db: &Db) -> Result<Snapshot, CatalogError> {
         );
     }
     let stored_time = |text: String| {
-        timestamp::parse(&text).map_err(|e| CatalogError::Invalid {
+        timestamp::parse(&text).map_err(|e| ExchangeError::Invalid {
             field: "stored certificate validity",
             reason: format!("{text:?}: {e}"),
         })

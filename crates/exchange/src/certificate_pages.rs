@@ -14,7 +14,7 @@ use serde::Deserialize;
 use web::{Authenticated, Chrome, Principal, Problem, Site};
 
 use crate::Exchange;
-use crate::admin::{Manager, problem};
+use crate::admin::Manager;
 use crate::ca::DEFAULT_DAYS;
 use crate::catalog::Snapshot;
 use crate::certificates::{self, Certificate, CertificateRequest};
@@ -106,7 +106,7 @@ pub(crate) async fn section(
                 .catalog
                 .certificate_pem(&serial)
                 .await
-                .map_err(problem)?,
+                .map_err(Problem::from)?,
             serial,
         }),
         None => None,
@@ -235,7 +235,7 @@ async fn download(
         .catalog
         .certificate(&serial)
         .await
-        .map_err(problem)?;
+        .map_err(Problem::from)?;
     let subsystem =
         SubsystemId::parse(&certificate.subsystem).map_err(|e| Problem::internal(&e))?;
     manager.require(&subsystem.member)?;
@@ -243,7 +243,7 @@ async fn download(
         .catalog
         .certificate_pem(&certificate.serial)
         .await
-        .map_err(problem)?;
+        .map_err(Problem::from)?;
     Ok((
         [
             (CONTENT_TYPE, "application/pem-certificate-chain".to_owned()),

@@ -19,9 +19,9 @@ use utoipa_axum::routes;
 use web::auth::Authenticated;
 use web::{ApiJson, Problem};
 
-use crate::admin::{Manager, parse, problem};
+use crate::admin::{Manager, parse};
 use crate::ca::{DEFAULT_DAYS, Issued};
-use crate::catalog::{CatalogError, CertificateInfo};
+use crate::catalog::{CertificateInfo, ExchangeError};
 use crate::ids::SubsystemId;
 use crate::{Exchange, SubjectKey};
 
@@ -152,7 +152,7 @@ pub(crate) async fn visible(
         .catalog
         .certificates()
         .await
-        .map_err(problem)?
+        .map_err(Problem::from)?
         .into_iter()
         .filter(|c| SubsystemId::parse(&c.subsystem).is_ok_and(|s| manager.manages(&s.member)))
         .map(|c| Certificate::as_of(c, now))
@@ -193,7 +193,7 @@ pub(crate) async fn issue_for(
             manager.actor(),
         )
         .await
-        .map_err(problem)
+        .map_err(Problem::from)
 }
 
 /// Only a current certificate of the same subsystem can be replaced.
@@ -207,13 +207,13 @@ async fn replaceable(
     };
     let current = match exchange.catalog.certificate(serial).await {
         Ok(current) => current,
-        Err(CatalogError::Unknown(_)) => {
+        Err(ExchangeError::Unknown(_)) => {
             return Err(refused(
                 "unknown-certificate",
                 format!("replaces: no certificate has the serial {serial}"),
             ));
         }
-        Err(error) => return Err(problem(error)),
+        Err(error) => return Err(Problem::from(error)),
     };
     if current.subsystem != subsystem.to_string() {
         return Err(refused(
@@ -242,14 +242,14 @@ pub(crate) async fn revoke_as(
 ) -> Result<(), Problem> {
     let certificate = match exchange.catalog.certificate(serial).await {
         Ok(certificate) => certificate,
-        Err(CatalogError::Unknown(_)) => {
+        Err(ExchangeError::Unknown(_)) => {
             return Err(Problem::not_found(
                 "unknown-certificate",
                 format!("no certificate has the serial {serial}"),
             )
             .field("serial"));
         }
-        Err(error) => return Err(problem(error)),
+        Err(error) => return Err(Problem::from(error)),
     };
     let subsystem = parse(SubsystemId::parse(&certificate.subsystem), "subsystem")?;
     manager.require(&subsystem.member)?;
@@ -275,8 +275,8 @@ pub(crate) async fn revoke_as(
     {
         Ok(()) => Ok(()),
         // Revoked by someone else between the lookup and the update.
-        Err(CatalogError::Unknown(_)) => Err(already_revoked("a moment ago".into())),
-        Err(error) => Err(problem(error)),
+        Err(ExchangeError::Unknown(_)) => Err(already_revoked("a moment ago".into())),
+        Err(error) => Err(Problem::from(error)),
     }
 }
 

@@ -1,31 +1,38 @@
 //! The data-exchange platform (MISSION.md S3, and the privacy half of S13): members and
 //! their subsystems, the services they provide and the rights granted to use them, a gateway
 //! that speaks the X-Road Message Protocol for REST (r1) so existing X-Road clients work
-//! unchanged, a tamper-evident audit log of every exchange (crates/audit), built-in services
-//! from the population registry, and the citizen's data tracker.
+//! unchanged, a tamper-evident audit log of every exchange (crates/audit), and an in-process
+//! client through which the platform's own contexts read citizen data (the only road to it).
+//! Providers in the same binary, such as the population registry, plug in at start-up; the
+//! exchange depends on none of them.
 
 pub mod admin;
 pub mod baseline;
-pub mod builtin;
 pub mod ca;
 pub mod catalog;
 mod certificate_pages;
 pub mod certificates;
+pub mod client;
+mod core;
+mod error;
 mod fault;
 mod forward;
 mod gateway;
+mod http;
 pub mod ids;
 mod limits;
+pub mod local;
 mod metadata;
 pub mod metrics;
 pub mod networks;
 pub mod ocsp;
 pub mod pages;
 mod relay;
-pub mod tracker;
 
+use std::future::Future;
 use std::ops::Deref;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -34,18 +41,45 @@ use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use identity::Identity;
-use registry::Registry;
 
 pub use ca::{CertificateAuthority, Issued, SubjectKey};
 pub use catalog::{
-    Catalog, CatalogError, CertificateInfo, Limit, NewEndpoint, NewRight, NewService,
+    Catalog, CertificateInfo, ExchangeError, Limit, NewEndpoint, NewRight, NewService,
 };
+pub use client::{Client, ClientError};
+pub use core::{Call, Reply};
 pub use fault::Fault;
 pub use ids::{ClientId, MemberId, ServiceId, SubsystemId};
+pub use local::{LocalAnswer, LocalCall, LocalProvider, LocalRegistration, LocalService};
 
 /// The scope an agency system's token needs to call through the gateway.
 pub const EXCHANGE_SCOPE: &str = "exchange";
+
+/// A machine access token as the token's issuer verified it.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    /// The subsystem it was issued to (`VN/GOV/BYT/insurance`).
+    pub subject: String,
+    /// Space-separated scopes.
+    pub scope: String,
+}
+
+/// Why a bearer token was not accepted.
+#[derive(Debug, Clone)]
+pub enum TokenRejected {
+    /// Unknown, expired or revoked: the client's fault.
+    Invalid(String),
+    /// The issuer could not be asked.
+    Unavailable(String),
+}
+
+/// Checks a bearer token; `server` wires identity's verification in, so the exchange needs no
+/// more of identity than this.
+pub type TokenVerifier = Arc<
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<VerifiedToken, TokenRejected>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// The client certificate a TLS connection presented, verified against the platform CA by
 /// the listener; put into every request's extensions on that connection.
@@ -62,8 +96,7 @@ pub struct Exchange(Arc<Inner>);
 pub struct Inner {
     pub catalog: Catalog,
     pub audit: audit::AuditLog,
-    pub identity: Identity,
-    pub registry: Registry,
+    verify_token: TokenVerifier,
     pub db: store::Db,
     /// The X-Road instance this node belongs to (`VN`).
     pub instance: String,
@@ -103,8 +136,8 @@ impl std::fmt::Debug for Exchange {
 pub struct Parts {
     pub db: store::Db,
     pub audit: audit::AuditLog,
-    pub identity: Identity,
-    pub registry: Registry,
+    /// How an agency system's bearer token is checked (identity's token endpoint issues them).
+    pub verify_token: TokenVerifier,
     pub instance: String,
     pub max_body: u64,
     pub max_request: u64,
@@ -117,22 +150,10 @@ pub struct Parts {
 }
 
 impl Exchange {
-    pub async fn start(parts: Parts) -> Result<Self, CatalogError> {
-        let registry_owner =
-            MemberId::parse(&format!("{}/GOV/BCA", parts.instance)).map_err(|e| {
-                CatalogError::Invalid {
-                    field: "instance",
-                    reason: e.to_string(),
-                }
-            })?;
-        let catalog = Catalog::open(
-            parts.db.clone(),
-            registry_owner,
-            parts.provider_networks.clone(),
-        )
-        .await?;
+    pub async fn start(parts: Parts) -> Result<Self, ExchangeError> {
+        let catalog = Catalog::open(parts.db.clone(), parts.provider_networks.clone()).await?;
         let http = forward::provider_client(parts.provider_networks).map_err(|reason| {
-            CatalogError::Invalid {
+            ExchangeError::Invalid {
                 field: "http client",
                 reason,
             }
@@ -140,8 +161,7 @@ impl Exchange {
         let exchange = Self(Arc::new(Inner {
             catalog,
             audit: parts.audit,
-            identity: parts.identity,
-            registry: parts.registry,
+            verify_token: parts.verify_token,
             db: parts.db,
             instance: parts.instance,
             max_body: parts.max_body,
@@ -154,59 +174,25 @@ impl Exchange {
             ca: Mutex::default(),
             ocsp: std::sync::OnceLock::new(),
         }));
-        exchange.register_builtin_services().await?;
         Ok(exchange)
     }
 
-    /// The population registry's services, provided by this node (idempotent).
-    async fn register_builtin_services(&self) -> Result<(), CatalogError> {
-        let member_id = self.catalog.registry_owner().clone();
-        let member = member_id.to_string();
-        let subsystem = format!("{member}/registry");
-        let snapshot = self.catalog.snapshot().await;
-        if snapshot.member_name(&member_id).is_none() {
-            self.catalog.add_member(&member, "Bộ Công an").await?;
-        }
-        let subsystem_id = SubsystemId::parse(&subsystem).map_err(|e| CatalogError::Invalid {
-            field: "instance",
-            reason: e.to_string(),
-        })?;
-        if !snapshot.has_subsystem(&subsystem_id) {
-            self.catalog
-                .add_subsystem(&subsystem, "Cơ sở dữ liệu quốc gia về dân cư")
-                .await?;
-        }
-        for code in ["citizens", "residence", "household", "identity-check"] {
-            let id = format!("{subsystem}/{code}");
-            let known = ServiceId::parse(&id)
-                .map(|id| snapshot.services.contains_key(&id))
-                .unwrap_or(false);
-            if !known {
-                self.catalog
-                    .add_service(NewService {
-                        id,
-                        base_url: catalog::BUILTIN_REGISTRY.into(),
-                        openapi: None,
-                        timeout_ms: Some(10_000),
-                        endpoints: builtin::endpoints(code)
-                            .iter()
-                            .map(|(method, path)| NewEndpoint {
-                                method: (*method).into(),
-                                path: (*path).into(),
-                            })
-                            .collect(),
-                    })
-                    .await?;
-            }
-        }
-        Ok(())
+    /// A member's registered name, for pages that show who did something.
+    pub async fn member_name(&self, member: &MemberId) -> Option<String> {
+        self.catalog
+            .snapshot()
+            .await
+            .member_name(member)
+            .map(str::to_owned)
     }
 
     /// The platform's certificate authority, created in `ca_dir` on first use.
-    pub fn ca(&self) -> Result<Arc<CertificateAuthority>, CatalogError> {
-        let mut slot = self.ca.lock().map_err(|_| CatalogError::Invalid {
-            field: "exchange_ca",
-            reason: "an earlier use failed midway; restart the server".into(),
+    pub fn ca(&self) -> Result<Arc<CertificateAuthority>, ExchangeError> {
+        let mut slot = self.ca.lock().map_err(|_| {
+            ExchangeError::authority(
+                "exchange_ca",
+                "an earlier use failed midway; restart the server",
+            )
         })?;
         if let Some(ca) = slot.as_ref() {
             return Ok(ca.clone());
@@ -225,7 +211,7 @@ impl Exchange {
         key: SubjectKey<'_>,
         days: u32,
         actor: &str,
-    ) -> Result<Issued, CatalogError> {
+    ) -> Result<Issued, ExchangeError> {
         self.issue_certificate_replacing(subsystem, key, days, None, actor)
             .await
     }
@@ -239,9 +225,9 @@ impl Exchange {
         days: u32,
         replaced: Option<&str>,
         actor: &str,
-    ) -> Result<Issued, CatalogError> {
+    ) -> Result<Issued, ExchangeError> {
         if !(1..=ca::MAX_DAYS).contains(&days) {
-            return Err(CatalogError::Invalid {
+            return Err(ExchangeError::Invalid {
                 field: "days",
                 reason: format!("must be between 1 and {}", ca::MAX_DAYS),
             });
@@ -262,7 +248,7 @@ impl Exchange {
         not_before: time::OffsetDateTime,
         not_after: time::OffsetDateTime,
         actor: &str,
-    ) -> Result<Issued, CatalogError> {
+    ) -> Result<Issued, ExchangeError> {
         self.issue_and_record(subsystem, key, not_before, not_after, None, actor)
             .await
     }
@@ -275,13 +261,13 @@ impl Exchange {
         not_after: time::OffsetDateTime,
         replaced: Option<&str>,
         actor: &str,
-    ) -> Result<Issued, CatalogError> {
-        let id = SubsystemId::parse(subsystem).map_err(|e| CatalogError::Invalid {
+    ) -> Result<Issued, ExchangeError> {
+        let id = SubsystemId::parse(subsystem).map_err(|e| ExchangeError::Invalid {
             field: "subsystem",
             reason: e.to_string(),
         })?;
         if !self.catalog.snapshot().await.has_subsystem(&id) {
-            return Err(CatalogError::Unknown(format!("subsystem {id}")));
+            return Err(ExchangeError::Unknown(format!("subsystem {id}")));
         }
         let issued = self.ca()?.issue(&id, key, not_before, not_after)?;
         self.catalog
@@ -316,10 +302,10 @@ impl Exchange {
                 client.object_type()
             )));
         };
-        let verified = match self.identity.verify_machine_token(token.trim()).await {
-            Ok(Ok(token)) => token,
-            Ok(Err(rejected)) => return Err(Fault::authentication(rejected.to_string())),
-            Err(error) => return Err(Fault::internal(error.to_string())),
+        let verified = match (self.verify_token)(token.trim().to_owned()).await {
+            Ok(token) => token,
+            Err(TokenRejected::Invalid(reason)) => return Err(Fault::authentication(reason)),
+            Err(TokenRejected::Unavailable(reason)) => return Err(Fault::internal(reason)),
         };
         if !verified
             .scope
@@ -385,12 +371,6 @@ impl Exchange {
             )));
         }
         Ok(())
-    }
-}
-
-impl FromRef<Exchange> for Identity {
-    fn from_ref(exchange: &Exchange) -> Self {
-        exchange.identity.clone()
     }
 }
 

@@ -24,8 +24,8 @@ use x509_ocsp::{
 };
 
 use crate::Exchange;
-use crate::ca::{hex, invalid};
-use crate::catalog::CatalogError;
+use crate::ca::{failed, hex};
+use crate::catalog::ExchangeError;
 
 /// The field errors name.
 const FIELD: &str = "ocsp";
@@ -105,19 +105,19 @@ pub(crate) struct Responder {
 }
 
 impl Responder {
-    fn of(exchange: &Exchange) -> Result<Self, CatalogError> {
+    fn of(exchange: &Exchange) -> Result<Self, ExchangeError> {
         let ca = exchange.ca()?;
         let certificate =
-            Certificate::from_der(ca.certificate_der()).map_err(|e| invalid(FIELD, e))?;
+            Certificate::from_der(ca.certificate_der()).map_err(|e| failed(FIELD, e))?;
         Ok(Self {
-            issuer: IssuerHashes::of(&certificate).map_err(|e| invalid(FIELD, e))?,
+            issuer: IssuerHashes::of(&certificate).map_err(|e| failed(FIELD, e))?,
             name: certificate.tbs_certificate.subject,
             signer: ca.ocsp_signer()?,
         })
     }
 }
 
-fn responder(exchange: &Exchange) -> Result<&Responder, CatalogError> {
+fn responder(exchange: &Exchange) -> Result<&Responder, ExchangeError> {
     if let Some(responder) = exchange.ocsp.get() {
         return Ok(responder);
     }
@@ -125,12 +125,12 @@ fn responder(exchange: &Exchange) -> Result<&Responder, CatalogError> {
     Ok(exchange.ocsp.get_or_init(|| made))
 }
 
-async fn signed(exchange: &Exchange, request: &OcspRequest) -> Result<OcspResponse, CatalogError> {
+async fn signed(exchange: &Exchange, request: &OcspRequest) -> Result<OcspResponse, ExchangeError> {
     let responder = responder(exchange)?;
     let now = std::time::SystemTime::now();
-    let this_update = OcspGeneralizedTime::try_from(now).map_err(|e| invalid(FIELD, e))?;
+    let this_update = OcspGeneralizedTime::try_from(now).map_err(|e| failed(FIELD, e))?;
     let next_update =
-        OcspGeneralizedTime::try_from(now + ANSWER_LIFETIME).map_err(|e| invalid(FIELD, e))?;
+        OcspGeneralizedTime::try_from(now + ANSWER_LIFETIME).map_err(|e| failed(FIELD, e))?;
     let mut builder = OcspResponseBuilder::new(responder.name.clone());
     for question in &request.tbs_request.request_list {
         let status = status(exchange, &responder.issuer, &question.req_cert).await?;
@@ -142,11 +142,11 @@ async fn signed(exchange: &Exchange, request: &OcspRequest) -> Result<OcspRespon
     if let Some(nonce) = request.nonce() {
         builder = builder
             .with_extension(nonce)
-            .map_err(|e| invalid(FIELD, e))?;
+            .map_err(|e| failed(FIELD, e))?;
     }
     builder
         .sign::<_, p256::ecdsa::DerSignature>(&mut responder.signer.clone(), None, this_update)
-        .map_err(|e| invalid(FIELD, e))
+        .map_err(|e| failed(FIELD, e))
 }
 
 /// What a CertID must carry to name this CA (RFC 6960 §4.1.1): the hashes of its name and of
@@ -186,7 +186,7 @@ async fn status(
     exchange: &Exchange,
     issuer: &IssuerHashes,
     id: &CertId,
-) -> Result<CertStatus, CatalogError> {
+) -> Result<CertStatus, ExchangeError> {
     if !issuer.named_by(id) {
         return Ok(CertStatus::unknown());
     }
@@ -200,15 +200,15 @@ async fn status(
     let serial = hex(significant);
     let info = match exchange.catalog.certificate(&serial).await {
         Ok(info) => info,
-        Err(CatalogError::Unknown(_)) => return Ok(CertStatus::unknown()),
+        Err(ExchangeError::Unknown(_)) => return Ok(CertStatus::unknown()),
         Err(error) => return Err(error),
     };
     let Some(revoked_at) = info.revoked_at else {
         return Ok(CertStatus::good());
     };
-    let at = store::timestamp::parse(&revoked_at).map_err(|e| invalid("revoked_at", e))?;
+    let at = store::timestamp::parse(&revoked_at).map_err(|e| failed("revoked_at", e))?;
     let revocation_time = OcspGeneralizedTime::try_from(std::time::SystemTime::from(at))
-        .map_err(|e| invalid("revoked_at", e))?;
+        .map_err(|e| failed("revoked_at", e))?;
     Ok(CertStatus::revoked(RevokedInfo {
         revocation_time,
         revocation_reason: None,

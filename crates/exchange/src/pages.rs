@@ -18,7 +18,7 @@ use web::{Authenticated, Chrome, MaybePrincipal, Principal, Problem, Site};
 
 use crate::Exchange;
 use crate::admin::Manager;
-use crate::catalog::{CatalogError, NewRight, Right, Service};
+use crate::catalog::{ExchangeError, NewRight, Right, Service};
 use crate::certificate_pages::{self, PageQuery, Section, Shown};
 use crate::ids::{MemberId, ServiceId, SubsystemId};
 
@@ -180,8 +180,9 @@ async fn outcome(
     }
 }
 
-fn refused(error: CatalogError) -> (StatusCode, String) {
-    (error.status(), error.to_string())
+fn refused(error: ExchangeError) -> (StatusCode, String) {
+    let problem = Problem::from(error);
+    (problem.status(), problem.detail().to_owned())
 }
 
 fn forbidden(what: &impl std::fmt::Display) -> (StatusCode, String) {

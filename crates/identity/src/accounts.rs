@@ -1,7 +1,7 @@
 use std::net::IpAddr;
 
+use exchange::client::Purpose;
 use kernel::{AgencyCode, PersonalId};
-use registry::{Registry, RegistryError};
 use sqlx::Row;
 use store::{Db, timestamp};
 use time::Date;
@@ -12,6 +12,10 @@ use crate::password::{self, PasswordChecks};
 
 /// The role an official needs to confirm accounts at level 2.
 pub const VERIFIER_ROLE: &str = "identity.verifier";
+
+/// Why registration reads the registry; the citizen whose number was given sees it.
+const REGISTRATION_PURPOSE: &str =
+    "Đăng ký tài khoản định danh điện tử: đối chiếu thông tin khai báo";
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -43,8 +47,8 @@ pub enum IdentityError {
     NoMandate,
     #[error("the citizen's mandate does not cover this: it needs the scope {0}")]
     OutOfScope(&'static str),
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
+    #[error("population registry: {0}")]
+    Population(#[from] exchange::ClientError),
     #[error(transparent)]
     Store(#[from] store::Error),
     #[error("internal error: {0}")]
@@ -90,7 +94,7 @@ pub struct Registration {
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub(crate) db: Db,
-    pub(crate) registry: Registry,
+    pub(crate) population: crate::population::Population,
     pub(crate) throttle: std::sync::Arc<crate::throttle::FailureThrottle>,
     pub(crate) password_checks: PasswordChecks,
     pub(crate) machine: std::sync::Arc<crate::oidc::MachineCache>,
@@ -102,10 +106,12 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn new(db: Db, registry: Registry, cookie_secure: bool) -> Self {
+    /// An identity service whose registry reads wait for [`Identity::population`] to be
+    /// connected to the exchange.
+    pub fn new(db: Db, cookie_secure: bool) -> Self {
         Self {
             db,
-            registry,
+            population: crate::population::Population::default(),
             throttle: std::sync::Arc::default(),
             password_checks: PasswordChecks::sized_to_cores(),
             machine: std::sync::Arc::default(),
@@ -123,6 +129,11 @@ impl Identity {
     }
 
     /// The bound on password hashes in flight, shared by every sign-in path.
+    /// The road to the population registry, connected at start-up.
+    pub fn population(&self) -> &crate::population::Population {
+        &self.population
+    }
+
     pub fn password_checks(&self) -> &PasswordChecks {
         &self.password_checks
     }
@@ -160,11 +171,15 @@ impl Identity {
             });
         }
         let matched = self
-            .registry
-            .match_identity(
+            .population
+            .check(
                 registration.personal_id,
                 &registration.full_name,
                 registration.birth_date,
+                Purpose {
+                    on_behalf_of: None,
+                    issue: REGISTRATION_PURPOSE,
+                },
             )
             .await?;
         if !matched.all() {

@@ -6,6 +6,7 @@
 //! *be* the citizen: the principal stays the helper, and each action taken is recorded
 //! (who, for whom, what, when) and shown to the citizen.
 
+use exchange::client::Purpose;
 use kernel::PersonalId;
 use serde::Serialize;
 use sqlx::Row;
@@ -15,6 +16,7 @@ use web::Principal;
 use web::auth::ActingFor;
 
 use crate::accounts::{Identity, IdentityError};
+use crate::population::RecordView;
 use crate::sessions::digest;
 
 /// The role of a community digital technology team member, granted in the team's agency.
@@ -279,19 +281,6 @@ impl Identity {
         Ok(mandates)
     }
 
-    /// A person's name from the registry, for lists; empty when the record is missing.
-    async fn name_of(&self, personal_id: &str) -> Result<String, IdentityError> {
-        let Ok(id) = PersonalId::parse(personal_id) else {
-            return Ok(String::new());
-        };
-        Ok(self
-            .registry
-            .get(id)
-            .await?
-            .map(|v| v.record.full_name)
-            .unwrap_or_default())
-    }
-
     /// The mandate a session acts under, if it is still active for the session's account.
     pub(crate) async fn acting_for(
         &self,
@@ -443,6 +432,9 @@ pub struct AssistedProfile {
 
 /// What the citizen reads as the purpose when a helper opened their registry facts.
 const VIEW_PURPOSE: &str = "Tổ công nghệ số cộng đồng hỗ trợ theo ủy quyền của công dân";
+/// Why a helper reads the citizen's access log.
+const ACCESS_LOG_PURPOSE: &str =
+    "Tổ công nghệ số cộng đồng xem nhật ký truy cập theo ủy quyền của công dân";
 
 impl Identity {
     /// Under `profile.view`: the citizen's account and registry facts. Recorded as an
@@ -454,25 +446,24 @@ impl Identity {
     ) -> Result<AssistedProfile, IdentityError> {
         self.act(helper, acting, Scope::ProfileView, "profile.viewed")
             .await?;
+        // The citizen sees the read under the helper's team, with the mandate as its purpose.
+        let team = helper.agency_with(HELPER_ROLE).unwrap_or_default();
         let record = self
-            .registry
-            .get(acting.citizen_personal_id)
+            .population
+            .person(
+                acting.citizen_personal_id,
+                Purpose {
+                    on_behalf_of: Some(team),
+                    issue: VIEW_PURPOSE,
+                },
+            )
             .await?
-            .ok_or(IdentityError::NoAccount)?
-            .record;
+            .ok_or(IdentityError::NoAccount)?;
         let level: i64 =
             sqlx::query_scalar("SELECT assurance_level FROM identity_accounts WHERE id = $1")
                 .bind(&acting.citizen_account_id)
                 .fetch_one(self.db.reader())
                 .await?;
-        self.registry
-            .log_view(
-                acting.citizen_personal_id,
-                &helper.actor(),
-                helper.agency_with(HELPER_ROLE).unwrap_or_default(),
-                VIEW_PURPOSE,
-            )
-            .await?;
         Ok(AssistedProfile {
             full_name: record.full_name,
             personal_id: record.personal_id.to_string(),
@@ -488,10 +479,19 @@ impl Identity {
         &self,
         helper: &Principal,
         acting: &ActingFor,
-    ) -> Result<Vec<registry::ViewEntry>, IdentityError> {
+    ) -> Result<Vec<RecordView>, IdentityError> {
         self.act(helper, acting, Scope::AccessLogView, "access_log.viewed")
             .await?;
-        Ok(self.registry.views_of(acting.citizen_personal_id).await?)
+        let team = helper.agency_with(HELPER_ROLE).unwrap_or_default();
+        self.population
+            .views_of(
+                acting.citizen_personal_id,
+                Purpose {
+                    on_behalf_of: Some(team),
+                    issue: ACCESS_LOG_PURPOSE,
+                },
+            )
+            .await
     }
 }
 

@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod pages;
 mod passkeys;
 pub mod password;
+pub mod population;
 mod recovery;
 pub mod sealing;
 mod sessions;

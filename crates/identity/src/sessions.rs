@@ -166,12 +166,7 @@ impl Identity {
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let full_name = self
-            .registry
-            .get(personal_id)
-            .await?
-            .map(|v| v.record.full_name)
-            .unwrap_or_default();
+        let full_name = self.name_of(&personal_id.to_string()).await?;
         let principal = Principal {
             account_id,
             personal_id,

@@ -1,13 +1,15 @@
 //! Identity verification for banks (seed 001: bank accounts checked against the population
 //! database). A bank's system, signed in as itself with a machine token, submits what its
 //! customer declared and learns, field by field, whether it matches the registry; never the
-//! record. Each check is kept, and shows in the citizen's list of who looked at their data.
+//! record. The check goes through the exchange to the registry's `identity-check` service, so
+//! it is in the audit log and the citizen's data tracker under the bank's name.
 
 use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use exchange::client::Purpose;
 use kernel::PersonalId;
 use serde::{Deserialize, Serialize};
 use store::timestamp;
@@ -166,9 +168,22 @@ impl Identity {
                 reason: "at most 100 characters".into(),
             });
         }
+        // The citizen sees the bank by the name its operator registered.
+        let bank = self
+            .machine_client(&caller.client_id)
+            .await?
+            .map_or_else(|| caller.subject.clone(), |client| client.name);
         let matched = self
-            .registry
-            .match_identity(personal_id, claim.full_name.trim(), claim.birth_date)
+            .population
+            .check(
+                personal_id,
+                claim.full_name.trim(),
+                claim.birth_date,
+                Purpose {
+                    on_behalf_of: Some(&bank),
+                    issue: PURPOSE,
+                },
+            )
             .await?;
         let check = HolderCheck {
             check_id: uuid::Uuid::now_v7().to_string(),
@@ -196,16 +211,6 @@ impl Identity {
         .execute(tx.conn())
         .await?;
         tx.commit().await?;
-        if matched.personal_id {
-            // The citizen sees the bank by the name its operator registered.
-            let bank = self
-                .machine_client(&caller.client_id)
-                .await?
-                .map_or_else(|| caller.subject.clone(), |client| client.name);
-            self.registry
-                .log_view(personal_id, &caller.subject, &bank, PURPOSE)
-                .await?;
-        }
         Ok(check)
     }
 }

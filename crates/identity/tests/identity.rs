@@ -45,7 +45,61 @@ async fn setup(
             date!(2026 - 11 - 23),
         )
         .await?;
-    Ok((Identity::new(db, registry.clone(), true), registry))
+    Ok((
+        connected(Identity::new(db.clone(), true), &db, &registry).await?,
+        registry,
+    ))
+}
+
+/// The identity service as the server wires it: the registry plugged into an exchange as a
+/// provider, and identity reading it through its own client.
+async fn connected(
+    identity: Identity,
+    db: &store::Db,
+    registry: &Registry,
+) -> Result<Identity, Box<dyn std::error::Error + Send + Sync>> {
+    const INSTANCE: &str = "VN";
+    let audit = audit::AuditLog::start(
+        db.clone(),
+        audit::CheckpointSigner::generate(),
+        audit::AuditOptions::default(),
+    )
+    .await?;
+    let unused: exchange::TokenVerifier = Arc::new(|_| {
+        Box::pin(async {
+            Err(exchange::TokenRejected::Invalid(
+                "identity's tests call no gateway".into(),
+            ))
+        })
+    });
+    let exchange = exchange::Exchange::start(exchange::Parts {
+        db: db.clone(),
+        audit: audit.clone(),
+        verify_token: unused,
+        instance: INSTANCE.into(),
+        max_body: 1 << 20,
+        max_request: 1 << 20,
+        max_response: 1 << 20,
+        metrics: exchange::metrics::ExchangeMetrics::register(
+            &mut prometheus_client::registry::Registry::default(),
+        ),
+        ca_dir: std::env::temp_dir().join("lienthong-identity-tests-no-ca"),
+        provider_networks: exchange::networks::ProviderNetworks::parse::<&str>(&[])?,
+    })
+    .await?;
+    exchange
+        .provide(
+            registry::provider::registration(INSTANCE),
+            Arc::new(registry::provider::RegistryProvider(registry.clone())),
+        )
+        .await?;
+    let registry_subsystem =
+        exchange::SubsystemId::parse(&registry::provider::subsystem(INSTANCE))?;
+    identity
+        .population()
+        .connect(&exchange, &audit, &registry_subsystem)
+        .await?;
+    Ok(identity)
 }
 
 fn registration(name: &str, password: &str) -> Registration {

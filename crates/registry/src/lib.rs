@@ -12,8 +12,10 @@ pub mod generate;
 pub mod http;
 pub mod import;
 pub mod lists;
+pub mod provider;
 mod service;
 mod store;
+pub mod tracker;
 
 pub use domain::CitizenFile;
 pub use domain::access::{NotAnOfficial, Official, Purpose, Reader, ViewEntry};

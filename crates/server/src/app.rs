@@ -38,6 +38,13 @@ pub struct AppState {
     pub registry: registry::Registry,
     pub identity: identity::Identity,
     pub exchange: exchange::Exchange,
+    pub audit: audit::AuditLog,
+}
+
+impl FromRef<AppState> for audit::AuditLog {
+    fn from_ref(state: &AppState) -> Self {
+        state.audit.clone()
+    }
 }
 
 impl FromRef<AppState> for exchange::Exchange {
@@ -135,7 +142,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(identity::pages::routes())
         .merge(identity::oidc::routes())
         .merge(registry::http::routes())
-        .merge(exchange::tracker::routes())
+        .merge(registry::tracker::routes())
         .merge(exchange::pages::routes());
 
     // The span names the route template, never the concrete path or query: those can hold

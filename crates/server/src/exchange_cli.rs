@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use exchange::{CatalogError, Limit, NewRight, NewService};
+use exchange::{ExchangeError, Limit, NewRight, NewService};
 use serde::Deserialize;
 
 #[derive(Debug, Subcommand)]
@@ -72,13 +72,13 @@ struct Document {
 }
 
 /// Counts what was new; "already registered" is not a failure here.
-fn added<T>(outcome: Result<T, CatalogError>, count: &mut usize) -> anyhow::Result<()> {
+fn added<T>(outcome: Result<T, ExchangeError>, count: &mut usize) -> anyhow::Result<()> {
     match outcome {
         Ok(_) => {
             *count += 1;
             Ok(())
         }
-        Err(CatalogError::Exists(_)) => Ok(()),
+        Err(ExchangeError::Exists(_)) => Ok(()),
         Err(error) => Err(error.into()),
     }
 }

@@ -69,8 +69,8 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
     let registry = registry::Registry::new(db.clone(), Arc::new(lists));
     let sealing = identity::sealing::SealingKey::load_or_create(&config.sealing_key_path())
         .map_err(|e| anyhow::anyhow!("loading the identity sealing key {e}"))?;
-    let mut identity = identity::Identity::new(db.clone(), registry.clone(), config.cookie_secure)
-        .with_sealing_key(sealing);
+    let mut identity =
+        identity::Identity::new(db.clone(), config.cookie_secure).with_sealing_key(sealing);
     identity.public_url = config.public_url.clone();
     let signer = audit::CheckpointSigner::load_or_create(&config.audit_key_path())
         .context("loading the audit signing key")?
@@ -90,9 +90,8 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
     let metrics = Arc::new(metrics::Metrics::new());
     let exchange = exchange::Exchange::start(exchange::Parts {
         db: db.clone(),
-        audit,
-        identity: identity.clone(),
-        registry: registry.clone(),
+        audit: audit.clone(),
+        verify_token: token_verifier(identity.clone()),
         instance: config.exchange_instance.clone(),
         max_body: config.max_body_bytes as u64,
         max_request: config.exchange_max_request_bytes,
@@ -106,6 +105,14 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
     })
     .await
     .context("starting the exchange")?;
+    connect_contexts(
+        &exchange,
+        &audit,
+        &registry,
+        &identity,
+        &config.exchange_instance,
+    )
+    .await?;
     Ok(AppState {
         db,
         site: Site {
@@ -116,6 +123,51 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
         registry,
         identity,
         exchange,
+        audit,
+    })
+}
+
+/// The contexts side by side above the exchange: the registry plugs in as a provider, and
+/// identity reads it through its own client, like any agency.
+async fn connect_contexts(
+    exchange: &exchange::Exchange,
+    audit: &audit::AuditLog,
+    registry: &registry::Registry,
+    identity: &identity::Identity,
+    instance: &str,
+) -> anyhow::Result<()> {
+    exchange
+        .provide(
+            registry::provider::registration(instance),
+            Arc::new(registry::provider::RegistryProvider(registry.clone())),
+        )
+        .await
+        .context("registering the population registry with the exchange")?;
+    let registry_subsystem = exchange::SubsystemId::parse(&registry::provider::subsystem(instance))
+        .map_err(|e| anyhow::anyhow!("exchange instance {instance:?}: {e}"))?;
+    identity
+        .population()
+        .connect(exchange, audit, &registry_subsystem)
+        .await
+        .context("connecting the e-ID system to the population registry")?;
+    Ok(())
+}
+
+/// How the exchange checks an agency system's bearer token: with identity's token
+/// verification, and nothing else of identity.
+fn token_verifier(identity: identity::Identity) -> exchange::TokenVerifier {
+    Arc::new(move |token: String| {
+        let identity = identity.clone();
+        Box::pin(async move {
+            match identity.verify_machine_token(&token).await {
+                Ok(Ok(verified)) => Ok(exchange::VerifiedToken {
+                    subject: verified.subject,
+                    scope: verified.scope,
+                }),
+                Ok(Err(rejected)) => Err(exchange::TokenRejected::Invalid(rejected.to_string())),
+                Err(error) => Err(exchange::TokenRejected::Unavailable(error.to_string())),
+            }
+        })
     })
 }
 

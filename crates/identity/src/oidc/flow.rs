@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use exchange::client::Purpose;
 use rand::RngCore;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -392,7 +393,7 @@ impl Identity {
     /// that is unknown, expired or revoked.
     pub async fn userinfo(&self, access_token: &str) -> Result<Option<Value>, IdentityError> {
         let row = sqlx::query(
-            "SELECT t.account_id, t.scope, a.personal_id FROM oidc_access_tokens t JOIN identity_accounts a ON a.id = t.account_id \
+            "SELECT t.account_id, t.client_id, t.scope, a.personal_id FROM oidc_access_tokens t JOIN identity_accounts a ON a.id = t.account_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
         )
         .bind(digest(access_token))
@@ -403,7 +404,22 @@ impl Identity {
         let scope: String = row.try_get("scope")?;
         let personal_id = kernel::PersonalId::parse(&row.try_get::<String, _>("personal_id")?)
             .map_err(|e| IdentityError::Internal(e.reason))?;
-        let record = self.registry.get(personal_id).await?.map(|v| v.record);
+        // The citizen sees the read under the relying party's registered name.
+        let client_id: String = row.try_get("client_id")?;
+        let relying_party = self
+            .client(&client_id)
+            .await?
+            .map_or(client_id, |client| client.name);
+        let record = self
+            .population
+            .person(
+                personal_id,
+                Purpose {
+                    on_behalf_of: Some(&relying_party),
+                    issue: USERINFO_PURPOSE,
+                },
+            )
+            .await?;
         let mut claims = serde_json::Map::new();
         claims.insert("sub".into(), Value::String(row.try_get("account_id")?));
         if let Some(record) = record {
@@ -434,6 +450,10 @@ impl Identity {
         Ok(Some(Value::Object(claims)))
     }
 }
+
+/// Why the e-ID system reads the registry at `/oauth/userinfo`.
+const USERINFO_PURPOSE: &str =
+    "Đăng nhập bằng định danh điện tử: cung cấp thông tin theo phạm vi công dân đồng ý";
 
 /// A Vietnamese number as OIDC Core §5.1 wants `phone_number`: E.164, `+84` and the
 /// national number without its trunk prefix `0`.

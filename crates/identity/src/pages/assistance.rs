@@ -318,7 +318,7 @@ async fn profile(
 #[template(path = "assist_access.html")]
 struct AccessPage<'a> {
     t: &'a Texts,
-    views: Vec<registry::ViewEntry>,
+    views: Vec<crate::population::RecordView>,
 }
 
 async fn data_access(

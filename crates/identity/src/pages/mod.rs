@@ -368,7 +368,7 @@ struct AccountPage<'a> {
     principal: &'a web::Principal,
     sessions: Vec<SessionInfo>,
     /// Who looked at this person's registry record, newest first.
-    views: Vec<registry::ViewEntry>,
+    views: Vec<crate::population::RecordView>,
     second_factor: bool,
     passkeys: Vec<PasskeyInfo>,
     /// Mandates this person gave to helpers, and what helpers did under them.
@@ -405,8 +405,7 @@ async fn account(
             .await
             .map_err(|e| internal(&e))?;
         let views = identity
-            .registry
-            .views_of(principal.personal_id)
+            .who_viewed(principal.personal_id)
             .await
             .map_err(|e| internal(&e))?;
         let second_factor = identity

@@ -204,7 +204,7 @@ async fn a_mandate_limits_what_a_helper_does_and_every_action_is_recorded() -> T
             Err(IdentityError::OutOfScope("access_log.view"))
         ));
         // The view also shows in the citizen's list of who viewed their data.
-        let views = registry.views_of(PersonalId::parse(ID)?).await?;
+        let views = identity.who_viewed(PersonalId::parse(ID)?).await?;
         assert_eq!(
             views.iter().map(|v| v.agency.as_str()).collect::<Vec<_>>(),
             [TEAM]

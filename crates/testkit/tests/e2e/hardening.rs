@@ -54,7 +54,7 @@ async fn only_the_registry_owner_may_point_a_service_at_the_registry() -> testki
             })
             .await;
         assert!(
-            matches!(&refused, Err(exchange::CatalogError::Invalid { field: "base_url", .. })),
+            matches!(&refused, Err(exchange::ExchangeError::Invalid { field: "base_url", .. })),
             "{refused:?}"
         );
         let snapshot = app.state.exchange.catalog.snapshot().await;

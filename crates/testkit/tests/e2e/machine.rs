@@ -109,9 +109,11 @@ async fn banks_learn_match_or_no_match_per_field_and_the_citizen_sees_the_check(
         let (status, body) = problem(check(Some(token.clone()), bad_id).await?).await?;
         assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("personal_id")));
 
-        let views = app.state.registry.views_of(person.personal_id).await?;
-        assert_eq!(views.len(), 2, "two checks of a known ID, the malformed one not at all");
-        assert!(views.iter().all(|v| v.agency == "Ngân hàng Thử nghiệm"));
+        // The checks go through the exchange: in the audit log, about the citizen, for the bank.
+        app.state.audit.settled().await;
+        let checks = audit::entries_about(&app.state.db, &person.personal_id.to_string(), 10).await?;
+        assert_eq!(checks.len(), 2, "two checks of a known ID, the malformed one not at all");
+        assert!(checks.iter().all(|e| e.user_id.as_deref() == Some("Ngân hàng Thử nghiệm")));
         app.stop().await?;
         Ok(())
     })

@@ -1,7 +1,8 @@
-//! Services this node provides itself from the population registry (base URL
-//! `lienthong:registry`), answered in process but otherwise exactly like a forwarded call:
-//! same access check, same audit entry, same X-Road headers. Each names the citizen it
-//! concerns, so the access shows in that citizen's data tracker.
+//! The population registry as an exchange provider (base URL `lienthong:registry`), answered
+//! in process but otherwise exactly like a forwarded call: same access check, same audit
+//! entry, same X-Road headers. Each answer names the citizen it concerns, so the access shows
+//! in that citizen's data tracker. Other contexts in this binary (identity) read the registry
+//! only through these services.
 //!
 //! | service code     | call                         | answer                                  |
 //! |------------------|------------------------------|-----------------------------------------|
@@ -9,22 +10,73 @@
 //! | `residence`      | `GET /{personal_id}`         | residence confirmation (seed 001: replaces the paper certificate) |
 //! | `household`      | `GET /{personal_id}`         | members of the citizen's household      |
 //! | `identity-check` | `POST /` `{personal_id, full_name, birth_date}` | match / no match per field |
+//! | `access-log`     | `GET /{personal_id}`         | officials' views of the citizen's record |
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
+use exchange::local::{LocalFuture, LocalRegistration, LocalService};
+use exchange::{Fault, LocalAnswer as Answer, LocalCall, LocalProvider};
 use kernel::PersonalId;
-use registry::Registry;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::Date;
 
-use crate::catalog::Right;
-use crate::fault::Fault;
+use crate::{Registry, RegistryError};
 
-/// A built-in service's answer, and the citizen it concerns.
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Vec<u8>,
-    pub subject: Option<PersonalId>,
+/// The name in the services' base URL, `lienthong:registry`.
+pub const NAME: &str = "registry";
+
+/// The registry's subsystem on an instance (`VN/GOV/BCA/registry`), run by the Ministry of
+/// Public Security.
+pub fn subsystem(instance: &str) -> String {
+    format!("{instance}/GOV/BCA/{NAME}")
+}
+
+const SERVICES: [LocalService; 5] = [
+    LocalService {
+        code: "citizens",
+        endpoints: &[("GET", "/*")],
+        timeout_ms: 10_000,
+    },
+    LocalService {
+        code: "residence",
+        endpoints: &[("GET", "/*")],
+        timeout_ms: 10_000,
+    },
+    LocalService {
+        code: "household",
+        endpoints: &[("GET", "/*")],
+        timeout_ms: 10_000,
+    },
+    LocalService {
+        code: "identity-check",
+        endpoints: &[("POST", "/")],
+        timeout_ms: 10_000,
+    },
+    LocalService {
+        code: "access-log",
+        endpoints: &[("GET", "/*")],
+        timeout_ms: 10_000,
+    },
+];
+
+/// What `server` registers with the exchange at start-up.
+pub fn registration(instance: &str) -> LocalRegistration {
+    LocalRegistration {
+        name: NAME,
+        member: (format!("{instance}/GOV/BCA"), "Bộ Công an"),
+        subsystem: (subsystem(instance), "Cơ sở dữ liệu quốc gia về dân cư"),
+        services: &SERVICES,
+        fields: &crate::CitizenRecord::FIELDS,
+    }
+}
+
+/// The registry answering exchange calls.
+pub struct RegistryProvider(pub Registry);
+
+impl LocalProvider for RegistryProvider {
+    fn answer<'a>(&'a self, call: LocalCall<'a>) -> LocalFuture<'a> {
+        Box::pin(answer(&self.0, call))
+    }
 }
 
 fn json_answer(status: StatusCode, body: &Value, subject: Option<PersonalId>) -> Answer {
@@ -51,7 +103,7 @@ fn id_in_path(path: &str) -> Result<PersonalId, Fault> {
     })
 }
 
-fn registry_fault(error: registry::RegistryError) -> Fault {
+fn registry_fault(error: RegistryError) -> Fault {
     Fault::database(format!("population registry: {error}"))
 }
 
@@ -63,14 +115,14 @@ struct IdentityClaim {
     birth_date: Date,
 }
 
-pub async fn answer(
-    registry: &Registry,
-    service_code: &str,
-    method: &Method,
-    path: &str,
-    body: &[u8],
-    right: &Right,
-) -> Result<Answer, Fault> {
+async fn answer(registry: &Registry, call: LocalCall<'_>) -> Result<Answer, Fault> {
+    let LocalCall {
+        service_code,
+        method,
+        path,
+        body,
+        fields,
+    } = call;
     match (service_code, method.as_str()) {
         ("citizens", "GET") => {
             let id = id_in_path(path)?;
@@ -86,12 +138,7 @@ pub async fn answer(
                 .as_object()
                 .into_iter()
                 .flatten()
-                .filter(|(key, _)| {
-                    right
-                        .fields
-                        .as_ref()
-                        .is_none_or(|fields| fields.iter().any(|f| f == *key))
-                })
+                .filter(|(key, _)| fields.is_none_or(|fields| fields.iter().any(|f| f == *key)))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             Ok(json_answer(
@@ -171,17 +218,13 @@ pub async fn answer(
                 matched.personal_id.then_some(id),
             ))
         }
+        ("access-log", "GET") => {
+            let id = id_in_path(path)?;
+            let views = registry.views_of(id).await.map_err(registry_fault)?;
+            Ok(json_answer(StatusCode::OK, &json!(views), Some(id)))
+        }
         _ => Err(Fault::invalid_provider_request(format!(
-            "{method} is not offered by the built-in service {service_code}"
+            "{method} is not offered by the registry's service {service_code}"
         ))),
-    }
-}
-
-/// The endpoints each built-in service declares (for listMethods).
-pub fn endpoints(service_code: &str) -> &'static [(&'static str, &'static str)] {
-    match service_code {
-        "citizens" | "residence" | "household" => &[("GET", "/*")],
-        "identity-check" => &[("POST", "/")],
-        _ => &[],
     }
 }

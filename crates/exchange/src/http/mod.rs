@@ -1,0 +1,3 @@
+//! The exchange's HTTP surface beside the gateway: the one mapping of its errors.
+
+pub mod error;
