@@ -304,7 +304,7 @@ impl Exchange {
         };
         let limited = snapshot
             .limits
-            .get(&context.client_name)
+            .get(client)
             .map(|limit| self.limiter.take(&context.client_name, *limit));
         match limited {
             Some(Err(Held::Rate { retry_after })) => {

@@ -136,7 +136,10 @@ impl Population {
                 .map_err(internal)?;
         }
         for service in [&citizens, &identity_check, &access_log] {
-            if snapshot.rights_of(&id, service).is_empty() {
+            if snapshot
+                .rights_of(&exchange::ClientId::Subsystem(id.clone()), service)
+                .is_empty()
+            {
                 let fields = (service == &citizens)
                     .then(|| FIELDS.iter().map(|f| (*f).to_owned()).collect());
                 exchange

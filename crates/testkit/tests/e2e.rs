@@ -668,6 +668,21 @@ async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
             .json()
             .await?;
         assert_eq!(raw["personal_id"], person.personal_id.to_string());
+        // The claims came from the registry through the exchange, for this relying party: the
+        // citizen's data tracker shows the read under its name.
+        let tracker = app
+            .client
+            .get(app.url("/account/data-tracker"))
+            .header("cookie", &citizen)
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            tracker.contains("Ngân hàng Thử nghiệm (Bộ Công an)")
+                && tracker.contains("Đăng nhập bằng định danh điện tử"),
+            "{tracker}"
+        );
 
         // Refresh tokens rotate; presenting a spent one revokes the whole family.
         let refresh = tokens.refresh_token().ok_or("no refresh token")?.clone();

@@ -386,3 +386,58 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
     })
     .await
 }
+
+#[tokio::test]
+async fn an_unusable_certificate_authority_is_reported_without_the_servers_paths() -> TestResult {
+    // A CA directory whose key file holds no key: the operator's log names the file, the
+    // caller learns only that the CA is unavailable.
+    let scratch = tempfile::tempdir()?;
+    let ca_dir = scratch.path().join("broken-ca");
+    std::fs::create_dir_all(&ca_dir)?;
+    std::fs::write(ca_dir.join("ca.key"), "not a key")?;
+    std::fs::write(ca_dir.join("ca.pem"), "not a certificate")?;
+    let path = ca_dir.display().to_string();
+    for_each_backend_with(
+        |config| config.exchange_ca = Some(ca_dir.clone()),
+        |app| {
+            let path = path.clone();
+            async move {
+                let (operator, _) = officials_holding(
+                    &app,
+                    [("BCA", "exchange.operator"), ("BCA", "exchange.operator")],
+                )
+                .await?;
+                app.state
+                    .exchange
+                    .catalog
+                    .add_member("VN/GOV/BTP", "Bộ Tư pháp")
+                    .await?;
+                app.state
+                    .exchange
+                    .catalog
+                    .add_subsystem("VN/GOV/BTP/civil", "Hộ tịch")
+                    .await?;
+                let (_, csr) = agency_request()?;
+                let response = app
+                    .client
+                    .post(app.url(CERTIFICATES))
+                    .header("cookie", &operator)
+                    .header("origin", &app.base)
+                    .json(&json!({ "subsystem": "VN/GOV/BTP/civil", "csr": csr, "days": 30 }))
+                    .send()
+                    .await?;
+                let status = response.status();
+                let body = response.text().await?;
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+                assert!(body.contains("certificate-authority-unavailable"), "{body}");
+                assert!(
+                    !body.contains(&path) && !body.contains("ca.key"),
+                    "no server path reaches the caller: {body}"
+                );
+                app.stop().await?;
+                Ok(())
+            }
+        },
+    )
+    .await
+}

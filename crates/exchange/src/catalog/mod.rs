@@ -3,169 +3,27 @@
 //! change made through this node replaces the snapshot at once; changes made by other nodes
 //! are picked up within `RELOAD_SECONDS`.
 
-use std::collections::HashMap;
+mod certificates;
+mod load;
+mod snapshot;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use sqlx::Row;
 use store::{Db, timestamp};
 use utoipa::ToSchema;
 
 pub use crate::error::ExchangeError;
-use crate::ids::{ClientId, InvalidId, MemberId, ServiceId, SubsystemId};
+use crate::ids::{ClientId, MemberId, ServiceId, SubsystemId};
 use crate::local::{LOCAL_SCHEME, LocalProviders};
 use crate::networks::ProviderNetworks;
 
+pub use snapshot::{
+    CertificateInfo, CurrentCertificate, Endpoint, Limit, Right, Service, Snapshot, path_matches,
+};
+
 const RELOAD_SECONDS: u64 = 10;
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Endpoint {
-    pub method: String,
-    pub path: String,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Service {
-    #[schema(value_type = String)]
-    #[serde(serialize_with = "as_text")]
-    pub id: ServiceId,
-    pub base_url: String,
-    #[serde(skip)]
-    pub openapi: Option<String>,
-    pub has_openapi: bool,
-    pub timeout_ms: u64,
-    pub endpoints: Vec<Endpoint>,
-    pub disabled: bool,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Right {
-    pub id: String,
-    pub client: String,
-    pub service: String,
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub fields: Option<Vec<String>>,
-    pub granted_by: String,
-    pub granted_at: String,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub struct Limit {
-    pub per_second: u32,
-    pub per_day: u64,
-}
-
-fn as_text<T: std::fmt::Display, S: serde::Serializer>(
-    value: &T,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(value)
-}
-
-/// Everything the gateway needs to route and authorise, as of one moment.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    pub members: Vec<(MemberId, String)>,
-    pub subsystems: Vec<(SubsystemId, String)>,
-    pub services: HashMap<ServiceId, Service>,
-    rights: HashMap<(String, String), Vec<Right>>,
-    pub limits: HashMap<String, Limit>,
-    /// Unrevoked client certificates by fingerprint (lowercase hex SHA-256 of the DER).
-    pub certificates: HashMap<String, CurrentCertificate>,
-}
-
-/// What the gateway needs to know about a client certificate.
-#[derive(Debug, Clone)]
-pub struct CurrentCertificate {
-    pub serial: String,
-    pub subsystem: String,
-    pub not_before: time::OffsetDateTime,
-    pub not_after: time::OffsetDateTime,
-}
-
-/// A certificate as the management API and the CLI list it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CertificateInfo {
-    pub serial: String,
-    pub subsystem: String,
-    /// Lowercase hex SHA-256 of the DER certificate.
-    pub fingerprint: String,
-    pub not_before: String,
-    pub not_after: String,
-    pub issued_by: String,
-    pub issued_at: String,
-    pub revoked_at: Option<String>,
-    pub revoked_by: Option<String>,
-}
-
-/// True when `path` (decoded, starting with `/`) fits `pattern`, where a `*` segment matches
-/// one segment and a final `**` any rest (the ACL syntax of X-Road's REST services).
-pub fn path_matches(pattern: &str, path: &str) -> bool {
-    let mut wanted = pattern.trim_start_matches('/').split('/');
-    let mut given = path.trim_start_matches('/').split('/');
-    loop {
-        match (wanted.next(), given.next()) {
-            (Some("**"), _) => return true,
-            (Some(w), Some(g)) if w == "*" || w == g => {}
-            (None, None) => return true,
-            _ => return false,
-        }
-    }
-}
-
-impl Snapshot {
-    pub fn member_name(&self, id: &MemberId) -> Option<&str> {
-        self.members
-            .iter()
-            .find(|(m, _)| m == id)
-            .map(|(_, n)| n.as_str())
-    }
-
-    pub fn has_subsystem(&self, id: &SubsystemId) -> bool {
-        self.subsystems.iter().any(|(s, _)| s == id)
-    }
-
-    /// Whether a client (member or subsystem) is registered.
-    pub fn has_client(&self, id: &ClientId) -> bool {
-        match id {
-            ClientId::Member(member) => self.member_name(member).is_some(),
-            ClientId::Subsystem(subsystem) => self.has_subsystem(subsystem),
-        }
-    }
-
-    /// The right under which `client` may call `method path` on `service`, if any.
-    pub fn right_for(
-        &self,
-        client: &impl std::fmt::Display,
-        service: &ServiceId,
-        method: &str,
-        path: &str,
-    ) -> Option<&Right> {
-        self.rights
-            .get(&(client.to_string(), service.to_string()))?
-            .iter()
-            .find(|right| {
-                right
-                    .method
-                    .as_deref()
-                    .is_none_or(|m| m == "*" || m.eq_ignore_ascii_case(method))
-                    && right.path.as_deref().is_none_or(|p| path_matches(p, path))
-            })
-    }
-
-    pub fn rights_of(&self, client: &impl std::fmt::Display, service: &ServiceId) -> &[Right] {
-        self.rights
-            .get(&(client.to_string(), service.to_string()))
-            .map_or(&[], Vec::as_slice)
-    }
-
-    pub fn all_rights(&self) -> impl Iterator<Item = &Right> {
-        self.rights.values().flatten()
-    }
-}
 
 /// What an operator or member administrator registers.
 #[derive(Debug, Clone, serde::Deserialize, ToSchema)]
@@ -297,7 +155,7 @@ impl std::fmt::Debug for Catalog {
 
 impl Catalog {
     pub async fn open(db: Db, networks: ProviderNetworks) -> Result<Self, ExchangeError> {
-        let snapshot = load(&db).await?;
+        let snapshot = load::load(&db).await?;
         Ok(Self {
             db,
             local: Arc::default(),
@@ -335,7 +193,7 @@ impl Catalog {
     }
 
     async fn reload(&self) -> Result<Arc<Snapshot>, ExchangeError> {
-        let fresh = Arc::new(load(&self.db).await?);
+        let fresh = Arc::new(load::load(&self.db).await?);
         if let Ok(mut current) = self.current.write() {
             *current = (Instant::now(), fresh.clone());
         }
@@ -569,273 +427,5 @@ impl Catalog {
         tx.commit().await?;
         self.reload().await?;
         Ok(())
-    }
-}
-
-const CERTIFICATE_COLUMNS: &str = "serial, subsystem_id, fingerprint, not_before, not_after, issued_by, issued_at, revoked_at, revoked_by";
-
-fn certificate_info(row: &sqlx::any::AnyRow) -> Result<CertificateInfo, sqlx::Error> {
-    Ok(CertificateInfo {
-        serial: row.try_get("serial")?,
-        subsystem: row.try_get("subsystem_id")?,
-        fingerprint: row.try_get("fingerprint")?,
-        not_before: row.try_get("not_before")?,
-        not_after: row.try_get("not_after")?,
-        issued_by: row.try_get("issued_by")?,
-        issued_at: row.try_get("issued_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        revoked_by: row.try_get("revoked_by")?,
-    })
-}
-
-impl Catalog {
-    /// Records a certificate the CA just issued; the gateway accepts it from now on. With
-    /// `replaced`, that current certificate of the same subsystem is revoked in the same
-    /// transaction, so a rotation happens whole or not at all.
-    pub async fn record_certificate(
-        &self,
-        subsystem: &SubsystemId,
-        issued: &crate::ca::Issued,
-        replaced: Option<&str>,
-        actor: &str,
-    ) -> Result<(), ExchangeError> {
-        let now = timestamp::now();
-        let mut tx = self.db.begin().await?;
-        sqlx::query("INSERT INTO exchange_certificates (serial, subsystem_id, fingerprint, certificate, not_before, not_after, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(&issued.serial)
-            .bind(subsystem.to_string())
-            .bind(&issued.fingerprint)
-            .bind(&issued.certificate_pem)
-            .bind(timestamp::format(issued.not_before))
-            .bind(timestamp::format(issued.not_after))
-            .bind(actor)
-            .bind(&now)
-            .execute(tx.conn())
-            .await?;
-        if let Some(serial) = replaced {
-            let serial = serial.trim().to_ascii_lowercase();
-            let done = sqlx::query("UPDATE exchange_certificates SET revoked_by = $1, revoked_at = $2 WHERE serial = $3 AND subsystem_id = $4 AND revoked_at IS NULL")
-                .bind(actor)
-                .bind(&now)
-                .bind(&serial)
-                .bind(subsystem.to_string())
-                .execute(tx.conn())
-                .await?;
-            if done.rows_affected() == 0 {
-                // Dropping the transaction undoes the insert.
-                return Err(ExchangeError::Invalid {
-                    field: "replaces",
-                    reason: format!("{serial} is not a current certificate of {subsystem}"),
-                });
-            }
-        }
-        tx.commit().await?;
-        self.reload().await?;
-        Ok(())
-    }
-
-    /// Revoked certificates, for the revocation list.
-    pub async fn revocations(&self) -> Result<Vec<crate::ca::Revocation>, ExchangeError> {
-        let rows = sqlx::query("SELECT serial, revoked_at FROM exchange_certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at")
-            .fetch_all(self.db.reader())
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let at: String = row.try_get("revoked_at")?;
-                Ok(crate::ca::Revocation {
-                    serial: row.try_get("serial")?,
-                    revoked_at: timestamp::parse(&at).map_err(|e| ExchangeError::Invalid {
-                        field: "stored revocation time",
-                        reason: format!("{at:?}: {e}"),
-                    })?,
-                })
-            })
-            .collect()
-    }
-
-    /// Revokes a certificate; the gateway on this node refuses it from the next request
-    /// (other nodes within `RELOAD_SECONDS`).
-    pub async fn revoke_certificate(&self, serial: &str, actor: &str) -> Result<(), ExchangeError> {
-        let serial = serial.trim().to_ascii_lowercase();
-        let mut tx = self.db.begin().await?;
-        let done = sqlx::query("UPDATE exchange_certificates SET revoked_by = $1, revoked_at = $2 WHERE serial = $3 AND revoked_at IS NULL")
-            .bind(actor)
-            .bind(timestamp::now())
-            .bind(&serial)
-            .execute(tx.conn())
-            .await?;
-        tx.commit().await?;
-        if done.rows_affected() == 0 {
-            return Err(ExchangeError::Unknown(format!(
-                "unrevoked certificate {serial}"
-            )));
-        }
-        self.reload().await?;
-        Ok(())
-    }
-
-    /// Every certificate issued, revoked ones included, newest first.
-    pub async fn certificates(&self) -> Result<Vec<CertificateInfo>, ExchangeError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {CERTIFICATE_COLUMNS} FROM exchange_certificates ORDER BY issued_at DESC"
-        ))
-        .fetch_all(self.db.reader())
-        .await?;
-        Ok(rows
-            .iter()
-            .map(certificate_info)
-            .collect::<Result<_, _>>()?)
-    }
-
-    /// The certificate as issued, PEM.
-    pub async fn certificate_pem(&self, serial: &str) -> Result<String, ExchangeError> {
-        let serial = serial.trim().to_ascii_lowercase();
-        let row = sqlx::query("SELECT certificate FROM exchange_certificates WHERE serial = $1")
-            .bind(&serial)
-            .fetch_optional(self.db.reader())
-            .await?
-            .ok_or_else(|| ExchangeError::Unknown(format!("certificate {serial}")))?;
-        Ok(row.try_get("certificate")?)
-    }
-
-    pub async fn certificate(&self, serial: &str) -> Result<CertificateInfo, ExchangeError> {
-        let serial = serial.trim().to_ascii_lowercase();
-        let row = sqlx::query(&format!(
-            "SELECT {CERTIFICATE_COLUMNS} FROM exchange_certificates WHERE serial = $1"
-        ))
-        .bind(&serial)
-        .fetch_optional(self.db.reader())
-        .await?
-        .ok_or_else(|| ExchangeError::Unknown(format!("certificate {serial}")))?;
-        Ok(certificate_info(&row)?)
-    }
-}
-
-async fn load(db: &Db) -> Result<Snapshot, ExchangeError> {
-    let bad = |e: InvalidId| ExchangeError::Invalid {
-        field: "stored identifier",
-        reason: e.to_string(),
-    };
-    let mut snapshot = Snapshot::default();
-    for row in sqlx::query("SELECT id, name FROM exchange_members ORDER BY id")
-        .fetch_all(db.reader())
-        .await?
-    {
-        let id = MemberId::parse(&row.try_get::<String, _>("id")?).map_err(bad)?;
-        snapshot.members.push((id, row.try_get("name")?));
-    }
-    for row in sqlx::query("SELECT id, name FROM exchange_subsystems ORDER BY id")
-        .fetch_all(db.reader())
-        .await?
-    {
-        let id = SubsystemId::parse(&row.try_get::<String, _>("id")?).map_err(bad)?;
-        snapshot.subsystems.push((id, row.try_get("name")?));
-    }
-    let mut endpoints: HashMap<String, Vec<Endpoint>> = HashMap::new();
-    for row in sqlx::query(
-        "SELECT service_id, method, path FROM exchange_endpoints ORDER BY service_id, path, method",
-    )
-    .fetch_all(db.reader())
-    .await?
-    {
-        endpoints
-            .entry(row.try_get("service_id")?)
-            .or_default()
-            .push(Endpoint {
-                method: row.try_get("method")?,
-                path: row.try_get("path")?,
-            });
-    }
-    for row in
-        sqlx::query("SELECT id, base_url, openapi, timeout_ms, disabled_at FROM exchange_services")
-            .fetch_all(db.reader())
-            .await?
-    {
-        let text: String = row.try_get("id")?;
-        let id = ServiceId::parse(&text).map_err(bad)?;
-        let openapi: Option<String> = row.try_get("openapi")?;
-        let service = Service {
-            id: id.clone(),
-            base_url: row.try_get("base_url")?,
-            has_openapi: openapi.is_some(),
-            openapi,
-            timeout_ms: u64::try_from(row.try_get::<i64, _>("timeout_ms")?).unwrap_or(30_000),
-            endpoints: endpoints.remove(&text).unwrap_or_default(),
-            disabled: row.try_get::<Option<String>, _>("disabled_at")?.is_some(),
-        };
-        snapshot.services.insert(id, service);
-    }
-    for row in sqlx::query("SELECT id, client_id, service_id, method, path, fields, granted_by, granted_at FROM exchange_rights WHERE revoked_at IS NULL ORDER BY granted_at")
-        .fetch_all(db.reader())
-        .await?
-    {
-        let right = Right {
-            id: row.try_get("id")?,
-            client: row.try_get("client_id")?,
-            service: row.try_get("service_id")?,
-            method: row.try_get("method")?,
-            path: row.try_get("path")?,
-            fields: row
-                .try_get::<Option<String>, _>("fields")?
-                .map(|f| f.split(',').map(str::to_owned).collect()),
-            granted_by: row.try_get("granted_by")?,
-            granted_at: row.try_get("granted_at")?,
-        };
-        snapshot
-            .rights
-            .entry((right.client.clone(), right.service.clone()))
-            .or_default()
-            .push(right);
-    }
-    for row in sqlx::query("SELECT client_id, per_second, per_day FROM exchange_limits")
-        .fetch_all(db.reader())
-        .await?
-    {
-        snapshot.limits.insert(
-            row.try_get("client_id")?,
-            Limit {
-                per_second: u32::try_from(row.try_get::<i64, _>("per_second")?).unwrap_or(u32::MAX),
-                per_day: u64::try_from(row.try_get::<i64, _>("per_day")?).unwrap_or(u64::MAX),
-            },
-        );
-    }
-    let stored_time = |text: String| {
-        timestamp::parse(&text).map_err(|e| ExchangeError::Invalid {
-            field: "stored certificate validity",
-            reason: format!("{text:?}: {e}"),
-        })
-    };
-    for row in sqlx::query("SELECT serial, subsystem_id, fingerprint, not_before, not_after FROM exchange_certificates WHERE revoked_at IS NULL")
-        .fetch_all(db.reader())
-        .await?
-    {
-        snapshot.certificates.insert(
-            row.try_get("fingerprint")?,
-            CurrentCertificate {
-                serial: row.try_get("serial")?,
-                subsystem: row.try_get("subsystem_id")?,
-                not_before: stored_time(row.try_get("not_before")?)?,
-                not_after: stored_time(row.try_get("not_after")?)?,
-            },
-        );
-    }
-    Ok(snapshot)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::path_matches;
-
-    #[test]
-    fn endpoint_patterns() {
-        assert!(path_matches("/citizens/*", "/citizens/001090000042"));
-        assert!(!path_matches(
-            "/citizens/*",
-            "/citizens/001090000042/residence"
-        ));
-        assert!(path_matches("/citizens/**", "/citizens/1/residence"));
-        assert!(path_matches("/**", "/"));
-        assert!(!path_matches("/a", "/b"));
-        assert!(path_matches("/a", "/a"));
     }
 }
