@@ -6,7 +6,7 @@
 //! tests/e2e/paths.rs.
 
 use exchange::catalog::path_matches;
-use exchange::{Catalog, NewEndpoint, NewRight, NewService, ServiceId, SubsystemId};
+use exchange::{Catalog, ClientId, NewEndpoint, NewRight, NewService, ServiceId};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -109,8 +109,7 @@ const CLAIMS: &str = "VN/GOV/BYT/insurance/claims";
 /// and `post /claims/**`), and none for [`STRANGER`] or on [`CLAIMS`].
 async fn catalogue(db: store::Db) -> Result<Catalog, Box<dyn std::error::Error + Send + Sync>> {
     let networks = exchange::networks::ProviderNetworks::parse(&["127.0.0.0/8"])?;
-    let owner = exchange::MemberId::parse("VN/GOV/BCA")?;
-    let catalog = Catalog::open(db, owner, networks).await?;
+    let catalog = Catalog::open(db, networks).await?;
     catalog.add_member("VN/GOV/BTP", "Bộ Tư pháp").await?;
     catalog.add_subsystem(CLIENT, "Hộ tịch").await?;
     catalog.add_subsystem(STRANGER, "Khác").await?;
@@ -165,8 +164,8 @@ async fn a_right_lets_through_its_method_and_pattern_and_nothing_else() -> TestR
         let fresh = backend.fresh().await?;
         let catalog = catalogue(fresh.migrated().await?).await?;
         let snapshot = catalog.snapshot().await;
-        let client = SubsystemId::parse(CLIENT)?;
-        let stranger = SubsystemId::parse(STRANGER)?;
+        let client = ClientId::parse(CLIENT)?;
+        let stranger = ClientId::parse(STRANGER)?;
         let (cards, claims) = (ServiceId::parse(CARDS)?, ServiceId::parse(CLAIMS)?);
         runner().run(&(method(), path()), |(method, path)| {
             let expected = (method.eq_ignore_ascii_case("GET") && path_matches("/cards/*", &path))
@@ -215,7 +214,7 @@ async fn a_revoked_right_lets_nothing_through() -> TestResult {
             catalog.revoke(&id, "operator:test").await?;
         }
         let snapshot = catalog.snapshot().await;
-        let client = SubsystemId::parse(CLIENT)?;
+        let client = ClientId::parse(CLIENT)?;
         let cards = ServiceId::parse(CARDS)?;
         runner().run(&(method(), path()), |(method, path)| {
             prop_assert!(

@@ -670,10 +670,8 @@ async fn an_independent_relying_party_signs_in_with_pkce() -> TestResult {
         assert_eq!(raw["personal_id"], person.personal_id.to_string());
         // The claims came from the registry through the exchange, for this relying party: the
         // citizen's data tracker shows the read under its name.
-        let tracker = app
-            .client
-            .get(app.url("/account/data-tracker"))
-            .header("cookie", &citizen)
+        let tracker = citizen
+            .get("/account/data-tracker")
             .send()
             .await?
             .text()

@@ -402,11 +402,7 @@ async fn an_unusable_certificate_authority_is_reported_without_the_servers_paths
         |app| {
             let path = path.clone();
             async move {
-                let (operator, _) = officials_holding(
-                    &app,
-                    [("BCA", "exchange.operator"), ("BCA", "exchange.operator")],
-                )
-                .await?;
+                let operator = app.sign_in_as(Caller::ExchangeOperator).await?;
                 app.state
                     .exchange
                     .catalog
@@ -418,11 +414,8 @@ async fn an_unusable_certificate_authority_is_reported_without_the_servers_paths
                     .add_subsystem("VN/GOV/BTP/civil", "Hộ tịch")
                     .await?;
                 let (_, csr) = agency_request()?;
-                let response = app
-                    .client
-                    .post(app.url(CERTIFICATES))
-                    .header("cookie", &operator)
-                    .header("origin", &app.base)
+                let response = operator
+                    .post(CERTIFICATES)
                     .json(&json!({ "subsystem": "VN/GOV/BTP/civil", "csr": csr, "days": 30 }))
                     .send()
                     .await?;
