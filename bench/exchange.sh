@@ -35,6 +35,15 @@ if [ -z "${LIENTHONG_BIN:-}" ]; then
     cargo build --release --quiet
 fi
 bin=${LIENTHONG_BIN:-${CARGO_TARGET_DIR:-target}/release/lienthong}
+# Settings in a section are LIENTHONG_<SECTION>__<SETTING>; builds before issue 12 read flat
+# names (LIENTHONG_PUBLIC_URL) and refuse nothing, while later builds refuse the flat ones.
+if [[ $("$bin" --help) == *'<SECTION>__<SETTING>'* ]]; then
+    public_url_variable=LIENTHONG_IDENTITY__PUBLIC_URL
+    networks_variable=LIENTHONG_EXCHANGE__PROVIDER_NETWORKS
+else
+    public_url_variable=LIENTHONG_PUBLIC_URL
+    networks_variable=LIENTHONG_EXCHANGE_PROVIDER_NETWORKS
+fi
 
 mkdir -p "$work/logs"
 cat > "$work/nginx.conf" <<CONF
@@ -70,7 +79,7 @@ client_id=$("$bin" identity add-machine-client --data-dir "$data" --name bench \
     --subject VN/GOV/BENCH/client --public-key "$work/client.pub.pem" --scope exchange \
     | awk '/client_id/ {print $2}')
 # The provider runs on this machine, so the bench lists loopback among the provider networks.
-export LIENTHONG_EXCHANGE_PROVIDER_NETWORKS='["0.0.0.0/0", "::/0", "127.0.0.0/8", "::1/128"]'
+export "$networks_variable"='["0.0.0.0/0", "::/0", "127.0.0.0/8", "::1/128"]'
 cat > "$work/exchange.json" <<JSON
 {
   "members": [{"id": "VN/GOV/BENCH", "name": "Benchmark client"},
@@ -84,7 +93,7 @@ cat > "$work/exchange.json" <<JSON
 }
 JSON
 "$bin" exchange apply --data-dir "$data" "$work/exchange.json" >/dev/null
-RUST_LOG=warn LIENTHONG_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" "$bin" serve --data-dir "$data" \
+env RUST_LOG=warn "$public_url_variable=http://127.0.0.1:$GATEWAY_PORT" "$bin" serve --data-dir "$data" \
     --listen "127.0.0.1:$GATEWAY_PORT" >"$work/logs/lienthong.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do

@@ -94,3 +94,6 @@ pub use progress::{Sealed, WriterStats};
 pub use signer::CheckpointSigner;
 pub use tracker::{daily_counts, entries_about, recent};
 pub use verify::{verify, verify_anchored};
+
+/// The audit log's tables: entries and checkpoints (migrations/).
+pub static MIGRATIONS: store::Migrations = store::migrations!("audit");

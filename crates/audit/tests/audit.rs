@@ -14,6 +14,9 @@ use store::Db;
 use store::testing::{TestBackend, TestResult, for_each_backend};
 use time::macros::{date, datetime};
 
+/// The tables these tests use.
+static TABLES: &[&store::Migrations] = &[&audit::MIGRATIONS];
+
 fn entry(n: usize) -> NewEntry {
     NewEntry {
         message_id: format!("m{n}"),
@@ -81,7 +84,7 @@ fn problem_of(report: &VerifyReport) -> Option<(i64, Option<&str>, &ProblemKind)
 
 #[tokio::test]
 async fn recorded_entries_form_a_signed_chain_that_verifies() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 4).await?;
         record(&log, 10).await?;
 
@@ -110,7 +113,7 @@ async fn recorded_entries_form_a_signed_chain_that_verifies() -> TestResult {
 
 #[tokio::test]
 async fn concurrent_records_are_group_committed_into_one_contiguous_chain() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 50).await?;
         let tasks: Vec<_> = (1..=200)
             .map(|n| {
@@ -143,7 +146,7 @@ async fn concurrent_records_are_group_committed_into_one_contiguous_chain() -> T
 
 #[tokio::test]
 async fn an_altered_entry_is_named() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 5).await?;
         record(&log, 12).await?;
         tamper(&db, &["UPDATE audit_entries SET status = 404 WHERE seq = 7"]).await?;
@@ -173,7 +176,7 @@ async fn an_altered_entry_is_named() -> TestResult {
 
 #[tokio::test]
 async fn a_removed_entry_is_named() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 5).await?;
         record(&log, 12).await?;
         tamper(&db, &["DELETE FROM audit_entries WHERE seq = 5"]).await?;
@@ -190,7 +193,7 @@ async fn a_removed_entry_is_named() -> TestResult {
 
 #[tokio::test]
 async fn entries_cut_off_the_end_are_named_by_the_checkpoint_beyond_them() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 5).await?;
         record(&log, 12).await?;
         tamper(&db, &["DELETE FROM audit_entries WHERE seq > 8"]).await?;
@@ -210,7 +213,7 @@ async fn entries_cut_off_the_end_are_named_by_the_checkpoint_beyond_them() -> Te
 
 #[tokio::test]
 async fn swapped_entries_are_named_as_out_of_place() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 5).await?;
         record(&log, 12).await?;
         // Rows 4 and 9 exchange everything but their position.
@@ -276,7 +279,7 @@ fn unhex(text: &str) -> Result<Vec<u8>, std::num::ParseIntError> {
 
 #[tokio::test]
 async fn the_documented_encoding_reproduces_every_stored_hash() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, _) = start(&db, 0).await?;
         record(&log, 6).await?;
         let rows = sqlx::query("SELECT * FROM audit_entries ORDER BY seq")
@@ -295,7 +298,7 @@ async fn the_documented_encoding_reproduces_every_stored_hash() -> TestResult {
 
 #[tokio::test]
 async fn a_chain_rewritten_without_the_key_is_caught_by_the_next_checkpoint() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 5).await?;
         record(&log, 12).await?;
         // Change entry 7, then recompute every hash from 7 on so the chain links again.
@@ -334,7 +337,7 @@ async fn a_chain_rewritten_without_the_key_is_caught_by_the_next_checkpoint() ->
 
 #[tokio::test]
 async fn a_forged_checkpoint_or_a_stranger_key_is_named() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 5).await?;
         record(&log, 12).await?;
         let stranger = CheckpointSigner::generate().verifying_key();
@@ -371,7 +374,7 @@ async fn a_forged_checkpoint_or_a_stranger_key_is_named() -> TestResult {
 
 #[tokio::test]
 async fn an_export_verifies_offline_and_shows_the_same_damage() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 5).await?;
         record(&log, 12).await?;
 
@@ -424,7 +427,7 @@ async fn an_export_verifies_offline_and_shows_the_same_damage() -> TestResult {
 
 #[tokio::test]
 async fn a_failed_batch_answers_every_waiter_with_an_error_and_the_chain_goes_on() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, key) = start(&db, 0).await?;
         record(&log, 3).await?;
         let head: String = sqlx::query_scalar("SELECT entry_hash FROM audit_entries WHERE seq = 3")
@@ -483,7 +486,7 @@ async fn wait_for_checkpoint(db: &Db, seq: i64) -> TestResult {
 
 #[tokio::test]
 async fn a_quiet_log_signs_its_head_on_time_and_when_stopped() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let signer = CheckpointSigner::generate();
         let key = signer.verifying_key();
         let quick = AuditOptions {
@@ -513,7 +516,7 @@ async fn a_quiet_log_signs_its_head_on_time_and_when_stopped() -> TestResult {
 
 #[tokio::test]
 async fn the_tracker_and_daily_counts_read_the_log() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (log, _) = start(&db, 0).await?;
         record(&log, 12).await?;
         // 17:30 UTC on the 23rd is already the 24th in Vietnam.
@@ -559,7 +562,7 @@ async fn two_writers_on_one_postgres_database_extend_one_chain() -> TestResult {
             continue;
         }
         let fresh = backend.fresh().await?;
-        let first = fresh.migrated().await?;
+        let first = fresh.migrated(TABLES).await?;
         let second = Db::connect(&fresh.target, &store::DbOptions::default()).await?;
         let signer = CheckpointSigner::generate();
         let key = signer.verifying_key();
@@ -616,7 +619,7 @@ async fn start_anchored(
 
 #[tokio::test]
 async fn a_tail_cut_after_the_last_checkpoint_is_caught_by_the_anchor_file() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let dir = tempfile::tempdir()?;
         let anchors = dir.path().join("audit-anchors.ndjson");
         let (log, key) = start_anchored(&db, 10, &anchors).await?;
@@ -683,7 +686,7 @@ async fn rehash_from(db: &Db, from: i64) -> TestResult {
 
 #[tokio::test]
 async fn a_rewrite_with_every_checkpoint_deleted_is_caught() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let dir = tempfile::tempdir()?;
         let anchors = dir.path().join("audit-anchors.ndjson");
         let (log, key) = start_anchored(&db, 10, &anchors).await?;

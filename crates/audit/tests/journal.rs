@@ -54,7 +54,7 @@ struct Ground {
 
 async fn ground(backend: &TestBackend) -> Result<Ground, Failure> {
     let fresh = backend.fresh().await?;
-    let db = fresh.migrated().await?;
+    let db = fresh.migrated(&[&audit::MIGRATIONS]).await?;
     Ok(Ground {
         fresh,
         db,

@@ -52,6 +52,9 @@ pub use fault::Fault;
 pub use ids::{ClientId, MemberId, ServiceId, SubsystemId};
 pub use local::{LocalAnswer, LocalCall, LocalProvider, LocalRegistration, LocalService};
 
+/// The exchange's tables: catalogue, rights, limits, certificates (migrations/).
+pub static MIGRATIONS: store::Migrations = store::migrations!("exchange");
+
 /// The scope an agency system's token needs to call through the gateway.
 pub const EXCHANGE_SCOPE: &str = "exchange";
 

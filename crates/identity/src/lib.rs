@@ -25,3 +25,6 @@ pub use accounts::{Identity, IdentityError, Registration, SignIn};
 pub use passkeys::{PasskeyChallenge, PasskeyInfo, RelyingParty};
 pub use sessions::{SESSION_COOKIE, SessionInfo, resolve_session};
 pub use totp::Enrolment;
+
+/// Identity's tables: accounts, sessions, OpenID Connect, passkeys, assistance (migrations/).
+pub static MIGRATIONS: store::Migrations = store::migrations!("identity");

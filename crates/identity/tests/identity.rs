@@ -20,6 +20,16 @@ use store::testing::{TestResult, for_each_backend};
 use time::macros::date;
 use web::auth::AgencyRole;
 
+/// The tables these tests use: identity's, and the registry's that accounts are checked against.
+/// Identity's tables, and those of the registry, the exchange and the audit log, through
+/// which identity reads the registry.
+static TABLES: &[&store::Migrations] = &[
+    &identity::MIGRATIONS,
+    &registry::MIGRATIONS,
+    &exchange::MIGRATIONS,
+    &audit::MIGRATIONS,
+];
+
 const ID: &str = "001090000042";
 
 async fn setup(
@@ -115,7 +125,7 @@ fn registration(name: &str, password: &str) -> Registration {
 
 #[tokio::test]
 async fn registration_is_checked_against_the_registry() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let mismatch = identity
             .register(registration("Lê Văn Bính", "hoa sen trắng 1975"))
@@ -159,7 +169,7 @@ async fn registration_is_checked_against_the_registry() -> TestResult {
 
 #[tokio::test]
 async fn five_failures_lock_the_account_even_for_the_right_password() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         identity
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
@@ -192,7 +202,7 @@ async fn five_failures_lock_the_account_even_for_the_right_password() -> TestRes
 
 #[tokio::test]
 async fn sessions_can_be_listed_revoked_and_ended() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         identity
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
@@ -239,7 +249,7 @@ async fn sessions_can_be_listed_revoked_and_ended() -> TestResult {
 
 #[tokio::test]
 async fn level_two_needs_a_verifier_and_records_who() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         identity
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
@@ -311,7 +321,7 @@ fn code_now(secret: &str, offset_steps: i64) -> String {
 
 #[tokio::test]
 async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (identity, _) = setup(db.clone()).await?;
         let account = identity
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
@@ -394,7 +404,7 @@ async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> Tes
 
 #[tokio::test]
 async fn recovery_in_person_resets_password_sessions_and_second_factor() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let account = identity
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))

@@ -28,3 +28,6 @@ pub use domain::version::{Change, VersionEntry, Versioned};
 pub use error::RegistryError;
 pub use lists::Lists;
 pub use service::{ContactChange, Registry};
+
+/// The registry's tables (migrations/), for the runner in `store`.
+pub static MIGRATIONS: ::store::Migrations = ::store::migrations!("registry");

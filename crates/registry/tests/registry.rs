@@ -16,6 +16,9 @@ use store::testing::{TestResult, for_each_backend};
 use time::macros::date;
 use time::{Date, OffsetDateTime};
 
+/// The tables these tests use.
+static TABLES: &[&store::Migrations] = &[&registry::MIGRATIONS];
+
 const TODAY: Date = date!(2026 - 11 - 23);
 const OFFICIAL: Change<'static> = Change {
     actor: "official:test",
@@ -69,7 +72,7 @@ fn citizen(id: &str, name: &str, birth: Date, sex: Sex) -> CitizenRecord {
 
 #[tokio::test]
 async fn births_get_numbers_that_match_them_and_never_repeat() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let registry = registry(db)?;
         let mut issued = std::collections::HashSet::new();
         for n in 0..50 {
@@ -113,7 +116,7 @@ async fn births_get_numbers_that_match_them_and_never_repeat() -> TestResult {
 
 #[tokio::test]
 async fn inconsistent_records_are_refused_naming_each_field_and_nothing_is_written() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let registry = registry(db)?;
         // 079 = Hồ Chí Minh, digit 0 = male born 1900s, 84 = 1984.
         let mut wrong = citizen("079084000123", "Trần Thị Lan", date!(1985 - 02 - 01), Sex::Female);
@@ -141,7 +144,7 @@ async fn inconsistent_records_are_refused_naming_each_field_and_nothing_is_writt
 
 #[tokio::test]
 async fn every_change_is_a_version_readable_as_of_its_time() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let registry = registry(db)?;
         let id = PersonalId::parse("001090000042")?;
         let original = citizen(
@@ -215,7 +218,7 @@ async fn every_change_is_a_version_readable_as_of_its_time() -> TestResult {
 
 #[tokio::test]
 async fn residence_changes_are_kept_with_effective_dates() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let registry = registry(db)?;
         let id = PersonalId::parse("031095000777")?;
         registry
@@ -298,7 +301,7 @@ async fn residence_changes_are_kept_with_effective_dates() -> TestResult {
 
 #[tokio::test]
 async fn search_by_name_and_household() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let registry = registry(db)?;
         let mut head = citizen(
             "079080000001",
@@ -383,7 +386,7 @@ fn csv_of(records: &[CitizenRecord]) -> Result<String, Box<dyn std::error::Error
 
 #[tokio::test]
 async fn import_reports_every_rejected_row_and_commits_the_rest() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let registry = registry(db)?;
         let good: Vec<CitizenRecord> = (0..7)
             .map(|n| {
@@ -451,7 +454,7 @@ async fn import_reports_every_rejected_row_and_commits_the_rest() -> TestResult 
 
 #[tokio::test]
 async fn a_malformed_file_never_leaves_half_a_batch() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let registry = registry(db)?;
         let rows: Vec<CitizenRecord> = (0..5)
             .map(|n| {
@@ -514,7 +517,7 @@ async fn a_malformed_file_never_leaves_half_a_batch() -> TestResult {
 
 #[tokio::test]
 async fn generated_population_is_valid_deterministic_and_round_trips() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let reference = Reference::load()?;
         let tables = Tables::load()?;
         let lists = Lists::load(&reference)?;
@@ -580,7 +583,7 @@ async fn generated_population_is_valid_deterministic_and_round_trips() -> TestRe
 #[tokio::test]
 async fn import_refuses_control_characters_and_overlong_fields_naming_each() -> TestResult {
     use registry::flat::FlatCitizen;
-    for_each_backend(|db| async move {
+    for_each_backend(TABLES, |db| async move {
         let registry = registry(db)?;
         let row = |n: u32, change: &dyn Fn(&mut FlatCitizen)| {
             let mut flat = FlatCitizen::from_record(&citizen(
@@ -651,8 +654,8 @@ async fn export_neutralises_spreadsheet_formulas_and_import_reads_them_back() ->
     for backend in store::testing::TestBackend::all() {
         let (source, target) = (backend.fresh().await?, backend.fresh().await?);
         let (from, to) = (
-            registry(source.migrated().await?)?,
-            registry(target.migrated().await?)?,
+            registry(source.migrated(TABLES).await?)?,
+            registry(target.migrated(TABLES).await?)?,
         );
         let mut record = citizen(
             "079084000042",

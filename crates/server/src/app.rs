@@ -191,6 +191,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             web::auth::CrossSiteGuard {
                 public_https: config
+                    .identity
                     .public_url
                     .as_deref()
                     .is_some_and(|url| url.starts_with("https://")),
@@ -273,7 +274,7 @@ async fn healthz() -> axum::Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Problem)))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.is_ready().await {
+    match state.db.is_ready(crate::MIGRATIONS).await {
         Ok(true) => axum::Json(Health {
             status: "ready",
             version: env!("CARGO_PKG_VERSION"),

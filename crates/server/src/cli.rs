@@ -15,7 +15,8 @@ use crate::config::{Config, LogFormat, Overrides};
     about = "Digital-government platform: registries, e-ID, data exchange, public services"
 )]
 pub struct Cli {
-    /// TOML configuration file (settings: see README). Environment: LIENTHONG_<SETTING>.
+    /// TOML configuration file (settings: see README). Environment: LIENTHONG_<SETTING>, and
+    /// LIENTHONG_<SECTION>__<SETTING> for a setting in a section.
     #[arg(long, global = true, env = "LIENTHONG_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -304,7 +305,8 @@ pub async fn run() -> anyhow::Result<()> {
             config.db = None; // the demo always runs on the embedded database
             // Demo providers run on this machine.
             config
-                .exchange_provider_networks
+                .exchange
+                .provider_networks
                 .extend(exchange::networks::LOOPBACK.map(String::from));
             fresh_demo_directory(&args.data_dir)?;
             let logins = load_demo_population(&config, args.citizens).await?;
@@ -332,14 +334,14 @@ async fn serve_with_banner(config: &Config, demo_logins: Option<&str>) -> anyhow
     })?;
     let address = listener.local_addr()?;
     let mut config = config.clone();
-    if demo_logins.is_some() && config.public_url.is_none() {
+    if demo_logins.is_some() && config.identity.public_url.is_none() {
         // The demo's own address, by name: passkeys need a domain, and localhost is one.
-        config.public_url = Some(format!("http://localhost:{}", address.port()));
+        config.identity.public_url = Some(format!("http://localhost:{}", address.port()));
     }
     let config = &config;
     let state = crate::build_state(config).await?;
     tracing::info!(%address, database = %config.database(), backend = state.db.backend().name(), "serving");
-    let tls_listener = match config.tls_listen {
+    let tls_listener = match config.tls.listen {
         Some(tls_address) => {
             let tls_listener = TcpListener::bind(tls_address)
                 .await

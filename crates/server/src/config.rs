@@ -5,42 +5,18 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use figment::{Figment, Provider};
 use serde::{Deserialize, Serialize};
 
-/// Keys read from `LIENTHONG_<KEY>`; other `LIENTHONG_*` variables (such as the test
-/// harness's) are not configuration.
-const ENV_KEYS: [&str; 27] = [
-    "header_read_timeout_secs",
-    "idle_timeout_secs",
-    "max_connections",
-    "max_connections_per_address",
-    "audit_mode",
-    "audit_journal",
-    "audit_anchor",
-    "exchange_max_request_bytes",
-    "exchange_max_response_bytes",
-    "sealing_key",
-    "public_url",
-    "exchange_instance",
-    "exchange_provider_networks",
-    "audit_key",
-    "exchange_ca",
-    "tls_listen",
-    "tls_cert",
-    "tls_key",
-    "cookie_secure",
-    "db",
-    "listen",
-    "data_dir",
-    "log_format",
-    "request_timeout_secs",
-    "max_body_bytes",
-    "shutdown_grace_secs",
-    "db_max_connections",
-];
+/// Environment variables are `LIENTHONG_<SETTING>`, and `LIENTHONG_<SECTION>__<SETTING>` for a
+/// setting in a section.
+const ENV_PREFIX: &str = "LIENTHONG_";
+const ENV_SECTION_SEPARATOR: &str = "__";
 
+/// General settings at the top level; the settings of one part of the platform in its section
+/// (`[identity]`, `[exchange]`, `[audit]`, `[tls]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -63,79 +39,108 @@ pub struct Config {
     pub max_connections: usize,
     /// Open connections per client address (an IPv6 /64); more are closed at once.
     pub max_connections_per_address: usize,
-    /// Send the session cookie only over HTTPS (browsers treat http://localhost as secure).
-    pub cookie_secure: bool,
+    pub identity: IdentityConfig,
+    pub exchange: ExchangeConfig,
+    pub audit: AuditConfig,
+    pub tls: TlsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
     /// The address people and relying parties use (`https://eid.example.gov.vn`); the
     /// OpenID Connect issuer. Taken from each request's Host header when unset.
     pub public_url: Option<String>,
+    /// Send the session cookie only over HTTPS (browsers treat http://localhost as secure).
+    pub cookie_secure: bool,
+    /// AES-256 key that seals TOTP seeds and OpenID Connect signing keys in the database;
+    /// `<data_dir>/identity-sealing.key` when absent. Every node of one database needs it.
+    pub sealing_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeConfig {
     /// The X-Road instance this node's exchange belongs to.
-    pub exchange_instance: String,
+    pub instance: String,
     /// Largest request body the gateway passes on to a provider (streamed), in bytes.
-    pub exchange_max_request_bytes: u64,
+    pub max_request_bytes: u64,
     /// Largest provider answer the gateway relays (streamed), in bytes.
-    pub exchange_max_response_bytes: u64,
+    pub max_response_bytes: u64,
     /// Networks (CIDR) the gateway may call providers on, checked when a base URL is set and
     /// at every connection. Loopback, link-local and other special ranges need an entry of
     /// their own (`127.0.0.0/8`); the default, all of IPv4 and IPv6, opens none of them. The
     /// demo adds loopback.
-    pub exchange_provider_networks: Vec<String>,
-    /// Ed25519 key that signs audit checkpoints; `<data_dir>/audit-signing.key` when absent.
-    /// Keep it outside the database: whoever can write both could rewrite history.
-    pub audit_key: Option<PathBuf>,
+    pub provider_networks: Vec<String>,
+    /// Directory of the exchange's certificate authority (`ca.key`, `ca.pem`), which issues
+    /// subsystems their client certificates; `<data_dir>/exchange-ca` when absent.
+    pub ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
     /// How audit entries are made durable before an answer leaves (ADR 0011): `journal`
     /// (an append-only file in `<data_dir>/audit-journal`, copied into the database right
     /// after; this server must be the chain's only writer) or `database` (one transaction per
     /// batch; several servers on one PostgreSQL database may share the chain).
-    pub audit_mode: AuditMode,
+    pub mode: AuditMode,
     /// Directory of the audit journal; `<data_dir>/audit-journal` when absent. On a device of
     /// its own, the journal's syncs no longer queue behind the database's (ADR 0012).
-    pub audit_journal: Option<PathBuf>,
+    pub journal: Option<PathBuf>,
     /// Append-only file where every audit checkpoint is also written, outside the database
     /// (ADR 0019); `<data_dir>/audit-anchors.ndjson` when absent. Make it append-only
     /// (`chattr +a`) or ship it elsewhere: `audit verify` holds the chain against it.
-    pub audit_anchor: Option<PathBuf>,
-    /// AES-256 key that seals TOTP seeds and OpenID Connect signing keys in the database;
-    /// `<data_dir>/identity-sealing.key` when absent. Every node of one database needs it.
-    pub sealing_key: Option<PathBuf>,
-    /// Directory of the exchange's certificate authority (`ca.key`, `ca.pem`), which issues
-    /// subsystems their client certificates; `<data_dir>/exchange-ca` when absent.
-    pub exchange_ca: Option<PathBuf>,
+    pub anchor: Option<PathBuf>,
+    /// Ed25519 key that signs audit checkpoints; `<data_dir>/audit-signing.key` when absent.
+    /// Keep it outside the database: whoever can write both could rewrite history.
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
     /// A second listener speaking HTTPS with optional client certificates (mutual TLS for
     /// the exchange gateway); off when absent.
-    pub tls_listen: Option<SocketAddr>,
+    pub listen: Option<SocketAddr>,
     /// The TLS listener's certificate chain and private key, PEM. When both are absent the
     /// exchange CA issues one for localhost and 127.0.0.1 at each start (demos).
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
 }
 
 impl Config {
     pub fn sealing_key_path(&self) -> PathBuf {
-        self.sealing_key
+        self.identity
+            .sealing_key
             .clone()
             .unwrap_or_else(|| self.data_dir.join("identity-sealing.key"))
     }
 
     pub fn audit_key_path(&self) -> PathBuf {
-        self.audit_key
+        self.audit
+            .key
             .clone()
             .unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
     }
 
     pub fn audit_journal_dir(&self) -> PathBuf {
-        self.audit_journal
+        self.audit
+            .journal
             .clone()
             .unwrap_or_else(|| self.data_dir.join("audit-journal"))
     }
 
     pub fn audit_anchor_path(&self) -> PathBuf {
-        self.audit_anchor
+        self.audit
+            .anchor
             .clone()
             .unwrap_or_else(|| self.data_dir.join("audit-anchors.ndjson"))
     }
 
     pub fn exchange_ca_dir(&self) -> PathBuf {
-        self.exchange_ca
+        self.exchange
+            .ca
             .clone()
             .unwrap_or_else(|| self.data_dir.join("exchange-ca"))
     }
@@ -156,21 +161,43 @@ impl Default for Config {
             idle_timeout_secs: 75,
             max_connections: 10_000,
             max_connections_per_address: 1_000,
-            cookie_secure: true,
+            identity: IdentityConfig::default(),
+            exchange: ExchangeConfig::default(),
+            audit: AuditConfig::default(),
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
             public_url: None,
-            exchange_instance: "VN".into(),
-            exchange_max_request_bytes: 64 * 1024 * 1024,
-            exchange_max_response_bytes: 64 * 1024 * 1024,
-            exchange_provider_networks: exchange::networks::DEFAULT.map(String::from).to_vec(),
-            audit_key: None,
-            audit_mode: AuditMode::Journal,
-            audit_journal: None,
-            audit_anchor: None,
+            cookie_secure: true,
             sealing_key: None,
-            exchange_ca: None,
-            tls_listen: None,
-            tls_cert: None,
-            tls_key: None,
+        }
+    }
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        Self {
+            instance: "VN".into(),
+            max_request_bytes: 64 * 1024 * 1024,
+            max_response_bytes: 64 * 1024 * 1024,
+            provider_networks: exchange::networks::DEFAULT.map(String::from).to_vec(),
+            ca: None,
+        }
+    }
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuditMode::Journal,
+            journal: None,
+            anchor: None,
+            key: None,
         }
     }
 }
@@ -204,7 +231,10 @@ pub struct Overrides {
 
 impl Config {
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Box<figment::Error>> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let defaults = Figment::from(Serialized::defaults(Config::default()));
+        let settings = setting_names(&defaults)?;
+        refuse_flat_names_of_sectioned_settings(&settings)?;
+        let mut figment = defaults;
         if let Some(file) = file {
             if !file.exists() {
                 return Err(Box::new(figment::Error::from(format!(
@@ -215,7 +245,11 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment
-            .merge(Env::prefixed("LIENTHONG_").only(&ENV_KEYS))
+            .merge(
+                Env::prefixed(ENV_PREFIX)
+                    .split(ENV_SECTION_SEPARATOR)
+                    .filter(move |key| settings.iter().any(|setting| key == setting.as_str())),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)
@@ -243,6 +277,61 @@ impl Config {
             ..store::DbOptions::default()
         }
     }
+}
+
+/// Every setting's dotted name (`listen`, `exchange.instance`), read from the defaults, so
+/// the environment variables accepted follow the structs above. Other `LIENTHONG_*`
+/// variables (the test harness's, `LIENTHONG_CONFIG`) are not configuration.
+fn setting_names(defaults: &Figment) -> Result<Vec<String>, Box<figment::Error>> {
+    fn walk(dict: &Dict, prefix: &str, names: &mut Vec<String>) {
+        for (key, value) in dict {
+            let name = format!("{prefix}{key}");
+            match value {
+                Value::Dict(_, section) => walk(section, &format!("{name}."), names),
+                _ => names.push(name),
+            }
+        }
+    }
+    let mut names = Vec::new();
+    walk(
+        &defaults
+            .data()
+            .map_err(Box::new)?
+            .into_values()
+            .flatten()
+            .collect(),
+        "",
+        &mut names,
+    );
+    Ok(names)
+}
+
+/// A variable still named like a setting before it moved into its section
+/// (`LIENTHONG_AUDIT_MODE` for `[audit] mode`) would otherwise be skipped in silence, leaving
+/// the default where the operator meant something else.
+fn refuse_flat_names_of_sectioned_settings(settings: &[String]) -> Result<(), Box<figment::Error>> {
+    for (variable, _) in std::env::vars_os() {
+        let Some(variable) = variable.to_str() else {
+            continue;
+        };
+        let Some(name) = variable.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let name = name.to_lowercase();
+        if let Some(setting) = settings
+            .iter()
+            .find(|setting| setting.contains('.') && setting.replacen('.', "_", 1) == name)
+        {
+            let (section, key) = setting.split_once('.').unwrap_or_default();
+            return Err(Box::new(figment::Error::from(format!(
+                "environment variable {variable} is not read: the setting is `{key}` in section [{section}], \
+                 so its variable is {ENV_PREFIX}{}{ENV_SECTION_SEPARATOR}{}",
+                section.to_uppercase(),
+                key.to_uppercase()
+            ))));
+        }
+    }
+    Ok(())
 }
 
 /// A database path or URL. URLs may carry a password, so `Debug` and `Display` hide it.
@@ -320,7 +409,7 @@ mod tests {
             )?;
             jail.set_env("LIENTHONG_DATA_DIR", "/srv/b");
             jail.set_env("LIENTHONG_TEST_DATABASE_URL", "postgres://ignored");
-            jail.set_env("LIENTHONG_TLS_LISTEN", "127.0.0.1:8443");
+            jail.set_env("LIENTHONG_TLS__LISTEN", "127.0.0.1:8443");
             let overrides = Overrides {
                 listen: Some(SocketAddr::from(([0, 0, 0, 0], 80))),
                 ..Overrides::default()
@@ -332,7 +421,7 @@ mod tests {
             assert_eq!(config.log_format, LogFormat::Json);
             assert_eq!(config.database().expose(), "/srv/b/lienthong.db");
             assert_eq!(
-                config.tls_listen,
+                config.tls.listen,
                 Some(SocketAddr::from(([127, 0, 0, 1], 8443)))
             );
             assert_eq!(
@@ -345,11 +434,96 @@ mod tests {
     }
 
     #[test]
+    fn sections_from_the_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "lienthong.toml",
+                "[exchange]\ninstance = \"VN-TEST\"\nprovider_networks = [\"10.0.0.0/8\"]\n\n[audit]\nmode = \"database\"\n\n[identity]\npublic_url = \"https://eid.example.gov.vn\"",
+            )?;
+            jail.set_env("LIENTHONG_EXCHANGE__MAX_REQUEST_BYTES", "4096");
+            jail.set_env("LIENTHONG_IDENTITY__COOKIE_SECURE", "false");
+            let config = Config::load(Some(Path::new("lienthong.toml")), &Overrides::default())
+                .map_err(|e| *e)?;
+            assert_eq!(config.exchange.instance, "VN-TEST");
+            assert_eq!(config.exchange.provider_networks, ["10.0.0.0/8"]);
+            assert_eq!(config.exchange.max_request_bytes, 4096);
+            assert_eq!(config.exchange.max_response_bytes, 64 * 1024 * 1024);
+            assert_eq!(config.audit.mode, AuditMode::Database);
+            assert_eq!(
+                config.identity.public_url.as_deref(),
+                Some("https://eid.example.gov.vn")
+            );
+            assert!(!config.identity.cookie_secure);
+            Ok(())
+        });
+    }
+
+    /// The accepted environment variables follow the structs; this is the public list.
+    #[test]
+    fn every_setting_has_a_variable() -> Result<(), Box<figment::Error>> {
+        let mut names = setting_names(&Figment::from(Serialized::defaults(Config::default())))?;
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "audit.anchor",
+                "audit.journal",
+                "audit.key",
+                "audit.mode",
+                "data_dir",
+                "db",
+                "db_max_connections",
+                "exchange.ca",
+                "exchange.instance",
+                "exchange.max_request_bytes",
+                "exchange.max_response_bytes",
+                "exchange.provider_networks",
+                "header_read_timeout_secs",
+                "identity.cookie_secure",
+                "identity.public_url",
+                "identity.sealing_key",
+                "idle_timeout_secs",
+                "listen",
+                "log_format",
+                "max_body_bytes",
+                "max_connections",
+                "max_connections_per_address",
+                "request_timeout_secs",
+                "shutdown_grace_secs",
+                "tls.cert",
+                "tls.key",
+                "tls.listen",
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_variable_named_before_the_sections_is_refused_with_its_new_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LIENTHONG_AUDIT_MODE", "database");
+            let error = Config::load(None, &Overrides::default()).err();
+            assert_eq!(
+                error.map(|e| e.to_string()),
+                Some(
+                    "environment variable LIENTHONG_AUDIT_MODE is not read: the setting is `mode` in section [audit], so its variable is LIENTHONG_AUDIT__MODE"
+                        .to_owned()
+                )
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_keys_and_missing_files_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bad.toml", "listen_on = \"x\"")?;
             let error = Config::load(Some(Path::new("bad.toml")), &Overrides::default()).err();
             assert!(error.is_some_and(|e| e.to_string().contains("listen_on")));
+            jail.create_file("bad-section.toml", "[exchange]\ninstanse = \"VN\"")?;
+            let error =
+                Config::load(Some(Path::new("bad-section.toml")), &Overrides::default()).err();
+            assert!(error.is_some_and(|e| e.to_string().contains("instanse")));
             let missing = Config::load(Some(Path::new("nope.toml")), &Overrides::default()).err();
             assert!(missing.is_some_and(|e| e.to_string().contains("nope.toml does not exist")));
             Ok(())

@@ -26,15 +26,24 @@ use web::{I18n, Site};
 pub use app::AppState;
 pub use config::Config;
 
+/// The migrations of every context this program runs; the store adds its own.
+pub static MIGRATIONS: &[&store::Migrations] = &[
+    &audit::MIGRATIONS,
+    &exchange::MIGRATIONS,
+    &identity::MIGRATIONS,
+    &registry::MIGRATIONS,
+];
+
 /// Opens (and migrates) the database and loads everything a server's router needs,
 /// starting the audit log's writer.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     // The OpenID Connect issuer and the audience of client assertions: taken from the
     // request's Host they would be the attacker's to choose (docs/adr/0016).
-    let Some(public_url) = config.public_url.as_deref() else {
+    let Some(public_url) = config.identity.public_url.as_deref() else {
         anyhow::bail!(
             "public_url is required to serve: it is the OpenID Connect issuer, which must not come from the request's Host \
-             (set public_url in the settings file or LIENTHONG_PUBLIC_URL; `lienthong demo` sets it for itself)"
+             (set public_url in the [identity] section of the settings file or LIENTHONG_IDENTITY__PUBLIC_URL; \
+             `lienthong demo` sets it for itself)"
         );
     };
     if !(public_url.starts_with("https://") || public_url.starts_with("http://"))
@@ -64,19 +73,21 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
     let db = store::Db::connect(target.expose(), &config.db_options())
         .await
         .with_context(|| format!("opening database {target}"))?;
-    db.migrate().await.context("applying migrations")?;
+    db.migrate(MIGRATIONS)
+        .await
+        .context("applying migrations")?;
     let lists = registry::Lists::load(&reference).context("loading registry lists")?;
     let registry = registry::Registry::new(db.clone(), Arc::new(lists));
     let sealing = identity::sealing::SealingKey::load_or_create(&config.sealing_key_path())
         .map_err(|e| anyhow::anyhow!("loading the identity sealing key {e}"))?;
     let mut identity =
-        identity::Identity::new(db.clone(), config.cookie_secure).with_sealing_key(sealing);
-    identity.public_url = config.public_url.clone();
+        identity::Identity::new(db.clone(), config.identity.cookie_secure).with_sealing_key(sealing);
+    identity.public_url = config.identity.public_url.clone();
     let signer = audit::CheckpointSigner::load_or_create(&config.audit_key_path())
         .context("loading the audit signing key")?
         .anchored_to(config.audit_anchor_path());
     let audit_options = audit::AuditOptions {
-        journal: (config.audit_mode == config::AuditMode::Journal)
+        journal: (config.audit.mode == config::AuditMode::Journal)
             .then(|| config.audit_journal_dir()),
         ..audit::AuditOptions::default()
     };
@@ -92,14 +103,14 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
         db: db.clone(),
         audit: audit.clone(),
         verify_token: token_verifier(identity.clone()),
-        instance: config.exchange_instance.clone(),
+        instance: config.exchange.instance.clone(),
         max_body: config.max_body_bytes as u64,
-        max_request: config.exchange_max_request_bytes,
-        max_response: config.exchange_max_response_bytes,
+        max_request: config.exchange.max_request_bytes,
+        max_response: config.exchange.max_response_bytes,
         metrics: metrics.exchange.clone(),
         ca_dir: config.exchange_ca_dir(),
         provider_networks: exchange::networks::ProviderNetworks::parse(
-            &config.exchange_provider_networks,
+            &config.exchange.provider_networks,
         )
         .map_err(anyhow::Error::msg)?,
     })
@@ -110,7 +121,7 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
         &audit,
         &registry,
         &identity,
-        &config.exchange_instance,
+        &config.exchange.instance,
     )
     .await?;
     Ok(AppState {

@@ -30,13 +30,13 @@ pub(crate) fn server_config(
     config: &Config,
     ca: &CertificateAuthority,
 ) -> anyhow::Result<Arc<ServerConfig>> {
-    let (chain, key) = match (&config.tls_cert, &config.tls_key) {
+    let (chain, key) = match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => {
             let chain = CertificateDer::pem_file_iter(cert)
                 .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| anyhow::anyhow!("tls_cert {}: {e}", cert.display()))?;
+                .map_err(|e| anyhow::anyhow!("[tls] cert {}: {e}", cert.display()))?;
             let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| anyhow::anyhow!("tls_key {}: {e}", key.display()))?;
+                .map_err(|e| anyhow::anyhow!("[tls] key {}: {e}", key.display()))?;
             (chain, key)
         }
         (None, None) => {
@@ -45,15 +45,15 @@ pub(crate) fn server_config(
                 .context("issuing the TLS listener's certificate")?;
             let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| anyhow::anyhow!("tls_cert: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("[tls] cert: {e}"))?;
             let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
-                .map_err(|e| anyhow::anyhow!("tls_key: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("[tls] key: {e}"))?;
             (chain, key)
         }
-        _ => bail!("tls_cert and tls_key are set together, or neither"),
+        _ => bail!("[tls] cert and key are set together, or neither"),
     };
     if chain.is_empty() {
-        bail!("tls_cert holds no certificate");
+        bail!("[tls] cert holds no certificate");
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
@@ -69,7 +69,7 @@ pub(crate) fn server_config(
         .context("TLS versions")?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
-        .context("tls_cert and tls_key do not form a usable pair")?;
+        .context("[tls] cert and key do not form a usable pair")?;
     server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(server))
 }

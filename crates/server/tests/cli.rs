@@ -28,7 +28,7 @@ fn serving_without_public_url_is_refused_and_names_the_setting() -> TestResult {
     let output = Command::new(BINARY)
         .args(["serve", "--data-dir", &scratch.path().display().to_string()])
         .args(["--listen", "127.0.0.1:0"])
-        .env_remove("LIENTHONG_PUBLIC_URL")
+        .env_remove("LIENTHONG_IDENTITY__PUBLIC_URL")
         .output()?;
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr)?;
@@ -40,7 +40,7 @@ fn serving_without_public_url_is_refused_and_names_the_setting() -> TestResult {
 fn a_bad_configuration_is_named_and_nothing_starts() -> TestResult {
     let output = Command::new(BINARY)
         .args(["serve", "--db", "mysql://x/y", "--listen", "127.0.0.1:0"])
-        .env("LIENTHONG_PUBLIC_URL", PUBLIC_URL)
+        .env("LIENTHONG_IDENTITY__PUBLIC_URL", PUBLIC_URL)
         .output()?;
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr)?;
@@ -73,7 +73,7 @@ fn start_server(
             "json",
         ])
         .env("RUST_LOG", "info")
-        .env("LIENTHONG_PUBLIC_URL", PUBLIC_URL)
+        .env("LIENTHONG_IDENTITY__PUBLIC_URL", PUBLIC_URL)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()?;

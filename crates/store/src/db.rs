@@ -7,8 +7,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+use crate::migrations::{Gathered, Migrations, union};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -18,6 +17,14 @@ pub enum Error {
     Sql(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "migration {version} is claimed by both {first} and {second}; migration numbers are one sequence across all contexts"
+    )]
+    DuplicateMigration {
+        version: i64,
+        first: &'static str,
+        second: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,17 +34,20 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend a target names: a `postgres://` URL, or SQLite (a `sqlite://` URL or a
+    /// file path).
+    pub fn of(target: &str) -> Result<Self, Error> {
+        match target.split_once("://") {
+            None | Some(("sqlite", _)) => Ok(Self::Sqlite),
+            Some(("postgres" | "postgresql", _)) => Ok(Self::Postgres),
+            Some((other, _)) => Err(Error::UnsupportedScheme(other.to_owned())),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
-        }
-    }
-
-    fn migrator(self) -> &'static Migrator {
-        match self {
-            Self::Sqlite => &SQLITE_MIGRATIONS,
-            Self::Postgres => &POSTGRES_MIGRATIONS,
         }
     }
 }
@@ -89,12 +99,7 @@ impl Db {
         } else {
             sqlite_url(Path::new(target))
         };
-        let scheme = url.split("://").next().unwrap_or_default();
-        let backend = match scheme {
-            "sqlite" => Backend::Sqlite,
-            "postgres" | "postgresql" => Backend::Postgres,
-            other => return Err(Error::UnsupportedScheme(other.to_owned())),
-        };
+        let backend = Backend::of(&url)?;
         if backend == Backend::Sqlite {
             create_owner_only(&url)?;
         }
@@ -154,13 +159,18 @@ impl Db {
         })
     }
 
-    pub async fn migrate(&self) -> Result<(), Error> {
-        self.backend.migrator().run(&self.writer).await?;
+    /// Applies what is pending of the store's own migrations and those of `sets` (every
+    /// context this program runs), in version order.
+    pub async fn migrate(&self, sets: &[&Migrations]) -> Result<(), Error> {
+        let migrator = Migrator::new(Gathered(union(self.backend, sets)?)).await?;
+        migrator.run(&self.writer).await?;
         Ok(())
     }
 
-    /// True when the database answers and every migration this binary knows has been applied.
-    pub async fn is_ready(&self) -> Result<bool, Error> {
+    /// True when the database answers and every migration of the store and of `sets` has
+    /// been applied.
+    pub async fn is_ready(&self, sets: &[&Migrations]) -> Result<bool, Error> {
+        let expected = union(self.backend, sets)?;
         let table_exists: i64 = match self.backend {
             Backend::Sqlite => {
                 sqlx::query_scalar(
@@ -184,9 +194,7 @@ impl Db {
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = true")
                 .fetch_all(&self.reader)
                 .await?;
-        Ok(self
-            .backend
-            .migrator()
+        Ok(expected
             .iter()
             .all(|migration| applied.contains(&migration.version)))
     }
@@ -321,28 +329,6 @@ async fn checkpoint_in_background(reader: AnyPool) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn migration_folders_do_not_drift() -> Result<(), std::io::Error> {
-        let names = |backend: &str| -> Result<Vec<String>, std::io::Error> {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(backend);
-            let mut names = std::fs::read_dir(dir)?
-                .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
-                .collect::<Result<Vec<_>, _>>()?;
-            names.sort();
-            Ok(names)
-        };
-        let sqlite = names("sqlite")?;
-        assert!(!sqlite.is_empty());
-        assert_eq!(
-            sqlite,
-            names("postgres")?,
-            "migrations/sqlite and migrations/postgres must hold the same file names"
-        );
-        Ok(())
-    }
-
     #[tokio::test]
     async fn unknown_scheme_is_named() {
         let error = Db::connect("mysql://localhost/x", &DbOptions::default())
@@ -367,7 +353,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("lienthong.db");
         let db = Db::connect(&path.display().to_string(), &DbOptions::default()).await?;
-        db.migrate().await?;
+        db.migrate(&[]).await?;
         for name in ["lienthong.db", "lienthong.db-wal", "lienthong.db-shm"] {
             let mode = std::fs::metadata(dir.path().join(name))?
                 .permissions()
@@ -385,7 +371,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("lienthong.db");
         let db = Db::connect(&path.display().to_string(), &DbOptions::default()).await?;
-        db.migrate().await?;
+        db.migrate(&[]).await?;
         db.close().await;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
         let db = Db::connect(&path.display().to_string(), &DbOptions::default()).await?;

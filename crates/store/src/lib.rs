@@ -9,9 +9,11 @@ pub mod bulk;
 mod db;
 pub mod events;
 pub mod keyfile;
+mod migrations;
 pub mod timestamp;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use db::{Backend, Db, DbOptions, Error, Tx};
+pub use migrations::{MIGRATIONS, Migrations};

@@ -1,11 +1,12 @@
 //! Runs one test on a fresh SQLite database and, when `LIENTHONG_TEST_DATABASE_URL` names a
 //! PostgreSQL server, on a fresh PostgreSQL database too. Each database is created for the
-//! test, migrated, and removed afterwards.
+//! test, migrated with the sets of migrations the test names (the contexts it runs; the
+//! store's own always), and removed afterwards.
 
 use std::future::Future;
 use std::path::PathBuf;
 
-use crate::{Backend, Db, DbOptions, Error};
+use crate::{Backend, Db, DbOptions, Error, Migrations};
 
 pub const DATABASE_URL_VAR: &str = "LIENTHONG_TEST_DATABASE_URL";
 
@@ -99,10 +100,10 @@ impl FreshDatabase {
         }
     }
 
-    /// Connects and applies every migration.
-    pub async fn migrated(&self) -> Result<Db, Error> {
+    /// Connects and applies the store's migrations and those of `sets`.
+    pub async fn migrated(&self, sets: &[&Migrations]) -> Result<Db, Error> {
         let db = Db::connect(&self.target, &small_pool()).await?;
-        db.migrate().await?;
+        db.migrate(sets).await?;
         Ok(db)
     }
 }
@@ -152,16 +153,16 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Runs `test` once per available backend on a fresh, migrated database; the first failure
-/// names the backend it happened on.
-pub async fn for_each_backend<F, Fut>(test: F) -> TestResult
+/// Runs `test` once per available backend on a fresh database migrated with `sets`; the
+/// first failure names the backend it happened on.
+pub async fn for_each_backend<F, Fut>(sets: &[&Migrations], test: F) -> TestResult
 where
     F: Fn(Db) -> Fut,
     Fut: Future<Output = TestResult>,
 {
     for backend in TestBackend::all() {
         let fresh = backend.fresh().await?;
-        let db = fresh.migrated().await?;
+        let db = fresh.migrated(sets).await?;
         let outcome = test(db.clone()).await;
         db.close().await;
         outcome.map_err(|e| format!("on {}: {e}", backend.backend().name()))?;

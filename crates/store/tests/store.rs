@@ -18,10 +18,14 @@ async fn a_fresh_database_is_ready_only_after_migration() -> TestResult {
     for backend in store::testing::TestBackend::all() {
         let fresh = backend.fresh().await?;
         let db = store::Db::connect(&fresh.target, &store::DbOptions::default()).await?;
-        assert!(!db.is_ready().await?, "{:?} unmigrated", backend.backend());
-        db.migrate().await?;
-        assert!(db.is_ready().await?);
-        db.migrate().await?; // idempotent
+        assert!(
+            !db.is_ready(&[]).await?,
+            "{:?} unmigrated",
+            backend.backend()
+        );
+        db.migrate(&[]).await?;
+        assert!(db.is_ready(&[]).await?);
+        db.migrate(&[]).await?; // idempotent
         db.close().await;
     }
     Ok(())
@@ -29,7 +33,7 @@ async fn a_fresh_database_is_ready_only_after_migration() -> TestResult {
 
 #[tokio::test]
 async fn events_commit_with_their_transaction_or_not_at_all() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(&[], |db| async move {
         let mut tx = db.begin().await?;
         events::append(&mut tx, event("kept")).await?;
         tx.commit().await?;
@@ -52,7 +56,7 @@ async fn events_commit_with_their_transaction_or_not_at_all() -> TestResult {
 
 #[tokio::test]
 async fn a_consumer_resumes_after_its_last_acknowledgement() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(&[], |db| async move {
         let mut tx = db.begin().await?;
         for id in ["a", "b", "c"] {
             events::append(&mut tx, event(id)).await?;
@@ -94,7 +98,7 @@ async fn a_consumer_resumes_after_its_last_acknowledgement() -> TestResult {
 
 #[tokio::test]
 async fn concurrent_writers_all_land() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(&[], |db| async move {
         let mut writers = Vec::new();
         for n in 0..20 {
             let db = db.clone();
@@ -123,7 +127,7 @@ async fn concurrent_writers_all_land() -> TestResult {
 #[tokio::test]
 async fn bulk_inserts_report_the_rows_they_inserted() -> TestResult {
     use store::bulk::{Value, insert_rows};
-    for_each_backend(|db| async move {
+    for_each_backend(&[], |db| async move {
         let mut tx = db.begin().await?;
         let rows = |ids: &[i64]| {
             ids.iter()

@@ -73,7 +73,8 @@ impl TestApp {
             .unwrap_or_else(|| scratch.path().to_path_buf());
         // The tests' providers listen on loopback; a test of the allow-list sets its own.
         config
-            .exchange_provider_networks
+            .exchange
+            .provider_networks
             .extend(["127.0.0.0/8".to_owned(), "::1/128".to_owned()]);
         adjust(&mut config);
         let listener = TcpListener::bind(config.listen).await?;
@@ -81,7 +82,7 @@ impl TestApp {
         // The server needs its public address (the OpenID Connect issuer): the one bound,
         // or `http://localhost` with the bound port for tests that need a domain name
         // (passkeys cannot be bound to an IP address).
-        config.public_url = match config.public_url.take() {
+        config.identity.public_url = match config.identity.public_url.take() {
             None => Some(base.clone()),
             Some(url) if url == LOCALHOST => Some(base.replace("http://127.0.0.1", LOCALHOST)),
             Some(url) => Some(url),
@@ -91,7 +92,7 @@ impl TestApp {
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"));
         let state = server::build_state(&config).await?;
-        let tls_listener = match config.tls_listen {
+        let tls_listener = match config.tls.listen {
             Some(address) => Some(TcpListener::bind(address).await?),
             None => None,
         };

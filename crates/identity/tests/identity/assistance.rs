@@ -80,7 +80,7 @@ fn invalid_field<T: std::fmt::Debug>(result: &Result<T, IdentityError>) -> Optio
 
 #[tokio::test]
 async fn a_mandate_limits_what_a_helper_does_and_every_action_is_recorded() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, registry) = setup(db).await?;
         let (citizen_token, helper_token) = citizen_and_helper(&identity, &registry).await?;
         let citizen = principal(&identity, &citizen_token).await?;
@@ -241,7 +241,7 @@ async fn a_mandate_limits_what_a_helper_does_and_every_action_is_recorded() -> T
 
 #[tokio::test]
 async fn no_mandate_an_expired_one_or_a_revoked_one_lets_a_helper_act() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, registry) = setup(db.clone()).await?;
         let (citizen_token, helper_token) = citizen_and_helper(&identity, &registry).await?;
         identity

@@ -33,7 +33,7 @@ fn client(pem: &str) -> NewMachineClient {
 
 #[tokio::test]
 async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db.clone()).await?;
         let (key, pem) = new_key();
         let client_id = identity.register_machine_client(client(&pem)).await?;
@@ -102,7 +102,7 @@ async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
 
 #[tokio::test]
 async fn bad_assertions_are_refused_with_the_reason() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let (key, pem) = new_key();
         let client_id = identity.register_machine_client(client(&pem)).await?;
@@ -180,7 +180,7 @@ async fn bad_assertions_are_refused_with_the_reason() -> TestResult {
 
 #[tokio::test]
 async fn registration_checks_the_key_subject_and_scopes() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let (_, pem) = new_key();
         let bad_key = identity
@@ -211,7 +211,7 @@ async fn registration_checks_the_key_subject_and_scopes() -> TestResult {
 
 #[tokio::test]
 async fn a_used_assertion_stays_used_after_a_restart_and_until_it_expires() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         setup(db.clone()).await?;
         // A node: the shared database and this node's sealing key file; a new one is a restart.
         let scratch = tempfile::tempdir()?;

@@ -59,7 +59,7 @@ fn refused<T: std::fmt::Debug>(result: &Result<T, IdentityError>) -> bool {
 
 #[tokio::test]
 async fn a_passkey_signs_in_with_or_without_the_id_number() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let principal = signed_in(&identity).await?;
         let rp = identity.relying_party(Some("localhost:8080"))?;
@@ -123,7 +123,7 @@ async fn a_passkey_signs_in_with_or_without_the_id_number() -> TestResult {
 
 #[tokio::test]
 async fn forged_replayed_unknown_and_removed_answers_are_refused() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let principal = signed_in(&identity).await?;
         let rp = identity.relying_party(Some("localhost:8080"))?;
@@ -225,7 +225,7 @@ async fn forged_replayed_unknown_and_removed_answers_are_refused() -> TestResult
 
 #[tokio::test]
 async fn registration_is_checked_and_a_locked_account_stays_locked() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let principal = signed_in(&identity).await?;
         let rp = identity.relying_party(Some("localhost:8080"))?;
@@ -319,7 +319,7 @@ async fn registration_is_checked_and_a_locked_account_stays_locked() -> TestResu
 
 #[tokio::test]
 async fn starting_a_passkey_sign_in_writes_nothing() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db.clone()).await?;
         let principal = signed_in(&identity).await?;
         let rp = identity.relying_party(Some("localhost:8080"))?;

@@ -37,7 +37,7 @@ impl Answers {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_wrong_passwords_lock_the_account_after_five_checks() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         identity
             .register(registration("Lê Văn Bình", PASSWORD))
@@ -79,7 +79,7 @@ fn patient(identity: Identity) -> Identity {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_failures_from_one_address_check_at_most_thirty_hashes() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let identity = Arc::new(patient(identity));
         let spray: IpAddr = [203, 0, 113, 9].into();
@@ -109,7 +109,7 @@ async fn concurrent_failures_from_one_address_check_at_most_thirty_hashes() -> T
 
 #[tokio::test]
 async fn a_right_password_does_not_forgive_wrong_codes() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let account = identity
             .register(registration("Lê Văn Bình", PASSWORD))
@@ -150,7 +150,7 @@ async fn a_right_password_does_not_forgive_wrong_codes() -> TestResult {
 
 #[tokio::test]
 async fn the_session_token_is_renewed_when_the_code_is_accepted() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         let account = identity
             .register(registration("Lê Văn Bình", PASSWORD))
@@ -185,7 +185,7 @@ async fn the_session_token_is_renewed_when_the_code_is_accepted() -> TestResult 
 
 #[tokio::test]
 async fn with_every_hash_busy_a_sign_in_is_told_to_come_back() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         identity
             .register(registration("Lê Văn Bình", PASSWORD))
@@ -218,7 +218,7 @@ async fn with_every_hash_busy_a_sign_in_is_told_to_come_back() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_right_passwords_at_once_from_one_address_are_not_throttled() -> TestResult {
-    for_each_backend(|db| async move {
+    for_each_backend(super::TABLES, |db| async move {
         let (identity, _) = setup(db).await?;
         identity
             .register(registration("Lê Văn Bình", PASSWORD))

@@ -527,7 +527,7 @@ async fn large_answers_stream_through_and_are_audited_before_they_end() -> TestR
     for backend in store::testing::TestBackend::all() {
         // Answers above 2 MB are cut; the 1 MiB request limit does not apply to answers.
         let app = TestApp::spawn_with(&backend, |config| {
-            config.exchange_max_response_bytes = 2_000_000;
+            config.exchange.max_response_bytes = 2_000_000;
         })
         .await?;
         let upstream = upstream().await?;

@@ -31,7 +31,7 @@ fn chunked(total: usize) -> reqwest::Body {
 async fn request_bodies_stream_to_the_provider_within_the_limit_and_are_hashed() -> TestResult {
     for backend in store::testing::TestBackend::all() {
         let app = TestApp::spawn_with(&backend, |config| {
-            config.exchange_max_request_bytes = LIMIT;
+            config.exchange.max_request_bytes = LIMIT;
         })
         .await?;
         let upstream = upstream().await?;

@@ -314,7 +314,7 @@ async fn gateway_answers_and_the_client_list_are_never_sniffed() -> testkit::Tes
 
 /// The networks of a deployment that has not listed loopback (the default).
 fn without_loopback(config: &mut server::Config) {
-    config.exchange_provider_networks = exchange::networks::DEFAULT.map(String::from).to_vec();
+    config.exchange.provider_networks = exchange::networks::DEFAULT.map(String::from).to_vec();
 }
 
 #[tokio::test]

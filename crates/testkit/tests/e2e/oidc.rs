@@ -475,7 +475,10 @@ async fn the_issuer_never_comes_from_the_host_header() -> TestResult {
     let config = server::Config {
         db: Some(server::config::DatabaseTarget::new(database.target.clone())),
         data_dir: scratch.path().to_path_buf(),
-        public_url: None,
+        identity: server::config::IdentityConfig {
+            public_url: None,
+            ..server::config::IdentityConfig::default()
+        },
         ..server::Config::default()
     };
     let refused = server::build_state(&config)

@@ -75,7 +75,8 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
 
 #[tokio::test]
 async fn a_citizen_registers_a_passkey_and_signs_in_with_it() -> TestResult {
-    let on_localhost = |config: &mut server::Config| config.public_url = Some(LOCALHOST.into());
+    let on_localhost =
+        |config: &mut server::Config| config.identity.public_url = Some(LOCALHOST.into());
     for_each_backend_with(on_localhost, |app| async move {
         let citizen = app.citizen().await?.cookies();
         let origin = localhost(&app);
@@ -238,7 +239,7 @@ async fn the_login_page_works_without_javascript_and_serves_the_passkey_script()
 #[tokio::test]
 async fn passkeys_are_bound_to_the_configured_public_url() -> TestResult {
     let app = TestApp::spawn_with(&store::testing::TestBackend::Sqlite, |config| {
-        config.public_url = Some("https://eid.example.gov.vn".into());
+        config.identity.public_url = Some("https://eid.example.gov.vn".into());
     })
     .await?;
     let citizen = app.citizen().await?.cookies();

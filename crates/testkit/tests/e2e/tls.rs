@@ -11,7 +11,7 @@ use crate::gateway::{CLIENT, Failure, SERVICE, grant_whole, refusal, setup, upst
 pub(crate) const CARD: &str = "/r1/VN/GOV/BYT/insurance/cards/cards/79";
 
 pub(crate) fn with_tls(config: &mut server::Config) {
-    config.tls_listen = "127.0.0.1:0".parse().ok();
+    config.tls.listen = "127.0.0.1:0".parse().ok();
 }
 
 pub(crate) fn tls_url(app: &TestApp, path: &str) -> Result<String, Failure> {
