@@ -31,6 +31,9 @@ enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(DbArgs),
+    /// Copy the embedded SQLite database into a new file, readable by its owner only, while
+    /// a server may be running and writing (on PostgreSQL, use pg_dump).
+    Backup(BackupArgs),
     /// Measure throughput against a baseline in the same run.
     Bench {
         #[command(subcommand)]
@@ -139,6 +142,18 @@ struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace the file if it exists (the old one stays whole until the copy is complete).
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(Debug, Args)]
 struct DemoArgs {
     /// Directory for the demo; its previous demo database is replaced.
     #[arg(long, default_value = "demo-data")]
@@ -176,6 +191,15 @@ pub async fn run() -> anyhow::Result<()> {
             crate::build_tool_state(&config).await?.db.close().await;
             println!("migrations applied to {target}");
             Ok(())
+        }
+        Command::Backup(args) => {
+            let overrides = Overrides {
+                db: args.db.db,
+                data_dir: args.db.data_dir,
+                ..Overrides::default()
+            };
+            let config = load(config_file, &overrides)?;
+            backup(&config, &args.out, args.overwrite).await
         }
         Command::Identity { command, db } => {
             let overrides = Overrides {
@@ -362,6 +386,31 @@ async fn serve_with_banner(config: &Config, demo_logins: Option<&str>) -> anyhow
         crate::shutdown_signal(),
     )
     .await
+}
+
+async fn backup(config: &Config, out: &Path, overwrite: bool) -> anyhow::Result<()> {
+    let target = config.database();
+    if store::Backend::of(target.expose())? == store::Backend::Postgres {
+        return Err(store::backup::BackupError::Postgres.into());
+    }
+    // Opening a missing SQLite file would create an empty database, and back that up.
+    if !target.expose().contains("://") && !Path::new(target.expose()).exists() {
+        anyhow::bail!("there is no database at {target}");
+    }
+    let db = store::Db::connect(target.expose(), &config.db_options())
+        .await
+        .with_context(|| format!("opening database {target}"))?;
+    let copied = db.backup_to(out, overwrite).await;
+    db.close().await;
+    match copied {
+        Err(store::backup::BackupError::Exists(path)) => anyhow::bail!(
+            "{} already exists; choose another file, or pass --overwrite to replace it",
+            path.display()
+        ),
+        copied => copied?,
+    }
+    println!("backed up {target} to {}", out.display());
+    Ok(())
 }
 
 /// Generates the demo population into the data directory and imports it, the same way an

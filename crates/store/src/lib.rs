@@ -5,6 +5,7 @@
 //! integers as BIGINT, text, and timestamps as RFC 3339 UTC text (see `timestamp`).
 //! docs/adr/0002-one-sql-text-two-backends.md explains the choice.
 
+pub mod backup;
 pub mod bulk;
 mod db;
 pub mod events;
