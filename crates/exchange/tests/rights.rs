@@ -162,7 +162,7 @@ fn method() -> impl Strategy<Value = String> {
 async fn a_right_lets_through_its_method_and_pattern_and_nothing_else() -> TestResult {
     for backend in TestBackend::all() {
         let fresh = backend.fresh().await?;
-        let catalog = catalogue(fresh.migrated().await?).await?;
+        let catalog = catalogue(fresh.migrated(&[&exchange::MIGRATIONS]).await?).await?;
         let snapshot = catalog.snapshot().await;
         let client = ClientId::parse(CLIENT)?;
         let stranger = ClientId::parse(STRANGER)?;
@@ -203,7 +203,7 @@ async fn a_right_lets_through_its_method_and_pattern_and_nothing_else() -> TestR
 async fn a_revoked_right_lets_nothing_through() -> TestResult {
     for backend in TestBackend::all() {
         let fresh = backend.fresh().await?;
-        let catalog = catalogue(fresh.migrated().await?).await?;
+        let catalog = catalogue(fresh.migrated(&[&exchange::MIGRATIONS]).await?).await?;
         let ids: Vec<String> = catalog
             .snapshot()
             .await

@@ -88,6 +88,7 @@ impl TestApp {
             Some(url) => Some(url),
         };
         let public_https = config
+            .identity
             .public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"));
