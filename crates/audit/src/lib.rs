@@ -96,4 +96,4 @@ pub use tracker::{daily_counts, entries_about, recent};
 pub use verify::{verify, verify_anchored};
 
 /// The audit log's tables: entries and checkpoints (migrations/).
-pub static MIGRATIONS: store::Migrations = store::migrations!("audit");
+pub static MIGRATIONS: ::store::Migrations = ::store::migrations!("audit");

@@ -236,7 +236,7 @@ where
     let runtime = tokio::runtime::Runtime::new()?;
     for backend in TestBackend::all() {
         let fresh = runtime.block_on(backend.fresh())?;
-        let db = runtime.block_on(fresh.migrated())?;
+        let db = runtime.block_on(fresh.migrated(&[&audit::MIGRATIONS]))?;
         let signer = CheckpointSigner::generate();
         let keys = [signer.verifying_key()];
         let options = AuditOptions {

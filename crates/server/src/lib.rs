@@ -80,8 +80,8 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
     let registry = registry::Registry::new(db.clone(), Arc::new(lists));
     let sealing = identity::sealing::SealingKey::load_or_create(&config.sealing_key_path())
         .map_err(|e| anyhow::anyhow!("loading the identity sealing key {e}"))?;
-    let mut identity =
-        identity::Identity::new(db.clone(), config.identity.cookie_secure).with_sealing_key(sealing);
+    let mut identity = identity::Identity::new(db.clone(), config.identity.cookie_secure)
+        .with_sealing_key(sealing);
     identity.public_url = config.identity.public_url.clone();
     let signer = audit::CheckpointSigner::load_or_create(&config.audit_key_path())
         .context("loading the audit signing key")?

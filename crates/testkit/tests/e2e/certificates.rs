@@ -398,7 +398,7 @@ async fn an_unusable_certificate_authority_is_reported_without_the_servers_paths
     std::fs::write(ca_dir.join("ca.pem"), "not a certificate")?;
     let path = ca_dir.display().to_string();
     for_each_backend_with(
-        |config| config.exchange_ca = Some(ca_dir.clone()),
+        |config| config.exchange.ca = Some(ca_dir.clone()),
         |app| {
             let path = path.clone();
             async move {
