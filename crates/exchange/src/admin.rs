@@ -11,14 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use web::auth::Authenticated;
+use kernel::Role;
 use web::{ApiJson, Principal, Problem};
 
 use crate::Exchange;
 use crate::catalog::{ExchangeError, Limit, NewRight, NewService, Right, Service, Snapshot};
 use crate::ids::{MemberId, ServiceId, SubsystemId};
-
-pub const OPERATOR_ROLE: &str = "exchange.operator";
-pub const ADMIN_ROLE: &str = "exchange.admin";
 
 /// Who is acting, and over which members.
 pub(crate) enum Manager {
@@ -32,10 +30,10 @@ pub(crate) enum Manager {
 
 impl Manager {
     pub(crate) fn of(principal: &Principal) -> Result<Self, Problem> {
-        if principal.agency_with(OPERATOR_ROLE).is_some() {
+        if principal.agency_with(Role::ExchangeOperator).is_some() {
             return Ok(Self::Operator(principal.actor()));
         }
-        match principal.agency_with(ADMIN_ROLE) {
+        match principal.agency_with(Role::ExchangeAdmin) {
             Some(agency) => Ok(Self::Member {
                 actor: principal.actor(),
                 code: agency.to_owned(),
@@ -43,7 +41,11 @@ impl Manager {
             None => Err(Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                format!("managing the exchange needs the role {OPERATOR_ROLE} or {ADMIN_ROLE}"),
+                format!(
+                    "managing the exchange needs the role {} or {}",
+                    Role::ExchangeOperator,
+                    Role::ExchangeAdmin
+                ),
             )),
         }
     }
@@ -104,7 +106,7 @@ impl Manager {
             Self::Member { .. } => Err(Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                format!("this needs the role {OPERATOR_ROLE}"),
+                format!("this needs the role {}", Role::ExchangeOperator),
             )),
         }
     }

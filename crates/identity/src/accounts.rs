@@ -1,7 +1,7 @@
 use std::net::IpAddr;
 
 use exchange::client::Purpose;
-use kernel::{AgencyCode, PersonalId};
+use kernel::{AgencyCode, PersonalId, Role, Scope};
 use sqlx::Row;
 use store::{Db, timestamp};
 use time::Date;
@@ -9,9 +9,6 @@ use web::Principal;
 
 use crate::attempts::{self, AccountKey, Factor, Reservation};
 use crate::password::{self, PasswordChecks};
-
-/// The role an official needs to confirm accounts at level 2.
-pub const VERIFIER_ROLE: &str = "identity.verifier";
 
 /// Why registration reads the registry; the citizen whose number was given sees it.
 const REGISTRATION_PURPOSE: &str =
@@ -36,7 +33,7 @@ pub enum IdentityError {
     #[error("too many sign-ins at once: try again in {retry_after_seconds} s")]
     Busy { retry_after_seconds: u64 },
     #[error("this needs the role {0}")]
-    Forbidden(&'static str),
+    Forbidden(Role),
     #[error("no account for this personal ID number")]
     NoAccount,
     #[error("the passkey was not accepted: {0}")]
@@ -46,7 +43,7 @@ pub enum IdentityError {
     #[error("no active mandate from this citizen: it was never given, has expired or was revoked")]
     NoMandate,
     #[error("the citizen's mandate does not cover this: it needs the scope {0}")]
-    OutOfScope(&'static str),
+    OutOfScope(Scope),
     #[error("population registry: {0}")]
     Population(#[from] exchange::ClientError),
     #[error(transparent)]
@@ -230,8 +227,8 @@ impl Identity {
         official: &Principal,
     ) -> Result<(), IdentityError> {
         let agency = official
-            .agency_with(VERIFIER_ROLE)
-            .ok_or(IdentityError::Forbidden(VERIFIER_ROLE))?;
+            .agency_with(Role::IdentityVerifier)
+            .ok_or(IdentityError::Forbidden(Role::IdentityVerifier))?;
         let mut tx = self.db.begin().await?;
         let updated = sqlx::query("UPDATE identity_accounts SET assurance_level = 2, level2_by = $1, level2_at = $2 WHERE personal_id = $3")
             .bind(format!("{}@{agency}", official.actor()))
@@ -251,19 +248,9 @@ impl Identity {
         &self,
         personal_id: PersonalId,
         agency: &AgencyCode,
-        role: &str,
+        role: Role,
         granted_by: &str,
     ) -> Result<(), IdentityError> {
-        if role.is_empty()
-            || !role
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
-        {
-            return Err(IdentityError::Invalid {
-                field: "role",
-                reason: "lower-case letters, dots and underscores, e.g. registry.officer".into(),
-            });
-        }
         let mut tx = self.db.begin().await?;
         let account: Option<String> =
             sqlx::query_scalar("SELECT id FROM identity_accounts WHERE personal_id = $1")
@@ -277,7 +264,7 @@ impl Identity {
         )
         .bind(account)
         .bind(agency.as_str())
-        .bind(role)
+        .bind(role.as_str())
         .bind(granted_by)
         .bind(timestamp::now())
         .execute(tx.conn())

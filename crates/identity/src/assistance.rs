@@ -7,7 +7,7 @@
 //! (who, for whom, what, when) and shown to the citizen.
 
 use exchange::client::Purpose;
-use kernel::PersonalId;
+use kernel::{PersonalId, Role, Scope};
 use serde::Serialize;
 use sqlx::Row;
 use store::timestamp;
@@ -19,41 +19,8 @@ use crate::accounts::{Identity, IdentityError};
 use crate::population::RecordView;
 use crate::sessions::digest;
 
-/// The role of a community digital technology team member, granted in the team's agency.
-pub const HELPER_ROLE: &str = "assist.helper";
 /// The longest mandate a citizen can give in one go.
 pub const MAX_DAYS: i64 = 30;
-
-/// What a mandate may allow: a fixed list, so a citizen consents to named things only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Scope {
-    /// See the citizen's account and registry facts.
-    ProfileView,
-    /// See who viewed the citizen's registry data.
-    AccessLogView,
-    /// Submit dossiers for the citizen (honoured once the public-service portal exists).
-    DossierSubmit,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 3] = [
-        Scope::ProfileView,
-        Scope::AccessLogView,
-        Scope::DossierSubmit,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ProfileView => "profile.view",
-            Self::AccessLogView => "access_log.view",
-            Self::DossierSubmit => "dossier.submit",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-}
 
 /// Where a mandate stands now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -97,7 +64,9 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> IdentityError {
 }
 
 fn parse_scopes(text: &str) -> Vec<Scope> {
-    text.split_whitespace().filter_map(Scope::parse).collect()
+    text.split_whitespace()
+        .filter_map(|s| Scope::parse(s).ok())
+        .collect()
 }
 
 const MANDATE_COLUMNS: &str = "m.id, m.helper_agency, m.scopes, m.granted_at, m.expires_at, m.revoked_at, \
@@ -124,8 +93,7 @@ impl Identity {
         let scopes = scopes
             .iter()
             .map(|s| {
-                Scope::parse(s.trim())
-                    .ok_or_else(|| invalid("scopes", format!("unknown scope {s:?}")))
+                Scope::parse(s.trim()).map_err(|e| invalid("scopes", e.reason))
             })
             .collect::<Result<Vec<_>, _>>()?;
         if scopes.is_empty() {
@@ -141,7 +109,7 @@ impl Identity {
             "SELECT a.id, r.agency FROM identity_accounts a LEFT JOIN identity_roles r ON r.account_id = a.id AND r.role = $1 \
              WHERE a.personal_id = $2 ORDER BY r.agency",
         )
-        .bind(HELPER_ROLE)
+        .bind(Role::AssistHelper.as_str())
         .bind(helper_id.to_string())
         .fetch_optional(self.db.reader())
         .await?
@@ -306,10 +274,7 @@ impl Identity {
             citizen_account_id: row.try_get("citizen_account")?,
             citizen_personal_id,
             citizen_name: self.name_of(&pid).await?,
-            scopes: parse_scopes(&row.try_get::<String, _>("scopes")?)
-                .into_iter()
-                .map(|s| s.as_str().to_owned())
-                .collect(),
+            scopes: parse_scopes(&row.try_get::<String, _>("scopes")?),
             expires_at: row.try_get("expires_at")?,
         }))
     }
@@ -322,8 +287,8 @@ impl Identity {
         helper: &Principal,
         mandate_id: &str,
     ) -> Result<ActingFor, IdentityError> {
-        if helper.agency_with(HELPER_ROLE).is_none() {
-            return Err(IdentityError::Forbidden(HELPER_ROLE));
+        if helper.agency_with(Role::AssistHelper).is_none() {
+            return Err(IdentityError::Forbidden(Role::AssistHelper));
         }
         let acting = self
             .acting_for(mandate_id, &helper.account_id)
@@ -375,15 +340,15 @@ impl Identity {
         scope: Scope,
         action: &str,
     ) -> Result<(), IdentityError> {
-        if helper.agency_with(HELPER_ROLE).is_none() {
-            return Err(IdentityError::Forbidden(HELPER_ROLE));
+        if helper.agency_with(Role::AssistHelper).is_none() {
+            return Err(IdentityError::Forbidden(Role::AssistHelper));
         }
         let current = self
             .acting_for(&acting.mandate_id, &helper.account_id)
             .await?
             .ok_or(IdentityError::NoMandate)?;
-        if !current.scopes.iter().any(|s| s == scope.as_str()) {
-            return Err(IdentityError::OutOfScope(scope.as_str()));
+        if !current.allows(scope) {
+            return Err(IdentityError::OutOfScope(scope));
         }
         let mut tx = self.db.begin().await?;
         record(&mut tx, &current, helper, action).await?;
@@ -447,7 +412,7 @@ impl Identity {
         self.act(helper, acting, Scope::ProfileView, "profile.viewed")
             .await?;
         // The citizen sees the read under the helper's team, with the mandate as its purpose.
-        let team = helper.agency_with(HELPER_ROLE).unwrap_or_default();
+        let team = helper.agency_with(Role::AssistHelper).unwrap_or_default();
         let record = self
             .population
             .person(
@@ -482,7 +447,7 @@ impl Identity {
     ) -> Result<Vec<RecordView>, IdentityError> {
         self.act(helper, acting, Scope::AccessLogView, "access_log.viewed")
             .await?;
-        let team = helper.agency_with(HELPER_ROLE).unwrap_or_default();
+        let team = helper.agency_with(Role::AssistHelper).unwrap_or_default();
         self.population
             .views_of(
                 acting.citizen_personal_id,

@@ -7,14 +7,14 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use kernel::PersonalId;
+use kernel::{PersonalId, Role};
 use rand::RngCore;
 use sqlx::Row;
 use store::timestamp;
 use time::{Duration, OffsetDateTime};
 use web::Principal;
 
-use crate::accounts::{Identity, IdentityError, VERIFIER_ROLE};
+use crate::accounts::{Identity, IdentityError};
 use crate::password;
 use crate::sessions::digest;
 
@@ -29,8 +29,8 @@ impl Identity {
         official: &Principal,
     ) -> Result<String, IdentityError> {
         let agency = official
-            .agency_with(VERIFIER_ROLE)
-            .ok_or(IdentityError::Forbidden(VERIFIER_ROLE))?;
+            .agency_with(Role::IdentityVerifier)
+            .ok_or(IdentityError::Forbidden(Role::IdentityVerifier))?;
         let account: Option<String> =
             sqlx::query_scalar("SELECT id FROM identity_accounts WHERE personal_id = $1")
                 .bind(personal_id.to_string())

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use kernel::PersonalId;
+use kernel::{PersonalId, Role};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -152,20 +152,25 @@ impl Identity {
         let account_id: String = row.try_get("id")?;
         let personal_id = PersonalId::parse(&row.try_get::<String, _>("personal_id")?)
             .map_err(|e| IdentityError::Internal(e.reason))?;
-        let roles = sqlx::query(
+        let mut roles = Vec::new();
+        for row in sqlx::query(
             "SELECT agency, role FROM identity_roles WHERE account_id = $1 ORDER BY agency, role",
         )
         .bind(&account_id)
         .fetch_all(self.db.reader())
         .await?
-        .iter()
-        .map(|r| {
-            Ok(AgencyRole {
-                agency: r.try_get("agency")?,
-                role: r.try_get("role")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        {
+            let text: String = row.try_get("role")?;
+            // Before roles were a closed list any text could be granted; such a grant
+            // was never checked by anything, so it grants nothing now either.
+            match Role::parse(&text) {
+                Ok(role) => roles.push(AgencyRole {
+                    agency: row.try_get("agency")?,
+                    role,
+                }),
+                Err(_) => tracing::warn!(account = %account_id, role = %text, "ignoring a grant of an unknown role"),
+            }
+        }
         let full_name = self.name_of(&personal_id.to_string()).await?;
         let principal = Principal {
             account_id,
@@ -178,7 +183,7 @@ impl Identity {
         let acting = match row.try_get::<Option<String>, _>("acting_mandate")? {
             Some(mandate)
                 if principal
-                    .agency_with(crate::assistance::HELPER_ROLE)
+                    .agency_with(Role::AssistHelper)
                     .is_some() =>
             {
                 self.acting_for(&mandate, &principal.account_id).await?

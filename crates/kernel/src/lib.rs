@@ -1,6 +1,7 @@
-//! The vocabulary every part of lienthong shares: administrative units, state agencies and
-//! the identifiers that name them. Values here can only be built by parsing, so an invalid
-//! code never travels past the edge of the system. No I/O, no async.
+//! The vocabulary every part of lienthong shares: administrative units, state agencies, the
+//! identifiers that name them, and the roles and mandate scopes that say who may do what.
+//! Values here can only be built by parsing, so an invalid code never travels past the edge
+//! of the system. No I/O, no async.
 
 pub mod agency;
 pub mod catalog;
@@ -8,6 +9,8 @@ pub mod invalid;
 pub mod personal_id;
 pub mod province;
 pub mod reference;
+pub mod role;
+pub mod scope;
 
 pub use agency::{Agency, AgencyCode, AgencyKind};
 pub use catalog::{Catalog, Period, Succession};
@@ -15,3 +18,5 @@ pub use invalid::Invalid;
 pub use personal_id::{PersonalId, Sex};
 pub use province::{Province, ProvinceCode, ProvinceKind};
 pub use reference::{Reference, ReferenceError};
+pub use role::Role;
+pub use scope::Scope;

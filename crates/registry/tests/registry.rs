@@ -39,7 +39,7 @@ fn officer() -> Official {
         assurance_level: 2,
         roles: vec![web::auth::AgencyRole {
             agency: "BCA".into(),
-            role: "registry.officer".into(),
+            role: kernel::Role::RegistryOfficer,
         }],
     };
     Official::of(&principal).expect("an officer")

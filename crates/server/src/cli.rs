@@ -444,14 +444,19 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
         .collect();
     // Roles held at an agency: BCA for the official; a commune's community digital
     // technology team (Tổ công nghệ số cộng đồng) for the helper.
-    let accounts: [(&str, &str, &[&str]); 3] = [
+    use kernel::Role;
+    let accounts: [(&str, &str, &[Role]); 3] = [
         (
             "demo-canbo-2026",
             "BCA",
-            &["registry.officer", "identity.verifier", "exchange.operator"],
+            &[
+                Role::RegistryOfficer,
+                Role::IdentityVerifier,
+                Role::ExchangeOperator,
+            ],
         ),
         ("demo-congdan-2026", "BCA", &[]),
-        ("demo-hotro-2026", "TCNSDEMO", &["assist.helper"]),
+        ("demo-hotro-2026", "TCNSDEMO", &[Role::AssistHelper]),
     ];
     let mut logins = String::new();
     for (record, (password, agency, roles)) in adults.iter().zip(accounts) {
@@ -470,12 +475,12 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
         for role in roles {
             state
                 .identity
-                .grant_role(record.personal_id, &agency, role, "demo")
+                .grant_role(record.personal_id, &agency, *role, "demo")
                 .await?;
         }
         let who = match roles.first() {
             None => "citizen",
-            Some(&"assist.helper") => "community digital helper",
+            Some(Role::AssistHelper) => "community digital helper",
             Some(_) => "official (BCA: registry, exchange)",
         };
         logins.push_str(&format!(

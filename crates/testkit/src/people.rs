@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use anyhow::{Context, bail, ensure};
+use kernel::Role;
 use reqwest::StatusCode;
 
 use crate::TestApp;
@@ -30,14 +31,14 @@ pub const HELPERS_TEAM: &str = "TCNSBENTHANH";
 
 impl Caller {
     /// The agency and role this caller holds; none for a citizen.
-    pub fn role(self) -> Option<(&'static str, &'static str)> {
+    pub fn role(self) -> Option<(&'static str, Role)> {
         match self {
             Self::Citizen => None,
-            Self::RegistryOfficer => Some(("BCA", "registry.officer")),
-            Self::IdentityVerifier => Some(("BCA", "identity.verifier")),
-            Self::ExchangeOperator => Some(("BCA", "exchange.operator")),
-            Self::ExchangeAdmin(agency) => Some((agency, "exchange.admin")),
-            Self::Helper => Some((HELPERS_TEAM, "assist.helper")),
+            Self::RegistryOfficer => Some(("BCA", Role::RegistryOfficer)),
+            Self::IdentityVerifier => Some(("BCA", Role::IdentityVerifier)),
+            Self::ExchangeOperator => Some(("BCA", Role::ExchangeOperator)),
+            Self::ExchangeAdmin(agency) => Some((agency, Role::ExchangeAdmin)),
+            Self::Helper => Some((HELPERS_TEAM, Role::AssistHelper)),
         }
     }
 }

@@ -56,7 +56,7 @@ fn registry_officer() -> Result<registry::Official, Box<dyn std::error::Error + 
         assurance_level: 2,
         roles: vec![web::auth::AgencyRole {
             agency: "BCA".into(),
-            role: "registry.officer".into(),
+            role: kernel::Role::RegistryOfficer,
         }],
     };
     Ok(registry::Official::of(&principal)?)

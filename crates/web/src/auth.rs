@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use kernel::PersonalId;
+use kernel::{PersonalId, Role, Scope};
 
 use crate::Problem;
 
@@ -15,7 +15,7 @@ use crate::Problem;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgencyRole {
     pub agency: String,
-    pub role: String,
+    pub role: Role,
 }
 
 /// An authenticated person.
@@ -31,7 +31,7 @@ pub struct Principal {
 
 impl Principal {
     /// The agency in which the person holds `role`, if any.
-    pub fn agency_with(&self, role: &str) -> Option<&str> {
+    pub fn agency_with(&self, role: Role) -> Option<&str> {
         self.roles
             .iter()
             .find(|r| r.role == role)
@@ -54,14 +54,14 @@ pub struct ActingFor {
     pub citizen_account_id: String,
     pub citizen_personal_id: PersonalId,
     pub citizen_name: String,
-    /// Scopes the citizen consented to, e.g. `profile.view`.
-    pub scopes: Vec<String>,
+    /// Scopes the citizen consented to.
+    pub scopes: Vec<Scope>,
     pub expires_at: String,
 }
 
 impl ActingFor {
-    pub fn allows(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
     }
 }
 

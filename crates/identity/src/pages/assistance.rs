@@ -10,12 +10,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use kernel::Scope;
 use web::auth::ActingFor;
 use web::{Authenticated, Chrome, Principal, Site, Texts};
 
 use super::{page, see_other};
 use crate::accounts::{Identity, IdentityError};
-use crate::assistance::{AssistedProfile, MAX_DAYS, MandateStatus, Scope};
+use crate::assistance::{AssistedProfile, MAX_DAYS, MandateStatus};
 use crate::sessions::session_token;
 
 pub(super) fn routes<S>() -> Router<S>
@@ -251,11 +252,7 @@ async fn overview(
     let Some(acting) = acting else {
         return see_other("/account#helping", None);
     };
-    let scopes = acting
-        .scopes
-        .iter()
-        .filter_map(|s| Scope::parse(s))
-        .collect();
+    let scopes = acting.scopes.clone();
     page(
         &chrome,
         StatusCode::OK,

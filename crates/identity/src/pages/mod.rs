@@ -9,7 +9,7 @@ use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kernel::PersonalId;
+use kernel::{PersonalId, Role, Scope};
 use serde::Deserialize;
 use time::Date;
 use time::macros::format_description;
@@ -17,7 +17,7 @@ use web::layout::render;
 use web::{Authenticated, Chrome, Site, Texts};
 
 use crate::accounts::{Identity, IdentityError, Registration, SignIn};
-use crate::assistance::{AssistedAction, HELPER_ROLE, Mandate, MandateStatus, Scope};
+use crate::assistance::{AssistedAction, Mandate, MandateStatus};
 use crate::passkeys::PasskeyInfo;
 use crate::sessions::{SESSION_COOKIE, SESSION_SECONDS, SessionInfo, session_token};
 
@@ -456,7 +456,7 @@ async fn account(
                 passkeys,
                 mandates_given,
                 actions,
-                is_helper: principal.agency_with(HELPER_ROLE).is_some(),
+                is_helper: principal.agency_with(Role::AssistHelper).is_some(),
                 mandates_held,
                 scopes: Scope::ALL,
                 form: assistance::MandateForm::default(),

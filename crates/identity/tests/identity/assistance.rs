@@ -1,6 +1,7 @@
 //! Assisted use: mandates, acting for a citizen, and the record of every action.
 
-use identity::assistance::{HELPER_ROLE, MandateStatus};
+use identity::assistance::MandateStatus;
+use kernel::Role;
 use identity::{Identity, IdentityError, Registration};
 use kernel::{AgencyCode, PersonalId, Sex};
 use registry::{Change, CitizenRecord, Registry};
@@ -98,7 +99,7 @@ async fn a_mandate_limits_what_a_helper_does_and_every_action_is_recorded() -> T
             .grant_role(
                 PersonalId::parse(HELPER_ID)?,
                 &AgencyCode::parse(TEAM)?,
-                HELPER_ROLE,
+                Role::AssistHelper,
                 "operator:test",
             )
             .await?;
@@ -248,7 +249,7 @@ async fn no_mandate_an_expired_one_or_a_revoked_one_lets_a_helper_act() -> TestR
             .grant_role(
                 PersonalId::parse(HELPER_ID)?,
                 &AgencyCode::parse(TEAM)?,
-                HELPER_ROLE,
+                Role::AssistHelper,
                 "operator:test",
             )
             .await?;

@@ -3,13 +3,14 @@
 //! "who viewed my data" (Decree 13/2023/ND-CP on personal data protection, art. 9(1): the
 //! data subject's right to know how their data is processed).
 
+use kernel::Role;
 use serde::Serialize;
 use web::Principal;
 
 /// The role that opens the registry, and the agency in which it must be held: the Ministry
 /// of Public Security manages the national population database (Law on Identification 2023,
 /// art. 10).
-pub const OFFICER_ROLE: &str = "registry.officer";
+pub const OFFICER_ROLE: Role = Role::RegistryOfficer;
 pub const REGISTRY_AGENCY: &str = "BCA";
 
 /// Why an official reads personal data, as the citizen will see it: required, at least
