@@ -297,7 +297,7 @@ impl Identity {
     /// Runs a sign-in step after reserving a failure for the client's address (OWASP
     /// Authentication Cheat Sheet: throttle by source as well as by account); the
     /// reservation is given back unless the step failed on a wrong secret.
-    pub(crate) async fn counted_against<T>(
+    async fn counted_against<T>(
         &self,
         client: Option<IpAddr>,
         step: impl Future<Output = Result<T, IdentityError>>,

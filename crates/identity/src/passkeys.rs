@@ -311,8 +311,26 @@ impl Identity {
     }
 
     /// Checks the browser's answer to a sign-in challenge and opens a complete session.
-    /// A locked account stays locked. Returns the session token.
+    /// A locked account stays locked. Returns the session token. A refused answer counts
+    /// against `client`'s address, like a wrong password; it does not count against the
+    /// account, since forging a signature is no guess at a secret and counting it would let
+    /// strangers lock people out.
     pub async fn finish_passkey_sign_in(
+        &self,
+        rp: &RelyingParty,
+        ceremony: &str,
+        credential: &serde_json::Value,
+        user_agent: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<String, IdentityError> {
+        self.counted_against(
+            client,
+            self.check_passkey_answer(rp, ceremony, credential, user_agent),
+        )
+        .await
+    }
+
+    async fn check_passkey_answer(
         &self,
         rp: &RelyingParty,
         ceremony: &str,

@@ -5,6 +5,8 @@
 //! and the second factor and passkeys are removed, since the lost phone may be in someone
 //! else's hands.
 
+use std::net::IpAddr;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kernel::{PersonalId, Role};
@@ -61,8 +63,23 @@ impl Identity {
 
     /// Sets a new password with a recovery code: ends every session, revokes every token
     /// issued to relying parties, resets the second factor and the failure count, removes the
-    /// passkeys. A wrong or used code changes nothing.
+    /// passkeys. A wrong or used code changes nothing, and counts against `client`'s address
+    /// like a wrong password.
     pub async fn recover(
+        &self,
+        personal_id: &str,
+        code: &str,
+        new_password: String,
+        client: Option<IpAddr>,
+    ) -> Result<(), IdentityError> {
+        self.counted_against(
+            client,
+            self.recover_with_code(personal_id, code, new_password),
+        )
+        .await
+    }
+
+    async fn recover_with_code(
         &self,
         personal_id: &str,
         code: &str,

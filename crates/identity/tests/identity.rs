@@ -443,7 +443,7 @@ async fn recovery_in_person_resets_password_sessions_and_second_factor() -> Test
         assert!(
             matches!(
                 identity
-                    .recover(ID, &first, "mật khẩu mới 2026".into())
+                    .recover(ID, &first, "mật khẩu mới 2026".into(), None)
                     .await,
                 Err(IdentityError::BadCredentials)
             ),
@@ -451,12 +451,12 @@ async fn recovery_in_person_resets_password_sessions_and_second_factor() -> Test
         );
         assert!(matches!(
             identity
-                .recover(ID, "guess", "mật khẩu mới 2026".into())
+                .recover(ID, "guess", "mật khẩu mới 2026".into(), None)
                 .await,
             Err(IdentityError::BadCredentials)
         ));
         assert!(matches!(
-            identity.recover(ID, &code, "short".into()).await,
+            identity.recover(ID, &code, "short".into(), None).await,
             Err(IdentityError::Invalid { .. })
         ));
         assert!(
@@ -465,7 +465,7 @@ async fn recovery_in_person_resets_password_sessions_and_second_factor() -> Test
         );
 
         identity
-            .recover(ID, &code, "mật khẩu mới 2026".into())
+            .recover(ID, &code, "mật khẩu mới 2026".into(), None)
             .await?;
         assert!(
             identity.principal(&old_session).await?.is_none(),
@@ -486,7 +486,7 @@ async fn recovery_in_person_resets_password_sessions_and_second_factor() -> Test
         assert!(
             matches!(
                 identity
-                    .recover(ID, &code, "mật khẩu khác 2026".into())
+                    .recover(ID, &code, "mật khẩu khác 2026".into(), None)
                     .await,
                 Err(IdentityError::BadCredentials)
             ),

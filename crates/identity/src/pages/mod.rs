@@ -719,13 +719,11 @@ async fn recover(
     let t = chrome.t();
     let personal_id = form.personal_id.unwrap_or_default().trim().to_owned();
     let outcome = identity
-        .counted_against(
+        .recover(
+            &personal_id,
+            form.code.as_deref().unwrap_or(""),
+            form.password.unwrap_or_default(),
             address,
-            identity.recover(
-                &personal_id,
-                form.code.as_deref().unwrap_or(""),
-                form.password.unwrap_or_default(),
-            ),
         )
         .await;
     let refusal = match outcome {

@@ -205,14 +205,8 @@ async fn sign_in_finish(
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    // A refused answer counts against the address, like a wrong password; it does not
-    // count against the account, since forging a signature is no guess at a secret and
-    // counting it would let strangers lock people out.
     let token = identity
-        .counted_against(
-            address,
-            identity.finish_passkey_sign_in(&rp, &body.ceremony, &body.credential, user_agent),
-        )
+        .finish_passkey_sign_in(&rp, &body.ceremony, &body.credential, user_agent, address)
         .await;
     let token = match token {
         Ok(token) => token,

@@ -87,7 +87,7 @@ async fn a_passkey_signs_in_with_or_without_the_id_number() -> TestResult {
         );
         let response = passkey.sign_in(&challenge.options, ORIGIN)?;
         let token = identity
-            .finish_passkey_sign_in(&rp, &challenge.ceremony, &response, "phone")
+            .finish_passkey_sign_in(&rp, &challenge.ceremony, &response, "phone", None)
             .await?;
         let signed = identity.principal(&token).await?.ok_or("no session")?;
         assert_eq!(
@@ -112,7 +112,7 @@ async fn a_passkey_signs_in_with_or_without_the_id_number() -> TestResult {
         assert_eq!(allowed[0]["id"].as_str(), Some(passkey.id().as_str()));
         let response = passkey.sign_in(&challenge.options, ORIGIN)?;
         identity
-            .finish_passkey_sign_in(&rp, &challenge.ceremony, &response, "phone")
+            .finish_passkey_sign_in(&rp, &challenge.ceremony, &response, "phone", None)
             .await?;
         let listed = identity.passkeys(&principal.account_id).await?;
         assert!(listed[0].last_used_at.is_some());
@@ -140,25 +140,25 @@ async fn forged_replayed_unknown_and_removed_answers_are_refused() -> TestResult
         .await?;
         assert!(refused(
             &identity
-                .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
                 .await
         ));
 
         // An answer accepted once cannot be used again: its challenge is gone.
         let (ceremony, response) = answer(&identity, &rp, &mut passkey, None, ORIGIN).await?;
         identity
-            .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+            .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
             .await?;
         assert!(refused(
             &identity
-                .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
                 .await
         ));
         // ...nor with a fresh ceremony, whose challenge it does not carry.
         let fresh = identity.begin_passkey_sign_in(&rp, None).await?;
         assert!(refused(
             &identity
-                .finish_passkey_sign_in(&rp, &fresh.ceremony, &response, "x")
+                .finish_passkey_sign_in(&rp, &fresh.ceremony, &response, "x", None)
                 .await
         ));
 
@@ -171,7 +171,7 @@ async fn forged_replayed_unknown_and_removed_answers_are_refused() -> TestResult
         let (ceremony, response) = answer(&identity, &rp, &mut stranger, None, ORIGIN).await?;
         assert!(refused(
             &identity
-                .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
                 .await
         ));
 
@@ -183,7 +183,7 @@ async fn forged_replayed_unknown_and_removed_answers_are_refused() -> TestResult
         assert!(
             refused(
                 &identity
-                    .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                    .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
                     .await
             ),
             "tampered data breaks the signature"
@@ -193,7 +193,7 @@ async fn forged_replayed_unknown_and_removed_answers_are_refused() -> TestResult
         assert!(
             refused(
                 &identity
-                    .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                    .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
                     .await
             ),
             "a counter of 2 is not above the stored 2"
@@ -209,7 +209,7 @@ async fn forged_replayed_unknown_and_removed_answers_are_refused() -> TestResult
         );
         assert!(refused(
             &identity
-                .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
                 .await
         ));
         assert!(identity.passkeys(&principal.account_id).await?.is_empty());
@@ -284,7 +284,7 @@ async fn registration_is_checked_and_a_locked_account_stays_locked() -> TestResu
         let (ceremony, response) = answer(&identity, &rp, &mut passkey, None, ORIGIN).await?;
         assert!(refused(
             &identity
-                .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
                 .await
         ));
 
@@ -308,7 +308,7 @@ async fn registration_is_checked_and_a_locked_account_stays_locked() -> TestResu
         let (ceremony, response) = answer(&identity, &rp, &mut phone, None, ORIGIN).await?;
         assert!(matches!(
             identity
-                .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
                 .await,
             Err(IdentityError::Locked { .. })
         ));
@@ -339,18 +339,18 @@ async fn starting_a_passkey_sign_in_writes_nothing() -> TestResult {
         // A ceremony that was never stored still works, and only once.
         let (ceremony, response) = answer(&identity, &rp, &mut passkey, None, ORIGIN).await?;
         identity
-            .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+            .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
             .await?;
         assert!(refused(
             &identity
-                .finish_passkey_sign_in(&rp, &ceremony, &response, "x")
+                .finish_passkey_sign_in(&rp, &ceremony, &response, "x", None)
                 .await
         ));
         // A made-up ceremony (plain JSON in place of a sealed one) is refused.
         let forged = serde_json::json!({"purpose": "discoverable", "state": {}}).to_string();
         assert!(refused(
             &identity
-                .finish_passkey_sign_in(&rp, &forged, &response, "x")
+                .finish_passkey_sign_in(&rp, &forged, &response, "x", None)
                 .await
         ));
         Ok(())

@@ -253,6 +253,7 @@ async fn recovery_in_person_ends_every_token_of_the_account() -> TestResult {
                 &person.to_string(),
                 &code,
                 "mật khẩu mới sau khi mất 2026".into(),
+                None,
             )
             .await?;
         assert_eq!(
