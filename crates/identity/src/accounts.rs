@@ -1,81 +1,19 @@
 use std::net::IpAddr;
 
 use exchange::client::Purpose;
-use kernel::{AgencyCode, PersonalId, Role, Scope};
+use kernel::{AgencyCode, PersonalId, Role};
 use sqlx::Row;
 use store::{Db, timestamp};
 use time::Date;
 use web::Principal;
 
 use crate::attempts::{self, AccountKey, Factor, Reservation};
+use crate::error::IdentityError;
 use crate::password::{self, PasswordChecks};
 
 /// Why registration reads the registry; the citizen whose number was given sees it.
 const REGISTRATION_PURPOSE: &str =
     "Đăng ký tài khoản định danh điện tử: đối chiếu thông tin khai báo";
-
-#[derive(Debug, thiserror::Error)]
-pub enum IdentityError {
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
-    #[error(
-        "the personal ID number, full name and date of birth do not match the population registry"
-    )]
-    NoMatch,
-    #[error("an account already exists for this personal ID number")]
-    AccountExists,
-    #[error("wrong personal ID number or password")]
-    BadCredentials,
-    #[error("too many failed attempts: sign-in is blocked until {until} (UTC)")]
-    Locked { until: String },
-    #[error("too many failed attempts from this address: try again in {retry_after_seconds} s")]
-    Throttled { retry_after_seconds: u64 },
-    #[error("too many sign-ins at once: try again in {retry_after_seconds} s")]
-    Busy { retry_after_seconds: u64 },
-    #[error("this needs the role {0}")]
-    Forbidden(Role),
-    #[error("no account for this personal ID number")]
-    NoAccount,
-    #[error("the passkey was not accepted: {0}")]
-    PasskeyRefused(String),
-    #[error("passkeys are not available: {0}")]
-    PasskeysUnavailable(String),
-    #[error("no active mandate from this citizen: it was never given, has expired or was revoked")]
-    NoMandate,
-    #[error("the citizen's mandate does not cover this: it needs the scope {0}")]
-    OutOfScope(Scope),
-    #[error("population registry: {0}")]
-    Population(#[from] exchange::ClientError),
-    #[error(transparent)]
-    Store(#[from] store::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<password::Busy> for IdentityError {
-    fn from(busy: password::Busy) -> Self {
-        Self::Busy {
-            retry_after_seconds: busy.retry_after_seconds,
-        }
-    }
-}
-
-impl IdentityError {
-    /// A wrong secret, or a refusal because of earlier wrong ones: what uses up a client
-    /// address's allowance of failures.
-    fn is_failed_attempt(&self) -> bool {
-        matches!(
-            self,
-            Self::BadCredentials | Self::Locked { .. } | Self::PasskeyRefused(_)
-        )
-    }
-}
-
-impl From<sqlx::Error> for IdentityError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Store(store::Error::Sql(error))
-    }
-}
 
 /// Self-registration at level 1: facts checked against the registry, plus a contact channel.
 #[derive(Debug, Clone)]

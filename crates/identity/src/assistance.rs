@@ -15,7 +15,8 @@ use time::{Duration, OffsetDateTime};
 use web::Principal;
 use web::auth::ActingFor;
 
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 use crate::population::RecordView;
 use crate::sessions::digest;
 

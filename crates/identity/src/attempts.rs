@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use store::{Db, Tx, timestamp};
 use time::{Duration, OffsetDateTime};
 
-use crate::accounts::IdentityError;
+use crate::error::IdentityError;
 
 /// Failed attempts before an account locks, and for how long (NIST SP 800-63B §5.2.2 asks
 /// to limit failed attempts; 5 per 15 minutes is far inside its bound of 100).

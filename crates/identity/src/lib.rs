@@ -7,8 +7,9 @@
 mod accounts;
 pub mod assistance;
 mod attempts;
+mod error;
+pub mod http;
 pub mod oidc;
-pub mod pages;
 mod passkeys;
 pub mod password;
 pub mod population;
@@ -21,7 +22,8 @@ mod throttle;
 mod totp;
 pub mod verification;
 
-pub use accounts::{Identity, IdentityError, Registration, SignIn};
+pub use accounts::{Identity, Registration, SignIn};
+pub use error::IdentityError;
 pub use passkeys::{PasskeyChallenge, PasskeyInfo, RelyingParty};
 pub use sessions::{SESSION_COOKIE, SessionInfo, resolve_session};
 pub use totp::Enrolment;

@@ -19,7 +19,8 @@ use webauthn_rs::prelude::{
     PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
 };
 
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 use crate::sessions::SignInMethod;
 
 /// How long a challenge may be answered. WebAuthn L3 §15.1 recommends 300 s to 600 s for

@@ -16,7 +16,8 @@ use store::timestamp;
 use time::{Duration, OffsetDateTime};
 use web::Principal;
 
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 use crate::password;
 use crate::sessions::digest;
 

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
-use crate::accounts::IdentityError;
+use crate::error::IdentityError;
 
 const PREFIX: &str = "sealed:v1:";
 

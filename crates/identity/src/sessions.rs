@@ -17,7 +17,8 @@ use time::{Duration, OffsetDateTime};
 use web::Principal;
 use web::auth::{ActingFor, AgencyRole};
 
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 
 pub const SESSION_COOKIE: &str = "lt_session";
 /// How long a session lasts; the cookie's Max-Age says the same.

@@ -7,7 +7,8 @@ use sqlx::Row;
 use store::timestamp;
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 use crate::attempts::{self, AccountKey, Factor, Reservation};
 
 const STEP_SECONDS: u64 = 30;

@@ -128,7 +128,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .routes(routes!(readyz))
         .merge(web::reference::api_routes())
         .merge(registry::http::api_routes())
-        .merge(identity::verification::api_routes())
+        .merge(identity::http::api_routes())
         .merge(exchange::admin::api_routes())
         .split_for_parts();
     crate::openapi::describe_errors(&mut openapi);
@@ -139,7 +139,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/reference", get(web::reference::page))
         .route("/lang", get(web::lang::switch))
         .route("/static/{name}", get(web::assets::serve))
-        .merge(identity::pages::routes())
+        .merge(identity::http::routes())
         .merge(identity::oidc::routes())
         .merge(registry::http::routes())
         .merge(registry::tracker::routes())

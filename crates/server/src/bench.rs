@@ -326,7 +326,6 @@ async fn grant(identity: &identity::Identity, issuer: &str, assertion: &str) -> 
             None,
             None,
         )
-        .await?
-        .map_err(|e| anyhow::anyhow!(e.description))?;
+        .await?;
     Ok(())
 }

@@ -76,6 +76,12 @@ impl Problem {
         self
     }
 
+    /// The same problem told in other words (the reader's language, for a page's script).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, detail)
     }

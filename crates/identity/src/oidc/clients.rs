@@ -7,7 +7,8 @@ use rand::RngCore;
 use sqlx::Row;
 use store::timestamp;
 
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 use crate::sessions::digest;
 
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use serde_json::json;
 use web::layout::render;
 use web::{Chrome, MaybePrincipal, Site, Texts};
 
-use super::flow::{Authorization, SCOPES, normalise_scope};
+use super::flow::{Authorization, OAuthError, SCOPES, normalise_scope};
 use crate::accounts::Identity;
 
 pub fn routes<S>() -> Router<S>
@@ -578,14 +578,18 @@ async fn token(
 }
 
 /// A token response, or the OAuth error that explains the refusal.
-fn token_outcome(
-    outcome: Result<Result<serde_json::Value, super::flow::TokenError>, crate::IdentityError>,
-) -> Response {
+fn token_outcome(outcome: Result<serde_json::Value, crate::IdentityError>) -> Response {
     match outcome {
-        Ok(Ok(tokens)) => no_store(Json(tokens).into_response()),
-        Ok(Err(error)) if error.error == "invalid_client" => invalid_client(&error.description),
-        Ok(Err(error)) => oauth_error(StatusCode::BAD_REQUEST, error.error, &error.description),
-        Err(error) => web::Problem::internal(&error).into_response(),
+        Ok(tokens) => no_store(Json(tokens).into_response()),
+        Err(crate::IdentityError::Token(error)) if error.error == OAuthError::InvalidClient => {
+            invalid_client(&error.description)
+        }
+        Err(crate::IdentityError::Token(error)) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            error.error.as_str(),
+            &error.description,
+        ),
+        Err(other) => web::Problem::from(other).into_response(),
     }
 }
 
@@ -638,8 +642,8 @@ async fn revoke(
         .revoke_token(&client_id, client_secret.as_deref(), token)
         .await
     {
-        Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(error)) => invalid_client(&error.description),
-        Err(error) => web::Problem::internal(&error).into_response(),
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(crate::IdentityError::Token(error)) => invalid_client(&error.description),
+        Err(other) => web::Problem::from(other).into_response(),
     }
 }

@@ -12,7 +12,8 @@ use store::timestamp;
 use time::{Duration, OffsetDateTime};
 
 use super::clients::IdTokenAlg;
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 use crate::sessions::digest;
 
 const CODE_SECONDS: i64 = 60;
@@ -41,18 +42,37 @@ pub struct Authorization {
     pub code_challenge: String,
 }
 
+/// The `error` codes of RFC 6749 §5.2 this provider answers a token request with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    InvalidClient,
+    InvalidGrant,
+    InvalidScope,
+}
+
+impl OAuthError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::InvalidScope => "invalid_scope",
+        }
+    }
+}
+
 /// Why a token request failed, as RFC 6749 §5.2 names it.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {description}", error.as_str())]
 pub struct TokenError {
-    pub error: &'static str,
+    pub error: OAuthError,
     pub description: String,
 }
 
-pub(super) fn token_error(error: &'static str, description: impl Into<String>) -> TokenError {
-    TokenError {
+pub(super) fn token_error(error: OAuthError, description: impl Into<String>) -> IdentityError {
+    IdentityError::Token(TokenError {
         error,
         description: description.into(),
-    }
+    })
 }
 
 pub(super) fn random_token() -> String {
@@ -82,18 +102,17 @@ impl Identity {
         &self,
         client_id: &str,
         client_secret: Option<&str>,
-    ) -> Result<Result<(), TokenError>, IdentityError> {
+    ) -> Result<(), IdentityError> {
         let Some(client) = self.client(client_id).await? else {
-            return Ok(Err(token_error("invalid_client", "unknown client")));
+            return Err(token_error(OAuthError::InvalidClient, "unknown client"));
         };
         match &client.secret_hash {
             Some(expected) if client_secret.map(digest).as_deref() != Some(expected.as_str()) => {
-                Ok(Err(token_error(
-                    "invalid_client",
+                Err(token_error(OAuthError::InvalidClient,
                     "client authentication failed",
-                )))
+                ))
             }
-            _ => Ok(Ok(())),
+            _ => Ok(()),
         }
     }
 
@@ -160,10 +179,8 @@ impl Identity {
         code: &str,
         redirect_uri: &str,
         code_verifier: &str,
-    ) -> Result<Result<Value, TokenError>, IdentityError> {
-        if let Err(error) = self.authenticate_client(client_id, client_secret).await? {
-            return Ok(Err(error));
-        }
+    ) -> Result<Value, IdentityError> {
+        self.authenticate_client(client_id, client_secret).await?;
         let code_hash = digest(code);
         let row = sqlx::query(
             "SELECT client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at FROM oidc_codes WHERE code_hash = $1",
@@ -172,7 +189,7 @@ impl Identity {
         .fetch_optional(self.db.reader())
         .await?;
         let Some(row) = row else {
-            return Ok(Err(token_error("invalid_grant", "unknown code")));
+            return Err(token_error(OAuthError::InvalidGrant, "unknown code"));
         };
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
@@ -186,10 +203,9 @@ impl Identity {
         if used.rows_affected() == 0 {
             revoke_family(&mut tx, &code_hash, now).await?;
             tx.commit().await?;
-            return Ok(Err(token_error(
-                "invalid_grant",
+            return Err(token_error(OAuthError::InvalidGrant,
                 "the code was already used; its tokens are revoked",
-            )));
+            ));
         }
         let expires_at: String = row.try_get("expires_at")?;
         let checks = [
@@ -213,7 +229,7 @@ impl Identity {
         ];
         if let Some((_, reason)) = checks.iter().find(|(ok, _)| !ok) {
             tx.commit().await?; // the code stays spent
-            return Ok(Err(token_error("invalid_grant", *reason)));
+            return Err(token_error(OAuthError::InvalidGrant, *reason));
         }
         let account_id: String = row.try_get("account_id")?;
         let scope: String = row.try_get("scope")?;
@@ -263,14 +279,14 @@ impl Identity {
             Some(IdTokenAlg::Rs256) => self.rsa_signing_key().await?.sign(&claims)?,
             _ => self.signing_key().await?.sign(&claims)?,
         };
-        Ok(Ok(json!({
+        Ok(json!({
             "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": TOKEN_SECONDS,
             "id_token": id_token,
             "refresh_token": refresh_token,
             "scope": scope,
-        })))
+        }))
     }
 
     /// A new access token (and the next refresh token) for a refresh token. Presenting a
@@ -281,24 +297,21 @@ impl Identity {
         client_id: &str,
         client_secret: Option<&str>,
         refresh_token: &str,
-    ) -> Result<Result<Value, TokenError>, IdentityError> {
-        if let Err(error) = self.authenticate_client(client_id, client_secret).await? {
-            return Ok(Err(error));
-        }
+    ) -> Result<Value, IdentityError> {
+        self.authenticate_client(client_id, client_secret).await?;
         let row = sqlx::query("SELECT family, account_id, client_id, scope, expires_at FROM oidc_refresh_tokens WHERE token_hash = $1")
             .bind(digest(refresh_token))
             .fetch_optional(self.db.reader())
             .await?;
         let Some(row) = row else {
-            return Ok(Err(token_error("invalid_grant", "unknown refresh token")));
+            return Err(token_error(OAuthError::InvalidGrant, "unknown refresh token"));
         };
         // A token shown by another client is refused before it is spent: that client may
         // only be mistaken, and the owner must be able to go on using it.
         if row.try_get::<String, _>("client_id")? != client_id {
-            return Ok(Err(token_error(
-                "invalid_grant",
+            return Err(token_error(OAuthError::InvalidGrant,
                 "the refresh token belongs to another client",
-            )));
+            ));
         }
         let family: String = row.try_get("family")?;
         let now = OffsetDateTime::now_utc();
@@ -311,18 +324,16 @@ impl Identity {
         if spent.rows_affected() == 0 {
             revoke_family(&mut tx, &family, now).await?;
             tx.commit().await?;
-            return Ok(Err(token_error(
-                "invalid_grant",
+            return Err(token_error(OAuthError::InvalidGrant,
                 "the refresh token was already used or revoked; its family is revoked",
-            )));
+            ));
         }
         let expires_at: String = row.try_get("expires_at")?;
         if !timestamp::parse(&expires_at).is_ok_and(|e| e > now) {
             tx.commit().await?;
-            return Ok(Err(token_error(
-                "invalid_grant",
+            return Err(token_error(OAuthError::InvalidGrant,
                 "the refresh token has expired",
-            )));
+            ));
         }
         let account_id: String = row.try_get("account_id")?;
         let scope: String = row.try_get("scope")?;
@@ -347,9 +358,9 @@ impl Identity {
         )
         .await?;
         tx.commit().await?;
-        Ok(Ok(
+        Ok(
             json!({ "access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS, "refresh_token": next, "scope": scope }),
-        ))
+        )
     }
 
     /// Revokes a token presented by the client it was issued to (RFC 7009). A refresh token
@@ -360,10 +371,8 @@ impl Identity {
         client_id: &str,
         client_secret: Option<&str>,
         token: &str,
-    ) -> Result<Result<(), TokenError>, IdentityError> {
-        if let Err(error) = self.authenticate_client(client_id, client_secret).await? {
-            return Ok(Err(error));
-        }
+    ) -> Result<(), IdentityError> {
+        self.authenticate_client(client_id, client_secret).await?;
         let token_hash = digest(token);
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
@@ -386,7 +395,7 @@ impl Identity {
             }
         }
         tx.commit().await?;
-        Ok(Ok(()))
+        Ok(())
     }
 
     /// The claims an access token's scopes release, from the registry; `None` for a token

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use store::timestamp;
 
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 
 /// A signing key. Signing goes through `ring`, whose assembly P-256 is several times faster
 /// than the portable implementation; `p256` still makes keys and writes their JWK.

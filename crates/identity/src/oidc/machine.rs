@@ -27,9 +27,10 @@ use sqlx::Row;
 use store::timestamp;
 use time::OffsetDateTime;
 
-use super::flow::{TokenError, random_token, token_error};
+use super::flow::{OAuthError, random_token, token_error};
 use super::keys::Key;
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 
 /// RFC 7523 §2.2: the `client_assertion_type` that announces a JWT.
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -414,52 +415,45 @@ impl Identity {
         assertion: Option<&str>,
         form_client_id: Option<&str>,
         requested_scope: Option<&str>,
-    ) -> Result<Result<Value, TokenError>, IdentityError> {
+    ) -> Result<Value, IdentityError> {
         if assertion_type != Some(ASSERTION_TYPE) {
-            return Ok(Err(token_error(
-                "invalid_client",
+            return Err(token_error(OAuthError::InvalidClient,
                 format!("client_assertion_type must be {ASSERTION_TYPE} (private_key_jwt)"),
-            )));
+            ));
         }
         let Some(assertion) = assertion else {
-            return Ok(Err(token_error(
-                "invalid_client",
+            return Err(token_error(OAuthError::InvalidClient,
                 "client_assertion is required",
-            )));
+            ));
         };
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let compact = match split_compact(assertion) {
             Ok(compact) => compact,
             Err(reason) => {
-                return Ok(Err(token_error(
-                    "invalid_client",
+                return Err(token_error(OAuthError::InvalidClient,
                     format!("client_assertion: {reason}"),
-                )));
+                ));
             }
         };
         let Ok(claims) = serde_json::from_slice::<AssertionClaims>(&compact.payload) else {
-            return Ok(Err(token_error(
-                "invalid_client",
+            return Err(token_error(OAuthError::InvalidClient,
                 "client_assertion must carry iss, sub, aud, exp and jti",
-            )));
+            ));
         };
         if claims.iss != claims.sub || form_client_id.is_some_and(|id| id != claims.iss) {
-            return Ok(Err(token_error(
-                "invalid_client",
+            return Err(token_error(OAuthError::InvalidClient,
                 "iss and sub of the assertion must both be the client_id",
-            )));
+            ));
         }
         let Some(client) = self.machine_client(&claims.iss).await? else {
-            return Ok(Err(token_error(
-                "invalid_client",
+            return Err(token_error(OAuthError::InvalidClient,
                 "unknown or disabled client",
-            )));
+            ));
         };
         if !verifies(&client.key, &compact) {
-            return Ok(Err(token_error(
-                "invalid_client",
+            return Err(token_error(OAuthError::InvalidClient,
                 "the assertion's signature does not verify with the registered key",
-            )));
+            ));
         }
         let token_endpoint = format!("{issuer}/oauth/token");
         let problem = if !claims.aud.contains(&[issuer, &token_endpoint]) {
@@ -483,7 +477,7 @@ impl Identity {
             problem => problem,
         };
         if let Some(reason) = problem {
-            return Ok(Err(token_error("invalid_client", reason)));
+            return Err(token_error(OAuthError::InvalidClient, reason));
         }
         let scope = match requested_scope.filter(|s| !s.trim().is_empty()) {
             None => client.scopes.join(" "),
@@ -493,10 +487,9 @@ impl Identity {
                     .iter()
                     .find(|s| !client.scopes.iter().any(|c| c == *s))
                 {
-                    return Ok(Err(token_error(
-                        "invalid_scope",
+                    return Err(token_error(OAuthError::InvalidScope,
                         format!("scope {denied:?} is not registered for this client"),
-                    )));
+                    ));
                 }
                 asked.join(" ")
             }
@@ -515,12 +508,12 @@ impl Identity {
             .cached_signing_key()
             .await?
             .sign_typed(&claims, "at+jwt")?;
-        Ok(Ok(json!({
+        Ok(json!({
             "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": MACHINE_TOKEN_SECONDS,
             "scope": scope,
-        })))
+        }))
     }
 
     async fn published_verifying_keys(
@@ -548,11 +541,12 @@ impl Identity {
         Ok(keys)
     }
 
-    /// Checks a machine access token as the exchange receives it.
+    /// Checks a machine access token as the exchange receives it; a token it must not accept
+    /// is `IdentityError::TokenRejected`.
     pub async fn verify_machine_token(
         &self,
         token: &str,
-    ) -> Result<Result<MachineToken, TokenRejected>, IdentityError> {
+    ) -> Result<MachineToken, IdentityError> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let remembered = self
@@ -563,15 +557,15 @@ impl Identity {
             .and_then(|verified| verified.get(&digest).cloned())
             .filter(|token| token.expires_at >= now);
         if let Some(token) = remembered {
-            return Ok(Ok(token));
+            return Ok(token);
         }
         let checked = self.check_machine_token(token).await?;
-        if let (Ok(token), Ok(mut verified)) = (&checked, self.machine.verified.lock()) {
+        if let Ok(mut verified) = self.machine.verified.lock() {
             if verified.len() >= VERIFIED_TOKENS {
                 verified.retain(|_, token| token.expires_at >= now);
             }
             if verified.len() < VERIFIED_TOKENS {
-                verified.insert(digest, token.clone());
+                verified.insert(digest, checked.clone());
             }
         }
         Ok(checked)
@@ -581,22 +575,22 @@ impl Identity {
     async fn check_machine_token(
         &self,
         token: &str,
-    ) -> Result<Result<MachineToken, TokenRejected>, IdentityError> {
+    ) -> Result<MachineToken, IdentityError> {
         let compact = match split_compact(token) {
             Ok(compact) => compact,
-            Err(reason) => return Ok(Err(TokenRejected::Malformed(reason))),
+            Err(reason) => return Err(TokenRejected::Malformed(reason).into()),
         };
         // Claims that refuse the token are read before the signature is checked: a refusal
         // does not depend on who wrote them, and a client that keeps sending its expired
         // token then costs a JSON parse per call, not an ECDSA verification.
         let Ok(claims) = serde_json::from_slice::<AccessClaims>(&compact.payload) else {
-            return Ok(Err(TokenRejected::Malformed("claims are missing")));
+            return Err(TokenRejected::Malformed("claims are missing").into());
         };
         if claims.aud != EXCHANGE_AUDIENCE {
-            return Ok(Err(TokenRejected::WrongAudience));
+            return Err(TokenRejected::WrongAudience.into());
         }
         if claims.exp < OffsetDateTime::now_utc().unix_timestamp() {
-            return Ok(Err(TokenRejected::Expired));
+            return Err(TokenRejected::Expired.into());
         }
         let kid = compact.header.kid.as_deref().unwrap_or_default();
         let mut keys = self.published_verifying_keys(false).await?;
@@ -605,16 +599,16 @@ impl Identity {
             keys = self.published_verifying_keys(true).await?;
         }
         let Some((_, key)) = keys.iter().find(|(k, _)| k == kid) else {
-            return Ok(Err(TokenRejected::BadSignature));
+            return Err(TokenRejected::BadSignature.into());
         };
         if !verifies(key, &compact) {
-            return Ok(Err(TokenRejected::BadSignature));
+            return Err(TokenRejected::BadSignature.into());
         }
-        Ok(Ok(MachineToken {
+        Ok(MachineToken {
             client_id: claims.client_id,
             subject: claims.sub,
             scope: claims.scope,
             expires_at: claims.exp,
-        }))
+        })
     }
 }

@@ -12,7 +12,7 @@ mod rsa_keys;
 pub use clients::{Client, IdTokenAlg, NewClient};
 pub use endpoints::{return_to_client_after, routes};
 pub(crate) use flow::revoke_account_tokens;
-pub use flow::{SCOPES, TokenError};
+pub use flow::{OAuthError, SCOPES, TokenError};
 pub(crate) use machine::MachineCache;
 pub use machine::{
     ASSERTION_TYPE, EXCHANGE_AUDIENCE, MachineToken, NewMachineClient, TokenRejected,

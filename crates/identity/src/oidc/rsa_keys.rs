@@ -14,7 +14,8 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
 
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 
 /// RFC 7518 §3.3: at least 2048 bits.
 const MODULUS_BITS: usize = 2048;

@@ -2,7 +2,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use identity::oidc::{ASSERTION_TYPE, NewMachineClient, TokenRejected, sign_client_assertion};
+use identity::IdentityError;
+use identity::oidc::{
+    ASSERTION_TYPE, NewMachineClient, TokenError, TokenRejected, sign_client_assertion,
+};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::{EncodePublicKey, LineEnding};
 use store::testing::{TestResult, for_each_backend};
@@ -20,6 +23,15 @@ fn new_key() -> (SigningKey, String) {
         .to_public_key_pem(LineEnding::LF)
         .expect("PEM of a fresh key");
     (key, pem)
+}
+
+/// The refusal of a token request, `None` when it was granted; other errors pass through.
+fn refusal<T>(outcome: Result<T, IdentityError>) -> Result<Option<TokenError>, IdentityError> {
+    match outcome {
+        Ok(_) => Ok(None),
+        Err(IdentityError::Token(refused)) => Ok(Some(refused)),
+        Err(other) => Err(other),
+    }
 }
 
 fn client(pem: &str) -> NewMachineClient {
@@ -40,12 +52,11 @@ async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
         let assertion = sign_client_assertion(&key, &client_id, TOKEN_ENDPOINT, 60)?;
         let granted = identity
             .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, Some("exchange"))
-            .await?
-            .map_err(|e| e.description)?;
+            .await?;
         assert_eq!(granted["token_type"], "Bearer");
         assert_eq!(granted["scope"], "exchange");
         let token = granted["access_token"].as_str().ok_or("no access_token")?;
-        let verified = identity.verify_machine_token(token).await?.map_err(|e| e.to_string())?;
+        let verified = identity.verify_machine_token(token).await?;
         assert_eq!(verified.subject, SUBJECT);
         assert_eq!(verified.client_id, client_id);
         assert_eq!(verified.scope, "exchange");
@@ -58,10 +69,12 @@ async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
         );
 
         // The same assertion twice is a replay.
-        let replay = identity
-            .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, None)
-            .await?;
-        assert_eq!(replay.err().map(|e| e.description).as_deref(), Some("this assertion (jti) was already used"));
+        let replay = refusal(
+            identity
+                .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, None)
+                .await,
+        )?;
+        assert_eq!(replay.map(|e| e.description).as_deref(), Some("this assertion (jti) was already used"));
 
         // A tampered token fails its signature check.
         let (head, signature) = token.rsplit_once('.').ok_or("compact JWS")?;
@@ -70,7 +83,10 @@ async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
             serde_json::json!({ "sub": "VN/GOV/other/x", "aud": "urn:lienthong:exchange", "exp": i64::MAX, "client_id": client_id, "scope": "exchange" }).to_string(),
         );
         let forged = format!("{header}.{forged_claims}.{signature}");
-        assert_eq!(identity.verify_machine_token(&forged).await?, Err(TokenRejected::BadSignature));
+        assert!(matches!(
+            identity.verify_machine_token(&forged).await,
+            Err(IdentityError::TokenRejected(TokenRejected::BadSignature))
+        ));
 
         // Expired claims are refused before the signature is checked, so a client that keeps
         // sending an old token costs no ECDSA verification: here the signature is not even
@@ -79,7 +95,10 @@ async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
             serde_json::json!({ "sub": SUBJECT, "aud": "urn:lienthong:exchange", "exp": 1, "client_id": client_id, "scope": "exchange" }).to_string(),
         );
         let expired = format!("{header}.{expired_claims}.{signature}");
-        assert_eq!(identity.verify_machine_token(&expired).await?, Err(TokenRejected::Expired));
+        assert!(matches!(
+            identity.verify_machine_token(&expired).await,
+            Err(IdentityError::TokenRejected(TokenRejected::Expired))
+        ));
 
         // After a rotation the next token is signed with the new key, and the exchange accepts
         // it at once, although its keys were loaded a moment ago.
@@ -87,13 +106,12 @@ async fn an_agency_system_gets_a_token_the_exchange_accepts() -> TestResult {
         let assertion = sign_client_assertion(&key, &client_id, TOKEN_ENDPOINT, 60)?;
         let granted = identity
             .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, Some("exchange"))
-            .await?
-            .map_err(|e| e.description)?;
+            .await?;
         let rotated = granted["access_token"].as_str().ok_or("no access_token")?;
         let header: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(rotated.split('.').next().unwrap_or_default())?)?;
         assert_eq!(header["kid"], kid.as_str());
-        let verified = identity.verify_machine_token(rotated).await?.map_err(|e| e.to_string())?;
+        let verified = identity.verify_machine_token(rotated).await?;
         assert_eq!(verified.subject, SUBJECT);
         Ok(())
     })
@@ -145,32 +163,38 @@ async fn bad_assertions_are_refused_with_the_reason() -> TestResult {
             ),
         ];
         for (assertion, scope, reason) in cases {
-            let outcome = identity
-                .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, scope)
-                .await?;
+            let outcome = refusal(
+                identity
+                    .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, scope)
+                    .await,
+            )?;
             assert_eq!(
-                outcome.err().map(|e| e.description).as_deref(),
+                outcome.map(|e| e.description).as_deref(),
                 Some(reason)
             );
         }
-        let wrong_type = identity
-            .client_credentials(ISSUER, Some("password"), Some("x.y.z"), None, None)
-            .await?;
-        assert_eq!(wrong_type.err().map(|e| e.error), Some("invalid_client"));
+        let wrong_type = refusal(
+            identity
+                .client_credentials(ISSUER, Some("password"), Some("x.y.z"), None, None)
+                .await,
+        )?;
+        assert_eq!(wrong_type.map(|e| e.error.as_str()), Some("invalid_client"));
 
         // A disabled client gets nothing more.
         assert!(identity.disable_machine_client(&client_id).await?);
-        let after = identity
-            .client_credentials(
-                ISSUER,
-                Some(ASSERTION_TYPE),
-                Some(&sign_client_assertion(&key, &client_id, ISSUER, 60)?),
-                None,
-                None,
-            )
-            .await?;
+        let after = refusal(
+            identity
+                .client_credentials(
+                    ISSUER,
+                    Some(ASSERTION_TYPE),
+                    Some(&sign_client_assertion(&key, &client_id, ISSUER, 60)?),
+                    None,
+                    None,
+                )
+                .await,
+        )?;
         assert_eq!(
-            after.err().map(|e| e.description).as_deref(),
+            after.map(|e| e.description).as_deref(),
             Some("unknown or disabled client")
         );
         Ok(())
@@ -228,10 +252,12 @@ async fn a_used_assertion_stays_used_after_a_restart_and_until_it_expires() -> T
         let grant = |identity: &identity::Identity, assertion: String| {
             let identity = identity.clone();
             async move {
-                identity
-                    .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, None)
-                    .await
-                    .map(|outcome| outcome.err().map(|e| e.description))
+                refusal(
+                    identity
+                        .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, None)
+                        .await,
+                )
+                .map(|refused| refused.map(|e| e.description))
             }
         };
         let assertion = sign_client_assertion(&key, &client_id, TOKEN_ENDPOINT, 60)?;

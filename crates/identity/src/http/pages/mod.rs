@@ -16,13 +16,15 @@ use time::macros::format_description;
 use web::layout::render;
 use web::{Authenticated, Chrome, Site, Texts};
 
-use crate::accounts::{Identity, IdentityError, Registration, SignIn};
+use super::error::with_retry_after;
+use super::{ClientAddress, local, session_cookie};
+use crate::accounts::{Identity, Registration, SignIn};
 use crate::assistance::{AssistedAction, Mandate, MandateStatus};
+use crate::error::IdentityError;
 use crate::passkeys::PasskeyInfo;
-use crate::sessions::{SESSION_COOKIE, SESSION_SECONDS, SessionInfo, session_token};
+use crate::sessions::{SESSION_SECONDS, SessionInfo, session_token};
 
 pub(crate) mod assistance;
-mod passkeys;
 
 pub fn routes<S>() -> Router<S>
 where
@@ -34,42 +36,13 @@ where
         .route("/login", get(login_form).post(login))
         .route("/login/code", get(code_form).post(code))
         .route("/account/totp", get(totp_form).post(totp_confirm))
-        .route(
-            "/api/v1/identity/accounts/{personal_id}/level2",
-            post(confirm_level2),
-        )
-        .route(
-            "/api/v1/identity/accounts/{personal_id}/recovery-code",
-            post(issue_recovery_code),
-        )
         .route("/recover", get(recover_form).post(recover))
         .route("/logout", post(logout))
         .route("/register", get(register_form).post(register))
         .route("/account", get(account))
         .route("/account/sessions/{id}/revoke", post(revoke))
-        .merge(passkeys::routes())
+        .route("/account/passkeys/{id}/remove", post(remove_passkey))
         .merge(assistance::routes())
-}
-
-/// The client's address as the connection reports it (behind a reverse proxy: the proxy's,
-/// which then limits all its clients together; trusting forwarded headers needs a list of
-/// trusted proxies, not yet configurable).
-struct ClientAddress(Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
-    }
 }
 
 /// A refused sign-in step, told to the person in words, with when to come back where that
@@ -81,58 +54,32 @@ struct Refusal {
 }
 
 impl Refusal {
-    /// The refusal for a sign-in error; anything else is an internal error.
+    /// The refusal for a sign-in error, with the status `http/error.rs` gives it; any other
+    /// error is answered as a problem.
     fn of(t: &Texts, error: IdentityError, wrong_key: &str) -> Result<Self, web::Problem> {
-        let (status, message, retry_after) = match error {
-            IdentityError::BadCredentials => {
-                (StatusCode::UNAUTHORIZED, t.get(wrong_key).to_owned(), None)
+        let words = match &error {
+            IdentityError::BadCredentials => Some(t.get(wrong_key).to_owned()),
+            IdentityError::Locked { until } => {
+                Some(format!("{} {until} UTC", t.get("identity.locked")))
             }
-            IdentityError::Locked { until } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("{} {until} UTC", t.get("identity.locked")),
-                None,
-            ),
-            IdentityError::Throttled {
-                retry_after_seconds,
-            } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                t.get("identity.too_many").to_owned(),
-                Some(retry_after_seconds),
-            ),
-            IdentityError::Busy {
-                retry_after_seconds,
-            } => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                t.get("identity.busy").to_owned(),
-                Some(retry_after_seconds),
-            ),
-            other => return Err(web::Problem::internal(&other)),
+            IdentityError::Throttled { .. } => Some(t.get("identity.too_many").to_owned()),
+            IdentityError::Busy { .. } => Some(t.get("identity.busy").to_owned()),
+            _ => None,
         };
+        let Some(message) = words else {
+            return Err(web::Problem::from(error));
+        };
+        let retry_after = error.retry_after_seconds();
         Ok(Self {
-            status,
+            status: web::Problem::from(error).status(),
             message,
             retry_after,
         })
     }
 
     fn page(&self, chrome: &Chrome, title: &str, template: &impl Template) -> Response {
-        let mut response = page(chrome, self.status, title, template);
-        if let Some(value) = self
-            .retry_after
-            .and_then(|seconds| HeaderValue::from_str(&seconds.to_string()).ok())
-        {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, value);
-        }
-        response
+        with_retry_after(page(chrome, self.status, title, template), self.retry_after)
     }
-}
-
-/// Only local paths, so a crafted link cannot send people elsewhere after signing in.
-fn local(next: Option<&str>) -> String {
-    next.and_then(web::redirect::local_path)
-        .unwrap_or_else(|| "/account".to_owned())
 }
 
 fn see_other(location: &str, cookie: Option<String>) -> Response {
@@ -144,15 +91,6 @@ fn see_other(location: &str, cookie: Option<String>) -> Response {
         response.headers_mut().insert(SET_COOKIE, cookie);
     }
     response
-}
-
-fn session_cookie(identity: &Identity, token: &str, max_age: i64) -> String {
-    let secure = if identity.cookie_secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
 #[derive(Template)]
@@ -257,7 +195,7 @@ async fn logout(State(identity): State<Identity>, headers: HeaderMap) -> Respons
     if let Some(token) = session_token(&headers)
         && let Err(error) = identity.logout(&token).await
     {
-        return web::Problem::internal(&error).into_response();
+        return web::Problem::from(error).into_response();
     }
     see_other("/", Some(session_cookie(&identity, "", 0)))
 }
@@ -341,7 +279,7 @@ async fn register(
                 Ok(refusal) => refusal,
                 Err(problem) => return problem.into_response(),
             },
-            Err(other) => return web::Problem::internal(&other).into_response(),
+            Err(other) => return web::Problem::from(other).into_response(),
         },
     };
     let message = refusal.message.clone();
@@ -398,36 +336,35 @@ async fn account(
     State(identity): State<Identity>,
     headers: HeaderMap,
 ) -> Response {
-    let internal = |error: &dyn std::fmt::Display| web::Problem::internal(&error.to_string());
     let page_parts = async {
         let sessions = identity
             .sessions(&principal.account_id, session_token(&headers).as_deref())
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(web::Problem::from)?;
         let views = identity
             .who_viewed(principal.personal_id)
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(|e| web::Problem::internal(&e))?;
         let second_factor = identity
             .has_totp(&principal.account_id)
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(web::Problem::from)?;
         let passkeys = identity
             .passkeys(&principal.account_id)
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(web::Problem::from)?;
         let mandates_given = identity
             .mandates_given(&principal.account_id)
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(web::Problem::from)?;
         let actions = identity
             .assisted_actions(&principal.account_id)
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(web::Problem::from)?;
         let mandates_held = identity
             .mandates_held(&principal.account_id)
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(web::Problem::from)?;
         Ok::<_, web::Problem>((
             sessions,
             views,
@@ -467,6 +404,17 @@ async fn account(
     }
 }
 
+async fn remove_passkey(
+    Authenticated(principal): Authenticated,
+    State(identity): State<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    match identity.remove_passkey(&principal.account_id, &id).await {
+        Ok(_) => see_other("/account#passkeys", None),
+        Err(error) => web::Problem::from(error).into_response(),
+    }
+}
+
 async fn revoke(
     Authenticated(principal): Authenticated,
     State(identity): State<Identity>,
@@ -474,7 +422,7 @@ async fn revoke(
 ) -> Response {
     match identity.revoke(&principal.account_id, &id).await {
         Ok(_) => see_other("/account", None),
-        Err(error) => web::Problem::internal(&error).into_response(),
+        Err(error) => web::Problem::from(error).into_response(),
     }
 }
 
@@ -571,7 +519,7 @@ async fn totp_form(
     {
         Ok(enrolment) => Some(enrolment),
         Err(IdentityError::Invalid { .. }) => None,
-        Err(other) => return web::Problem::internal(&other).into_response(),
+        Err(other) => return web::Problem::from(other).into_response(),
     };
     page(
         &chrome,
@@ -618,68 +566,8 @@ async fn totp_confirm(
                 },
             )
         }
-        Err(other) => web::Problem::internal(&other).into_response(),
+        Err(other) => web::Problem::from(other).into_response(),
     }
-}
-
-fn personal_id_in_path(text: &str) -> Result<PersonalId, web::Problem> {
-    PersonalId::parse(text.trim()).map_err(|e| {
-        web::Problem::new(StatusCode::BAD_REQUEST, "invalid-personal-id", e.reason)
-            .field("personal_id")
-    })
-}
-
-/// The problem for an identity error in the officials' API.
-fn officials_problem(error: IdentityError) -> web::Problem {
-    match error {
-        IdentityError::Forbidden(_) => {
-            web::Problem::new(StatusCode::FORBIDDEN, "forbidden", error.to_string())
-        }
-        IdentityError::NoAccount => {
-            web::Problem::not_found("unknown-account", "no account for this personal ID number")
-                .field("personal_id")
-        }
-        other => web::Problem::internal(&other),
-    }
-}
-
-/// An official holding `identity.verifier` confirms, after checking the person and their
-/// card in person, that the account is level 2 (Decree 69/2024). Who and when is recorded.
-async fn confirm_level2(
-    Authenticated(official): Authenticated,
-    State(identity): State<Identity>,
-    Path(personal_id): Path<String>,
-) -> Result<StatusCode, web::Problem> {
-    identity
-        .confirm_level2(personal_id_in_path(&personal_id)?, &official)
-        .await
-        .map_err(officials_problem)?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(serde::Serialize)]
-struct RecoveryCode {
-    code: String,
-    valid_minutes: u32,
-}
-
-/// For a verifier official: a one-time code to hand over in person.
-async fn issue_recovery_code(
-    Authenticated(official): Authenticated,
-    State(identity): State<Identity>,
-    Path(personal_id): Path<String>,
-) -> Result<(StatusCode, axum::Json<RecoveryCode>), web::Problem> {
-    let code = identity
-        .issue_recovery_code(personal_id_in_path(&personal_id)?, &official)
-        .await
-        .map_err(officials_problem)?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(RecoveryCode {
-            code,
-            valid_minutes: 30,
-        }),
-    ))
 }
 
 #[derive(Template)]

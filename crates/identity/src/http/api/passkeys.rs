@@ -1,10 +1,10 @@
 //! Passkey endpoints for the small script on /login and /account (`/static/passkeys.js`):
 //! JSON in and out, since WebAuthn itself runs in the browser's JavaScript. Errors are
 //! problem documents whose `detail` is in the reader's language, for the script to show.
-//! Removing a passkey is a plain form and works without JavaScript.
+//! Removing a passkey is a plain form on /account (see `pages`).
 
 use axum::Router;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::header::{HOST, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,8 +12,10 @@ use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use web::{ApiJson, Authenticated, Chrome, Problem, Site, Texts};
 
-use super::{ClientAddress, local, see_other, session_cookie};
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
+use crate::http::error::with_retry_after;
+use crate::http::{ClientAddress, local, session_cookie};
 use crate::passkeys::RelyingParty;
 use crate::sessions::SESSION_SECONDS;
 
@@ -40,67 +42,35 @@ where
             "/api/v1/identity/passkeys/sign-in/finish",
             post(sign_in_finish),
         )
-        .route("/account/passkeys/{id}/remove", post(remove))
 }
 
-/// The problem for a passkey error, told in the reader's language where it is theirs to act on.
+/// The problem for a passkey error, in the reader's language where it is theirs to act on:
+/// the status, code and field are those of `http/error.rs`, the words the page's.
 fn problem(t: &Texts, error: IdentityError) -> Problem {
-    match error {
-        IdentityError::Invalid { field, reason } => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", reason).field(field)
+    let words = match &error {
+        IdentityError::Invalid { reason, .. } => Some(reason.clone()),
+        IdentityError::PasskeyRefused(reason) => {
+            Some(format!("{} ({reason})", t.get("passkeys.refused")))
         }
-        IdentityError::PasskeyRefused(reason) => Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "passkey-refused",
-            format!("{} ({reason})", t.get("passkeys.refused")),
-        )
-        .field("credential"),
-        IdentityError::PasskeysUnavailable(reason) => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "passkeys-unavailable",
-            format!("{} ({reason})", t.get("passkeys.unavailable")),
-        ),
-        IdentityError::Locked { until } => Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "account-locked",
-            format!("{} {until} UTC", t.get("identity.locked")),
-        ),
-        other => Problem::internal(&other),
+        IdentityError::PasskeysUnavailable(reason) => {
+            Some(format!("{} ({reason})", t.get("passkeys.unavailable")))
+        }
+        IdentityError::Locked { until } => Some(format!("{} {until} UTC", t.get("identity.locked"))),
+        IdentityError::Throttled { .. } => Some(t.get("identity.too_many").to_owned()),
+        IdentityError::Busy { .. } => Some(t.get("identity.busy").to_owned()),
+        _ => None,
+    };
+    let problem = Problem::from(error);
+    match words {
+        Some(words) => problem.with_detail(words),
+        None => problem,
     }
 }
 
-/// A refused sign-in: those that pass with time say when to come back (RFC 9110 §10.2.3).
+/// A refused sign-in: those that pass with time say when to come back.
 fn refusal(t: &Texts, error: IdentityError) -> Response {
-    let (problem, retry_after) = match error {
-        IdentityError::Throttled {
-            retry_after_seconds,
-        } => (
-            Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-failures",
-                t.get("identity.too_many"),
-            ),
-            retry_after_seconds,
-        ),
-        IdentityError::Busy {
-            retry_after_seconds,
-        } => (
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                t.get("identity.busy"),
-            ),
-            retry_after_seconds,
-        ),
-        other => return problem(t, other).into_response(),
-    };
-    let mut response = problem.into_response();
-    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, value);
-    }
-    response
+    let seconds = error.retry_after_seconds();
+    with_retry_after(problem(t, error).into_response(), seconds)
 }
 
 fn relying_party(
@@ -220,15 +190,4 @@ async fn sign_in_finish(
         response.headers_mut().insert(SET_COOKIE, cookie);
     }
     Ok(response)
-}
-
-async fn remove(
-    Authenticated(principal): Authenticated,
-    State(identity): State<Identity>,
-    Path(id): Path<String>,
-) -> Response {
-    match identity.remove_passkey(&principal.account_id, &id).await {
-        Ok(_) => see_other("/account#passkeys", None),
-        Err(error) => Problem::internal(&error).into_response(),
-    }
 }

@@ -15,7 +15,8 @@ use web::auth::ActingFor;
 use web::{Authenticated, Chrome, Principal, Site, Texts};
 
 use super::{page, see_other};
-use crate::accounts::{Identity, IdentityError};
+use crate::accounts::Identity;
+use crate::error::IdentityError;
 use crate::assistance::{AssistedProfile, MAX_DAYS, MandateStatus};
 use crate::sessions::session_token;
 
@@ -165,7 +166,7 @@ async fn grant(
                 form_error: Some(error.to_string()),
             },
         ),
-        Err(other) => web::Problem::internal(&other).into_response(),
+        Err(other) => web::Problem::from(other).into_response(),
     }
 }
 
@@ -176,7 +177,7 @@ async fn revoke(
 ) -> Response {
     match identity.revoke_mandate(&citizen.account_id, &id).await {
         Ok(_) => see_other("/account#mandates", None),
-        Err(error) => web::Problem::internal(&error).into_response(),
+        Err(error) => web::Problem::from(error).into_response(),
     }
 }
 
@@ -187,14 +188,14 @@ struct RefusedPage<'a> {
     message: &'a str,
 }
 
-/// A refusal in words for the helper; anything else is an internal error.
+/// A refusal in words for the helper; any other error is answered as a problem.
 fn refused(chrome: &Chrome, error: IdentityError) -> Response {
     let t = chrome.t();
     let message = match error {
         IdentityError::NoMandate => t.get("assist.no_mandate"),
         IdentityError::OutOfScope(_) => t.get("assist.out_of_scope"),
         IdentityError::Forbidden(_) => t.get("assist.not_helper"),
-        other => return web::Problem::internal(&other).into_response(),
+        other => return web::Problem::from(other).into_response(),
     };
     page(
         chrome,
@@ -231,7 +232,7 @@ async fn stop(
     };
     match identity.stop_acting(&token, &helper, acting.as_ref()).await {
         Ok(()) => see_other("/account#helping", None),
-        Err(error) => web::Problem::internal(&error).into_response(),
+        Err(error) => web::Problem::from(error).into_response(),
     }
 }
 
