@@ -6,12 +6,12 @@
 use axum::Json;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
+use kernel::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use web::auth::Authenticated;
-use kernel::Role;
 use web::{ApiJson, Principal, Problem};
 
 use crate::Exchange;

@@ -2,12 +2,11 @@ use std::net::IpAddr;
 
 use exchange::client::Purpose;
 use kernel::{AgencyCode, PersonalId, Role};
-use sqlx::Row;
 use store::{Db, timestamp};
 use time::Date;
 use web::Principal;
 
-use crate::attempts::{self, AccountKey, Factor, Reservation};
+use crate::attempts::{self, AccountKey, Checked, Factor, Reservation};
 use crate::error::IdentityError;
 use crate::password::{self, PasswordChecks};
 
@@ -235,7 +234,7 @@ impl Identity {
     /// Runs a sign-in step after reserving a failure for the client's address (OWASP
     /// Authentication Cheat Sheet: throttle by source as well as by account); the
     /// reservation is given back unless the step failed on a wrong secret.
-    async fn counted_against<T>(
+    pub(crate) async fn counted_against<T>(
         &self,
         client: Option<IpAddr>,
         step: impl Future<Output = Result<T, IdentityError>>,
@@ -266,11 +265,10 @@ impl Identity {
         password: &str,
         user_agent: &str,
     ) -> Result<SignIn, IdentityError> {
-        let reservation = attempts::reserve(
+        let reservation = attempts::reserve::<PasswordCheck>(
             &self.db,
             Factor::Password,
             AccountKey::PersonalId(personal_id),
-            "id, password_hash, totp_confirmed_at",
         )
         .await?;
         let (row, locks_until) = match reservation {
@@ -286,11 +284,12 @@ impl Identity {
                 return Err(IdentityError::BadCredentials);
             }
         };
-        let account_id: String = row.try_get("id")?;
-        let stored: String = row.try_get("password_hash")?;
-        let has_second_factor = row
-            .try_get::<Option<String>, _>("totp_confirmed_at")?
-            .is_some();
+        let PasswordCheck {
+            id: account_id,
+            password_hash: stored,
+            totp_confirmed_at,
+        } = row;
+        let has_second_factor = totp_confirmed_at.is_some();
         if !permit.verify(password.to_owned(), Some(stored)).await {
             if locks_until.is_some() {
                 tracing::warn!(account = %account_id, "account locked after repeated wrong passwords");
@@ -314,6 +313,18 @@ impl Identity {
             SignIn::Complete(token)
         })
     }
+}
+
+/// What a password sign-in checks, read as the attempt is counted.
+#[derive(sqlx::FromRow)]
+struct PasswordCheck {
+    id: String,
+    password_hash: String,
+    totp_confirmed_at: Option<String>,
+}
+
+impl Checked for PasswordCheck {
+    const COLUMNS: &'static str = "id, password_hash, totp_confirmed_at";
 }
 
 /// The outcome of a right password: a session token, complete or waiting for a code.

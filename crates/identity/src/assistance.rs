@@ -9,7 +9,6 @@
 use exchange::client::Purpose;
 use kernel::{PersonalId, Role, Scope};
 use serde::Serialize;
-use sqlx::Row;
 use store::timestamp;
 use time::{Duration, OffsetDateTime};
 use web::Principal;
@@ -70,6 +69,35 @@ fn parse_scopes(text: &str) -> Vec<Scope> {
         .collect()
 }
 
+#[derive(sqlx::FromRow)]
+struct MandateRow {
+    id: String,
+    helper_agency: String,
+    scopes: String,
+    granted_at: String,
+    expires_at: String,
+    revoked_at: Option<String>,
+    citizen_pid: String,
+    helper_pid: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ActingRow {
+    id: String,
+    citizen_account: String,
+    scopes: String,
+    expires_at: String,
+    personal_id: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ActionRow {
+    acted_at: String,
+    action: String,
+    helper_agency: String,
+    personal_id: String,
+}
+
 const MANDATE_COLUMNS: &str = "m.id, m.helper_agency, m.scopes, m.granted_at, m.expires_at, m.revoked_at, \
      c.personal_id AS citizen_pid, h.personal_id AS helper_pid";
 
@@ -93,9 +121,7 @@ impl Identity {
         }
         let scopes = scopes
             .iter()
-            .map(|s| {
-                Scope::parse(s.trim()).map_err(|e| invalid("scopes", e.reason))
-            })
+            .map(|s| Scope::parse(s.trim()).map_err(|e| invalid("scopes", e.reason)))
             .collect::<Result<Vec<_>, _>>()?;
         if scopes.is_empty() {
             return Err(invalid(
@@ -106,7 +132,7 @@ impl Identity {
         if !(1..=MAX_DAYS).contains(&days) {
             return Err(invalid("days", format!("from 1 to {MAX_DAYS} days")));
         }
-        let helper = sqlx::query(
+        let (helper_account, agency): (String, Option<String>) = sqlx::query_as(
             "SELECT a.id, r.agency FROM identity_accounts a LEFT JOIN identity_roles r ON r.account_id = a.id AND r.role = $1 \
              WHERE a.personal_id = $2 ORDER BY r.agency",
         )
@@ -115,15 +141,12 @@ impl Identity {
         .fetch_optional(self.db.reader())
         .await?
         .ok_or_else(|| invalid("helper_personal_id", "no e-ID account has this number"))?;
-        let agency: String = helper
-            .try_get::<Option<String>, _>("agency")?
-            .ok_or_else(|| {
-                invalid(
-                    "helper_personal_id",
-                    "this person is not a registered member of a community digital technology team",
-                )
-            })?;
-        let helper_account: String = helper.try_get("id")?;
+        let agency = agency.ok_or_else(|| {
+            invalid(
+                "helper_personal_id",
+                "this person is not a registered member of a community digital technology team",
+            )
+        })?;
         let now = OffsetDateTime::now_utc();
         let id = uuid::Uuid::now_v7().to_string();
         let mut scope_text: Vec<&str> = Scope::ALL
@@ -212,7 +235,7 @@ impl Identity {
 
     async fn mandates(&self, column: &str, account: &str) -> Result<Vec<Mandate>, IdentityError> {
         // `column` is one of two literals above, never input.
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, MandateRow>(&format!(
             "SELECT {MANDATE_COLUMNS} FROM identity_mandates m \
              JOIN identity_accounts c ON c.id = m.citizen_account JOIN identity_accounts h ON h.id = m.helper_account \
              WHERE {column} = $1 ORDER BY m.granted_at DESC, m.id DESC LIMIT 100"
@@ -223,27 +246,23 @@ impl Identity {
         let now = OffsetDateTime::now_utc();
         let mut mandates = Vec::with_capacity(rows.len());
         for row in rows {
-            let expires_at: String = row.try_get("expires_at")?;
-            let revoked_at: Option<String> = row.try_get("revoked_at")?;
-            let status = if revoked_at.is_some() {
+            let status = if row.revoked_at.is_some() {
                 MandateStatus::Revoked
-            } else if timestamp::parse(&expires_at).is_ok_and(|at| at > now) {
+            } else if timestamp::parse(&row.expires_at).is_ok_and(|at| at > now) {
                 MandateStatus::Active
             } else {
                 MandateStatus::Expired
             };
-            let citizen_pid: String = row.try_get("citizen_pid")?;
-            let helper_pid: String = row.try_get("helper_pid")?;
             mandates.push(Mandate {
-                id: row.try_get("id")?,
-                citizen_name: self.name_of(&citizen_pid).await?,
-                citizen_personal_id: citizen_pid,
-                helper_name: self.name_of(&helper_pid).await?,
-                helper_agency: row.try_get("helper_agency")?,
-                scopes: parse_scopes(&row.try_get::<String, _>("scopes")?),
-                granted_at: row.try_get("granted_at")?,
-                expires_at,
-                revoked_at,
+                id: row.id,
+                citizen_name: self.name_of(&row.citizen_pid).await?,
+                citizen_personal_id: row.citizen_pid,
+                helper_name: self.name_of(&row.helper_pid).await?,
+                helper_agency: row.helper_agency,
+                scopes: parse_scopes(&row.scopes),
+                granted_at: row.granted_at,
+                expires_at: row.expires_at,
+                revoked_at: row.revoked_at,
                 status,
             });
         }
@@ -256,7 +275,7 @@ impl Identity {
         mandate_id: &str,
         helper_account: &str,
     ) -> Result<Option<ActingFor>, IdentityError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, ActingRow>(
             "SELECT m.id, m.citizen_account, m.scopes, m.expires_at, c.personal_id FROM identity_mandates m \
              JOIN identity_accounts c ON c.id = m.citizen_account \
              WHERE m.id = $1 AND m.helper_account = $2 AND m.revoked_at IS NULL AND m.expires_at > $3",
@@ -267,16 +286,15 @@ impl Identity {
         .fetch_optional(self.db.reader())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let pid: String = row.try_get("personal_id")?;
         let citizen_personal_id =
-            PersonalId::parse(&pid).map_err(|e| IdentityError::Internal(e.reason))?;
+            PersonalId::parse(&row.personal_id).map_err(|e| IdentityError::Internal(e.reason))?;
         Ok(Some(ActingFor {
-            mandate_id: row.try_get("id")?,
-            citizen_account_id: row.try_get("citizen_account")?,
+            mandate_id: row.id,
+            citizen_account_id: row.citizen_account,
             citizen_personal_id,
-            citizen_name: self.name_of(&pid).await?,
-            scopes: parse_scopes(&row.try_get::<String, _>("scopes")?),
-            expires_at: row.try_get("expires_at")?,
+            citizen_name: self.name_of(&row.personal_id).await?,
+            scopes: parse_scopes(&row.scopes),
+            expires_at: row.expires_at,
         }))
     }
 
@@ -362,7 +380,7 @@ impl Identity {
         &self,
         citizen_account: &str,
     ) -> Result<Vec<AssistedAction>, IdentityError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, ActionRow>(
             "SELECT x.acted_at, x.action, m.helper_agency, h.personal_id FROM identity_assisted_actions x \
              JOIN identity_mandates m ON m.id = x.mandate_id JOIN identity_accounts h ON h.id = x.helper_account \
              WHERE x.citizen_account = $1 ORDER BY x.acted_at DESC, x.id DESC LIMIT 200",
@@ -373,12 +391,10 @@ impl Identity {
         let mut actions = Vec::with_capacity(rows.len());
         for row in rows {
             actions.push(AssistedAction {
-                at: row.try_get("acted_at")?,
-                helper_name: self
-                    .name_of(&row.try_get::<String, _>("personal_id")?)
-                    .await?,
-                helper_agency: row.try_get("helper_agency")?,
-                action: row.try_get("action")?,
+                at: row.acted_at,
+                helper_name: self.name_of(&row.personal_id).await?,
+                helper_agency: row.helper_agency,
+                action: row.action,
             });
         }
         Ok(actions)

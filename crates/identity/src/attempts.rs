@@ -5,7 +5,7 @@
 //! Passwords and second-factor codes are counted apart: a right password must not forgive
 //! wrong codes, or rounds of "right password, four wrong codes" never lock.
 
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use store::{Db, Tx, timestamp};
 use time::{Duration, OffsetDateTime};
@@ -47,11 +47,22 @@ pub(crate) enum AccountKey<'a> {
     Id(&'a str),
 }
 
-pub(crate) enum Reservation {
-    /// The attempt is counted. `row` holds the columns asked for; `locks_until` is set when
-    /// this attempt is the one that reached the limit, so a wrong answer means "locked".
+/// The account's columns a check needs, read by the same UPDATE that counts the attempt.
+pub(crate) trait Checked: for<'r> FromRow<'r, AnyRow> + Send + Unpin {
+    /// The column names, fixed, never input.
+    const COLUMNS: &'static str;
+}
+
+#[derive(FromRow)]
+struct Lock {
+    locked_until: Option<String>,
+}
+
+pub(crate) enum Reservation<R> {
+    /// The attempt is counted. `row` holds the columns the check needs; `locks_until` is set
+    /// when this attempt is the one that reached the limit, so a wrong answer means "locked".
     Counted {
-        row: AnyRow,
+        row: R,
         locks_until: Option<String>,
     },
     Locked {
@@ -61,13 +72,13 @@ pub(crate) enum Reservation {
 }
 
 /// Counts one attempt against `factor` unless the account is locked, and returns the
-/// `returning` columns (fixed column names, never input) for the check.
-pub(crate) async fn reserve(
+/// columns `R` names for the check.
+pub(crate) async fn reserve<R: Checked>(
     db: &Db,
     factor: Factor,
     account: AccountKey<'_>,
-    returning: &str,
-) -> Result<Reservation, IdentityError> {
+) -> Result<Reservation<R>, IdentityError> {
+    let returning = R::COLUMNS;
     let (key_column, key) = match account {
         AccountKey::PersonalId(id) => ("personal_id", id),
         AccountKey::Id(id) => ("id", id),
@@ -96,8 +107,11 @@ pub(crate) async fn reserve(
             .await?;
         tx.commit().await?;
         if let Some(row) = row {
-            let locks_until = row.try_get("locked_until")?;
-            return Ok(Reservation::Counted { row, locks_until });
+            let Lock { locked_until } = Lock::from_row(&row)?;
+            return Ok(Reservation::Counted {
+                row: R::from_row(&row)?,
+                locks_until: locked_until,
+            });
         }
         let lock: Option<Option<String>> = sqlx::query_scalar(&format!(
             "SELECT locked_until FROM identity_accounts WHERE {key_column} = $1"

@@ -87,4 +87,3 @@ impl From<sqlx::Error> for IdentityError {
         Self::Store(store::Error::Sql(error))
     }
 }
-

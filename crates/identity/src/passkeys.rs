@@ -10,7 +10,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use serde::Serialize;
-use sqlx::Row;
 use store::timestamp;
 use time::{Duration, OffsetDateTime};
 use web::Principal;
@@ -113,11 +112,30 @@ async fn spend_sign_in(tx: &mut store::Tx, sealed: &str) -> Result<(), IdentityE
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
 struct Ceremony {
     purpose: String,
     account_id: Option<String>,
     name: Option<String>,
     state: String,
+}
+
+/// A ceremony as stored, until it runs out.
+#[derive(sqlx::FromRow)]
+struct StoredCeremony {
+    #[sqlx(flatten)]
+    ceremony: Ceremony,
+    expires_at: String,
+}
+
+/// A passkey and the state of its account, read to check a sign-in answer.
+#[derive(sqlx::FromRow)]
+struct PasskeyOwner {
+    account_id: String,
+    credential: String,
+    locked_until: Option<String>,
+    failed_logins: i64,
+    failed_codes: i64,
 }
 
 impl Identity {
@@ -348,7 +366,7 @@ impl Identity {
                 reason: format!("not a WebAuthn authentication response: {e}"),
             })?;
         let credential_id = URL_SAFE_NO_PAD.encode(credential.get_credential_id());
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, PasskeyOwner>(
             "SELECT p.account_id, p.credential, a.locked_until, a.failed_logins, a.failed_codes FROM identity_passkeys p \
              JOIN identity_accounts a ON a.id = p.account_id WHERE p.credential_id = $1",
         )
@@ -357,10 +375,9 @@ impl Identity {
         .await?;
         // Unknown, or removed since: WebAuthn L3 §7.2 step 6 wants the credential known.
         let row = row.ok_or_else(|| refused("this passkey is not registered here"))?;
-        let account_id: String = row.try_get("account_id")?;
-        let mut passkey: Passkey =
-            serde_json::from_str(&row.try_get::<String, _>("credential")?).map_err(internal)?;
-        if let Some(until) = row.try_get::<Option<String>, _>("locked_until")?
+        let account_id = row.account_id;
+        let mut passkey: Passkey = serde_json::from_str(&row.credential).map_err(internal)?;
+        if let Some(until) = row.locked_until
             && timestamp::parse(&until).is_ok_and(|until| until > OffsetDateTime::now_utc())
         {
             return Err(IdentityError::Locked { until });
@@ -410,8 +427,7 @@ impl Identity {
                 .await?;
         }
         // A passkey proves both factors at once, so it forgives failures of either.
-        if row.try_get::<i64, _>("failed_logins")? > 0 || row.try_get::<i64, _>("failed_codes")? > 0
-        {
+        if row.failed_logins > 0 || row.failed_codes > 0 {
             sqlx::query(
                 "UPDATE identity_accounts SET failed_logins = 0, failed_codes = 0, locked_until = NULL WHERE id = $1",
             )
@@ -427,23 +443,21 @@ impl Identity {
 
     /// The account's passkeys, oldest first.
     pub async fn passkeys(&self, account_id: &str) -> Result<Vec<PasskeyInfo>, IdentityError> {
-        let rows = sqlx::query(
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT credential_id, name, created_at, last_used_at FROM identity_passkeys WHERE account_id = $1 ORDER BY created_at, credential_id",
         )
         .bind(account_id)
         .fetch_all(self.db.reader())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PasskeyInfo {
-                    id: row.try_get("credential_id")?,
-                    name: row.try_get("name")?,
-                    created_at: row.try_get("created_at")?,
-                    last_used_at: row.try_get("last_used_at")?,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at, last_used_at)| PasskeyInfo {
+                id,
+                name,
+                created_at,
+                last_used_at,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(IdentityError::from)
+            .collect())
     }
 
     /// Removes one of the account's passkeys; it cannot sign in from then on.
@@ -476,19 +490,14 @@ impl Identity {
         &self,
         account_id: &str,
     ) -> Result<Vec<(String, Passkey)>, IdentityError> {
-        let rows = sqlx::query(
+        let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT credential_id, credential FROM identity_passkeys WHERE account_id = $1",
         )
         .bind(account_id)
         .fetch_all(self.db.reader())
         .await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("credential_id")?;
-                let passkey = serde_json::from_str(&row.try_get::<String, _>("credential")?)
-                    .map_err(internal)?;
-                Ok((id, passkey))
-            })
+        rows.into_iter()
+            .map(|(id, credential)| Ok((id, serde_json::from_str(&credential).map_err(internal)?)))
             .collect()
     }
 
@@ -565,25 +574,24 @@ impl Identity {
         purposes: &[&str],
     ) -> Result<Option<Ceremony>, IdentityError> {
         let mut tx = self.db.begin().await?;
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, StoredCeremony>(
             "DELETE FROM identity_webauthn_ceremonies WHERE id = $1 AND purpose <> 'spent' RETURNING purpose, account_id, name, state, expires_at",
         )
         .bind(id)
         .fetch_optional(tx.conn())
         .await?;
         tx.commit().await?;
-        let Some(row) = row else { return Ok(None) };
-        let expires_at: String = row.try_get("expires_at")?;
-        let purpose: String = row.try_get("purpose")?;
+        let Some(StoredCeremony {
+            ceremony,
+            expires_at,
+        }) = row
+        else {
+            return Ok(None);
+        };
         let live = timestamp::parse(&expires_at).is_ok_and(|at| at > OffsetDateTime::now_utc());
-        if !live || !purposes.contains(&purpose.as_str()) {
+        if !live || !purposes.contains(&ceremony.purpose.as_str()) {
             return Ok(None);
         }
-        Ok(Some(Ceremony {
-            purpose,
-            account_id: row.try_get("account_id")?,
-            name: row.try_get("name")?,
-            state: row.try_get("state")?,
-        }))
+        Ok(Some(ceremony))
     }
 }

@@ -11,7 +11,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kernel::{PersonalId, Role};
 use rand::RngCore;
-use sqlx::Row;
 use store::timestamp;
 use time::{Duration, OffsetDateTime};
 use web::Principal;
@@ -92,7 +91,7 @@ impl Identity {
                 reason: reason.into(),
             }
         })?;
-        let row = sqlx::query(
+        let account: Option<String> = sqlx::query_scalar(
             "SELECT r.account_id FROM identity_recovery_codes r JOIN identity_accounts a ON a.id = r.account_id \
              WHERE r.code_hash = $1 AND a.personal_id = $2 AND r.used_at IS NULL AND r.expires_at > $3",
         )
@@ -101,10 +100,9 @@ impl Identity {
         .bind(timestamp::now())
         .fetch_optional(self.db.reader())
         .await?;
-        let Some(row) = row else {
+        let Some(account) = account else {
             return Err(IdentityError::BadCredentials);
         };
-        let account: String = row.try_get("account_id")?;
         let hash = self
             .password_checks
             .acquire()

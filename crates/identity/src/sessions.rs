@@ -11,7 +11,6 @@ use kernel::{PersonalId, Role};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use store::{Tx, timestamp};
 use time::{Duration, OffsetDateTime};
 use web::Principal;
@@ -68,7 +67,7 @@ pub(crate) async fn renew_after_code(
     tx: &mut Tx,
     pending_token: &str,
 ) -> Result<String, IdentityError> {
-    let row = sqlx::query(
+    let row: Option<(String, String)> = sqlx::query_as(
         "UPDATE identity_sessions SET revoked_at = $1 WHERE token_hash = $2 AND pending_code = 1 AND revoked_at IS NULL \
          RETURNING account_id, user_agent",
     )
@@ -77,13 +76,13 @@ pub(crate) async fn renew_after_code(
     .fetch_optional(tx.conn())
     .await?;
     // Another request completed (or ended) this sign-in first.
-    let Some(row) = row else {
+    let Some((account_id, user_agent)) = row else {
         return Err(IdentityError::BadCredentials);
     };
     insert(
         tx,
-        &row.try_get::<String, _>("account_id")?,
-        &row.try_get::<String, _>("user_agent")?,
+        &account_id,
+        &user_agent,
         SignInMethod::PasswordAndCode,
         false,
     )
@@ -129,6 +128,24 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// A live session and the account it signs in.
+#[derive(sqlx::FromRow)]
+struct LiveSession {
+    id: String,
+    personal_id: String,
+    assurance_level: i64,
+    acting_mandate: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedSession {
+    token_hash: String,
+    created_at: String,
+    expires_at: String,
+    user_agent: String,
+    method: String,
+}
+
 impl Identity {
     /// The person behind a live session token.
     pub async fn principal(&self, token: &str) -> Result<Option<Principal>, IdentityError> {
@@ -141,7 +158,7 @@ impl Identity {
         &self,
         token: &str,
     ) -> Result<Option<(Principal, Option<ActingFor>)>, IdentityError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, LiveSession>(
             "SELECT a.id, a.personal_id, a.assurance_level, s.acting_mandate FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
              WHERE s.token_hash = $1 AND s.pending_code = 0 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
@@ -150,26 +167,24 @@ impl Identity {
         .fetch_optional(self.db.reader())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let account_id: String = row.try_get("id")?;
-        let personal_id = PersonalId::parse(&row.try_get::<String, _>("personal_id")?)
-            .map_err(|e| IdentityError::Internal(e.reason))?;
-        let mut roles = Vec::new();
-        for row in sqlx::query(
+        let account_id = row.id;
+        let personal_id =
+            PersonalId::parse(&row.personal_id).map_err(|e| IdentityError::Internal(e.reason))?;
+        let grants: Vec<(String, String)> = sqlx::query_as(
             "SELECT agency, role FROM identity_roles WHERE account_id = $1 ORDER BY agency, role",
         )
         .bind(&account_id)
         .fetch_all(self.db.reader())
-        .await?
-        {
-            let text: String = row.try_get("role")?;
+        .await?;
+        let mut roles = Vec::with_capacity(grants.len());
+        for (agency, role) in grants {
             // Before roles were a closed list any text could be granted; such a grant
             // was never checked by anything, so it grants nothing now either.
-            match Role::parse(&text) {
-                Ok(role) => roles.push(AgencyRole {
-                    agency: row.try_get("agency")?,
-                    role,
-                }),
-                Err(_) => tracing::warn!(account = %account_id, role = %text, "ignoring a grant of an unknown role"),
+            match Role::parse(&role) {
+                Ok(role) => roles.push(AgencyRole { agency, role }),
+                Err(_) => {
+                    tracing::warn!(account = %account_id, %role, "ignoring a grant of an unknown role");
+                }
             }
         }
         let full_name = self.name_of(&personal_id.to_string()).await?;
@@ -177,16 +192,12 @@ impl Identity {
             account_id,
             personal_id,
             full_name,
-            assurance_level: u8::try_from(row.try_get::<i64, _>("assurance_level")?).unwrap_or(1),
+            assurance_level: u8::try_from(row.assurance_level).unwrap_or(1),
             roles,
         };
         // Acting ends when the mandate does, or when the helper loses the role.
-        let acting = match row.try_get::<Option<String>, _>("acting_mandate")? {
-            Some(mandate)
-                if principal
-                    .agency_with(Role::AssistHelper)
-                    .is_some() =>
-            {
+        let acting = match row.acting_mandate {
+            Some(mandate) if principal.agency_with(Role::AssistHelper).is_some() => {
                 self.acting_for(&mandate, &principal.account_id).await?
             }
             _ => None,
@@ -200,7 +211,7 @@ impl Identity {
         current_token: Option<&str>,
     ) -> Result<Vec<SessionInfo>, IdentityError> {
         let current = current_token.map(digest);
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, ListedSession>(
             "SELECT token_hash, created_at, expires_at, user_agent, method FROM identity_sessions \
              WHERE account_id = $1 AND pending_code = 0 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC",
         )
@@ -208,20 +219,17 @@ impl Identity {
         .bind(timestamp::now())
         .fetch_all(self.db.reader())
         .await?;
-        rows.iter()
-            .map(|row| {
-                let hash: String = row.try_get("token_hash")?;
-                Ok(SessionInfo {
-                    id: hash.chars().take(16).collect(),
-                    current: current.as_deref() == Some(hash.as_str()),
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    user_agent: row.try_get("user_agent")?,
-                    method: row.try_get("method")?,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|row| SessionInfo {
+                id: row.token_hash.chars().take(16).collect(),
+                current: current.as_deref() == Some(row.token_hash.as_str()),
+                created_at: row.created_at,
+                expires_at: row.expires_at,
+                user_agent: row.user_agent,
+                method: row.method,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(IdentityError::from)
+            .collect())
     }
 
     /// Ends one of the account's sessions, named by its listed id.

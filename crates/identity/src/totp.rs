@@ -3,13 +3,12 @@
 //! accepted for the current step or one step either side (clock drift), and never for a
 //! step at or before the last one accepted, so an observed code cannot be replayed.
 
-use sqlx::Row;
 use store::timestamp;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::accounts::Identity;
+use crate::attempts::{self, AccountKey, Checked, Factor, Reservation};
 use crate::error::IdentityError;
-use crate::attempts::{self, AccountKey, Factor, Reservation};
 
 const STEP_SECONDS: u64 = 30;
 const ISSUER: &str = "lienthong";
@@ -65,6 +64,17 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// An account's sealed TOTP seed and the last step a code was accepted for.
+#[derive(sqlx::FromRow)]
+struct Seed {
+    totp_secret: Option<String>,
+    totp_last_step: Option<i64>,
+}
+
+impl Checked for Seed {
+    const COLUMNS: &'static str = "totp_secret, totp_last_step";
+}
+
 /// What the person needs to add the account to an authenticator app.
 #[derive(Debug, Clone)]
 pub struct Enrolment {
@@ -104,7 +114,7 @@ impl Identity {
 
     /// Confirms enrolment with a first code from the app.
     pub async fn confirm_totp(&self, account_id: &str, code: &str) -> Result<(), IdentityError> {
-        let row = sqlx::query("SELECT totp_secret, totp_last_step FROM identity_accounts WHERE id = $1 AND totp_confirmed_at IS NULL")
+        let row = sqlx::query_as::<_, Seed>("SELECT totp_secret, totp_last_step FROM identity_accounts WHERE id = $1 AND totp_confirmed_at IS NULL")
             .bind(account_id)
             .fetch_optional(self.db.reader())
             .await?;
@@ -114,7 +124,7 @@ impl Identity {
                 reason: "start the set-up first".into(),
             });
         };
-        let Some(sealed) = row.try_get::<Option<String>, _>("totp_secret")? else {
+        let Some(sealed) = row.totp_secret else {
             return Err(IdentityError::Invalid {
                 field: "totp",
                 reason: "start the set-up first".into(),
@@ -125,7 +135,7 @@ impl Identity {
             &totp(&secret, account_id)?,
             code,
             unix_now(),
-            row.try_get("totp_last_step")?,
+            row.totp_last_step,
         )
         .ok_or(IdentityError::Invalid {
             field: "code",
@@ -178,11 +188,10 @@ impl Identity {
         let Some(account_id) = account_id else {
             return Err(IdentityError::BadCredentials);
         };
-        let (row, locks_until) = match attempts::reserve(
+        let (row, locks_until) = match attempts::reserve::<Seed>(
             &self.db,
             Factor::Code,
             AccountKey::Id(&account_id),
-            "totp_secret, totp_last_step",
         )
         .await?
         {
@@ -193,15 +202,13 @@ impl Identity {
             }
             Reservation::NoAccount => return Err(IdentityError::BadCredentials),
         };
-        let sealed: String = row
-            .try_get::<Option<String>, _>("totp_secret")?
-            .unwrap_or_default();
+        let sealed = row.totp_secret.unwrap_or_default();
         let secret = self.sealing.open(&sealed, &totp_context(&account_id))?;
         let step = matching_step(
             &totp(&secret, &account_id)?,
             code,
             unix_now(),
-            row.try_get("totp_last_step")?,
+            row.totp_last_step,
         );
         let wrong_code = |locks_until: Option<String>| {
             if locks_until.is_some() {

@@ -288,7 +288,10 @@ async fn level_two_needs_a_verifier_and_records_who() -> TestResult {
             Some(2)
         );
         // A role is one of a closed list: a bad role text is refused before any grant.
-        assert!(matches!(Role::parse("Bad Role"), Err(kernel::Invalid { .. })));
+        assert!(matches!(
+            Role::parse("Bad Role"),
+            Err(kernel::Invalid { .. })
+        ));
         Ok(())
     })
     .await

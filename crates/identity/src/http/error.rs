@@ -16,9 +16,11 @@ impl From<IdentityError> for Problem {
             IdentityError::Invalid { field, .. } => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", detail).field(field)
             }
-            IdentityError::NoMatch => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "registry-mismatch", detail)
-            }
+            IdentityError::NoMatch => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "registry-mismatch",
+                detail,
+            ),
             IdentityError::AccountExists => {
                 Problem::new(StatusCode::CONFLICT, "account-exists", detail)
             }

@@ -4,7 +4,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use sqlx::Row;
 use store::timestamp;
 
 use crate::accounts::Identity;
@@ -90,6 +89,16 @@ fn check_redirect_uri(uri: &str) -> Result<(), IdentityError> {
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    client_id: String,
+    name: String,
+    /// One per line.
+    redirect_uris: String,
+    secret_hash: Option<String>,
+    id_token_alg: String,
+}
+
 impl Identity {
     /// Registers a relying party; returns its id and, for a confidential client, its
     /// secret, shown this once (only a hash is kept).
@@ -133,21 +142,17 @@ impl Identity {
     }
 
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, IdentityError> {
-        let row = sqlx::query("SELECT client_id, name, redirect_uris, secret_hash, id_token_alg FROM oidc_clients WHERE client_id = $1")
+        let row = sqlx::query_as::<_, ClientRow>("SELECT client_id, name, redirect_uris, secret_hash, id_token_alg FROM oidc_clients WHERE client_id = $1")
             .bind(client_id)
             .fetch_optional(self.db.reader())
             .await?;
         row.map(|row| -> Result<Client, IdentityError> {
             Ok(Client {
-                client_id: row.try_get("client_id")?,
-                name: row.try_get("name")?,
-                redirect_uris: row
-                    .try_get::<String, _>("redirect_uris")?
-                    .lines()
-                    .map(str::to_owned)
-                    .collect(),
-                secret_hash: row.try_get("secret_hash")?,
-                id_token_alg: row.try_get::<String, _>("id_token_alg")?.parse()?,
+                client_id: row.client_id,
+                name: row.name,
+                redirect_uris: row.redirect_uris.lines().map(str::to_owned).collect(),
+                secret_hash: row.secret_hash,
+                id_token_alg: row.id_token_alg.parse()?,
             })
         })
         .transpose()

@@ -7,7 +7,6 @@ use exchange::client::Purpose;
 use rand::RngCore;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use store::timestamp;
 use time::{Duration, OffsetDateTime};
 
@@ -28,6 +27,28 @@ pub const SCOPES: [(&str, &[&str]); 5] = [
     ("address", &["address"]),
     ("phone", &["phone_number"]),
 ];
+
+/// An authorization code as stored, to check a token request against.
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    client_id: String,
+    account_id: String,
+    redirect_uri: String,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: String,
+    auth_time: i64,
+    expires_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    family: String,
+    account_id: String,
+    client_id: String,
+    scope: String,
+    expires_at: String,
+}
 
 /// A validated request to sign someone in to a client.
 #[derive(Debug, Clone)]
@@ -108,7 +129,8 @@ impl Identity {
         };
         match &client.secret_hash {
             Some(expected) if client_secret.map(digest).as_deref() != Some(expected.as_str()) => {
-                Err(token_error(OAuthError::InvalidClient,
+                Err(token_error(
+                    OAuthError::InvalidClient,
                     "client authentication failed",
                 ))
             }
@@ -182,8 +204,8 @@ impl Identity {
     ) -> Result<Value, IdentityError> {
         self.authenticate_client(client_id, client_secret).await?;
         let code_hash = digest(code);
-        let row = sqlx::query(
-            "SELECT client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at FROM oidc_codes WHERE code_hash = $1",
+        let row = sqlx::query_as::<_, CodeRow>(
+            "SELECT client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at FROM oidc_codes WHERE code_hash = $1",
         )
         .bind(&code_hash)
         .fetch_optional(self.db.reader())
@@ -203,27 +225,27 @@ impl Identity {
         if used.rows_affected() == 0 {
             revoke_family(&mut tx, &code_hash, now).await?;
             tx.commit().await?;
-            return Err(token_error(OAuthError::InvalidGrant,
+            return Err(token_error(
+                OAuthError::InvalidGrant,
                 "the code was already used; its tokens are revoked",
             ));
         }
-        let expires_at: String = row.try_get("expires_at")?;
         let checks = [
             (
-                row.try_get::<String, _>("client_id")? == client_id,
+                row.client_id == client_id,
                 "the code was issued to another client",
             ),
             (
-                row.try_get::<String, _>("redirect_uri")? == redirect_uri,
+                row.redirect_uri == redirect_uri,
                 "redirect_uri differs from the authorization request",
             ),
             (
-                timestamp::parse(&expires_at).is_ok_and(|e| e > now),
+                timestamp::parse(&row.expires_at).is_ok_and(|e| e > now),
                 "the code has expired",
             ),
             (
                 URL_SAFE_NO_PAD.encode(Sha256::digest(code_verifier.as_bytes()))
-                    == row.try_get::<String, _>("code_challenge")?,
+                    == row.code_challenge,
                 "code_verifier does not match the code_challenge",
             ),
         ];
@@ -231,8 +253,13 @@ impl Identity {
             tx.commit().await?; // the code stays spent
             return Err(token_error(OAuthError::InvalidGrant, *reason));
         }
-        let account_id: String = row.try_get("account_id")?;
-        let scope: String = row.try_get("scope")?;
+        let CodeRow {
+            account_id,
+            scope,
+            nonce,
+            auth_time,
+            ..
+        } = row;
         let access_token = issue(
             &mut tx,
             Issued::Access,
@@ -265,14 +292,11 @@ impl Identity {
             "aud": client_id,
             "iat": now.unix_timestamp(),
             "exp": (now + Duration::seconds(TOKEN_SECONDS)).unix_timestamp(),
-            "auth_time": row.try_get::<i64, _>("auth_time")?,
+            "auth_time": auth_time,
             // The e-ID assurance level (Decree 69/2024) travels as the authentication context.
             "acr": format!("urn:vn:eid:level{level}"),
         });
-        if let (Some(nonce), Some(object)) = (
-            row.try_get::<Option<String>, _>("nonce")?,
-            claims.as_object_mut(),
-        ) {
+        if let (Some(nonce), Some(object)) = (nonce, claims.as_object_mut()) {
             object.insert("nonce".into(), Value::String(nonce));
         }
         let id_token = match self.client(client_id).await?.map(|c| c.id_token_alg) {
@@ -299,21 +323,31 @@ impl Identity {
         refresh_token: &str,
     ) -> Result<Value, IdentityError> {
         self.authenticate_client(client_id, client_secret).await?;
-        let row = sqlx::query("SELECT family, account_id, client_id, scope, expires_at FROM oidc_refresh_tokens WHERE token_hash = $1")
+        let row = sqlx::query_as::<_, RefreshRow>("SELECT family, account_id, client_id, scope, expires_at FROM oidc_refresh_tokens WHERE token_hash = $1")
             .bind(digest(refresh_token))
             .fetch_optional(self.db.reader())
             .await?;
         let Some(row) = row else {
-            return Err(token_error(OAuthError::InvalidGrant, "unknown refresh token"));
+            return Err(token_error(
+                OAuthError::InvalidGrant,
+                "unknown refresh token",
+            ));
         };
         // A token shown by another client is refused before it is spent: that client may
         // only be mistaken, and the owner must be able to go on using it.
-        if row.try_get::<String, _>("client_id")? != client_id {
-            return Err(token_error(OAuthError::InvalidGrant,
+        if row.client_id != client_id {
+            return Err(token_error(
+                OAuthError::InvalidGrant,
                 "the refresh token belongs to another client",
             ));
         }
-        let family: String = row.try_get("family")?;
+        let RefreshRow {
+            family,
+            account_id,
+            scope,
+            expires_at,
+            ..
+        } = row;
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
         let spent = sqlx::query("UPDATE oidc_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL")
@@ -324,19 +358,18 @@ impl Identity {
         if spent.rows_affected() == 0 {
             revoke_family(&mut tx, &family, now).await?;
             tx.commit().await?;
-            return Err(token_error(OAuthError::InvalidGrant,
+            return Err(token_error(
+                OAuthError::InvalidGrant,
                 "the refresh token was already used or revoked; its family is revoked",
             ));
         }
-        let expires_at: String = row.try_get("expires_at")?;
         if !timestamp::parse(&expires_at).is_ok_and(|e| e > now) {
             tx.commit().await?;
-            return Err(token_error(OAuthError::InvalidGrant,
+            return Err(token_error(
+                OAuthError::InvalidGrant,
                 "the refresh token has expired",
             ));
         }
-        let account_id: String = row.try_get("account_id")?;
-        let scope: String = row.try_get("scope")?;
         let access_token = issue(
             &mut tx,
             Issued::Access,
@@ -401,7 +434,7 @@ impl Identity {
     /// The claims an access token's scopes release, from the registry; `None` for a token
     /// that is unknown, expired or revoked.
     pub async fn userinfo(&self, access_token: &str) -> Result<Option<Value>, IdentityError> {
-        let row = sqlx::query(
+        let row: Option<(String, String, String, String)> = sqlx::query_as(
             "SELECT t.account_id, t.client_id, t.scope, a.personal_id FROM oidc_access_tokens t JOIN identity_accounts a ON a.id = t.account_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
         )
@@ -409,12 +442,12 @@ impl Identity {
         .bind(timestamp::now())
         .fetch_optional(self.db.reader())
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let scope: String = row.try_get("scope")?;
-        let personal_id = kernel::PersonalId::parse(&row.try_get::<String, _>("personal_id")?)
+        let Some((account_id, client_id, scope, personal_id)) = row else {
+            return Ok(None);
+        };
+        let personal_id = kernel::PersonalId::parse(&personal_id)
             .map_err(|e| IdentityError::Internal(e.reason))?;
         // The citizen sees the read under the relying party's registered name.
-        let client_id: String = row.try_get("client_id")?;
         let relying_party = self
             .client(&client_id)
             .await?
@@ -430,7 +463,7 @@ impl Identity {
             )
             .await?;
         let mut claims = serde_json::Map::new();
-        claims.insert("sub".into(), Value::String(row.try_get("account_id")?));
+        claims.insert("sub".into(), Value::String(account_id));
         if let Some(record) = record {
             for granted in scope.split_whitespace() {
                 match granted {

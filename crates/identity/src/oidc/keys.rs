@@ -10,7 +10,6 @@ use p256::pkcs8::EncodePrivateKey;
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::{Value, json};
-use sqlx::Row;
 use store::timestamp;
 
 use crate::accounts::Identity;
@@ -104,6 +103,13 @@ fn key_context(kid: &str) -> String {
     format!("oidc-signing-key:{kid}")
 }
 
+/// A signing key as stored: sealed for its `kid`.
+#[derive(sqlx::FromRow)]
+struct SealedKey {
+    kid: String,
+    private_key: String,
+}
+
 impl Identity {
     pub(super) async fn published_keys(&self) -> Result<Vec<Key>, IdentityError> {
         self.unsealed_keys(
@@ -147,13 +153,11 @@ impl Identity {
         query: &'static str,
         context: fn(&str) -> String,
     ) -> Result<Vec<(String, String)>, IdentityError> {
-        let rows = sqlx::query(query).fetch_all(self.db.reader()).await?;
-        rows.iter()
+        let rows: Vec<SealedKey> = sqlx::query_as(query).fetch_all(self.db.reader()).await?;
+        rows.into_iter()
             .map(|row| {
-                let kid: String = row.try_get("kid")?;
-                let stored: String = row.try_get("private_key")?;
-                let opened = self.sealing.open(&stored, &context(&kid))?;
-                Ok((kid, opened))
+                let opened = self.sealing.open(&row.private_key, &context(&row.kid))?;
+                Ok((row.kid, opened))
             })
             .collect()
     }

@@ -23,7 +23,6 @@ use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use store::timestamp;
 use time::OffsetDateTime;
 
@@ -97,6 +96,14 @@ fn point_of(key: &VerifyingKey) -> PublicPoint {
 
 /// The provider's published keys by `kid`.
 type PublishedKeys = Vec<(String, PublicPoint)>;
+
+#[derive(sqlx::FromRow)]
+struct MachineClientRow {
+    name: String,
+    subject: String,
+    public_key: String,
+    scopes: String,
+}
 
 #[derive(Clone)]
 pub(crate) struct Registered {
@@ -327,22 +334,18 @@ impl Identity {
         if let Some(registered) = cached.filter(|r| fresh(r.loaded)) {
             return Ok(Some(registered));
         }
-        let row = sqlx::query("SELECT name, subject, public_key, scopes FROM oidc_machine_clients WHERE client_id = $1 AND disabled_at IS NULL")
+        let row = sqlx::query_as::<_, MachineClientRow>("SELECT name, subject, public_key, scopes FROM oidc_machine_clients WHERE client_id = $1 AND disabled_at IS NULL")
             .bind(client_id)
             .fetch_optional(self.db.reader())
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let key = VerifyingKey::from_public_key_pem(&row.try_get::<String, _>("public_key")?)
+        let key = VerifyingKey::from_public_key_pem(&row.public_key)
             .map_err(|e| IdentityError::Internal(format!("stored client key: {e}")))?;
         let registered = Registered {
-            name: row.try_get("name")?,
-            subject: row.try_get("subject")?,
+            name: row.name,
+            subject: row.subject,
             key: point_of(&key),
-            scopes: row
-                .try_get::<String, _>("scopes")?
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
+            scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
             loaded: Instant::now(),
         };
         if let Ok(mut clients) = self.machine.clients.write() {
@@ -417,12 +420,14 @@ impl Identity {
         requested_scope: Option<&str>,
     ) -> Result<Value, IdentityError> {
         if assertion_type != Some(ASSERTION_TYPE) {
-            return Err(token_error(OAuthError::InvalidClient,
+            return Err(token_error(
+                OAuthError::InvalidClient,
                 format!("client_assertion_type must be {ASSERTION_TYPE} (private_key_jwt)"),
             ));
         }
         let Some(assertion) = assertion else {
-            return Err(token_error(OAuthError::InvalidClient,
+            return Err(token_error(
+                OAuthError::InvalidClient,
                 "client_assertion is required",
             ));
         };
@@ -430,28 +435,33 @@ impl Identity {
         let compact = match split_compact(assertion) {
             Ok(compact) => compact,
             Err(reason) => {
-                return Err(token_error(OAuthError::InvalidClient,
+                return Err(token_error(
+                    OAuthError::InvalidClient,
                     format!("client_assertion: {reason}"),
                 ));
             }
         };
         let Ok(claims) = serde_json::from_slice::<AssertionClaims>(&compact.payload) else {
-            return Err(token_error(OAuthError::InvalidClient,
+            return Err(token_error(
+                OAuthError::InvalidClient,
                 "client_assertion must carry iss, sub, aud, exp and jti",
             ));
         };
         if claims.iss != claims.sub || form_client_id.is_some_and(|id| id != claims.iss) {
-            return Err(token_error(OAuthError::InvalidClient,
+            return Err(token_error(
+                OAuthError::InvalidClient,
                 "iss and sub of the assertion must both be the client_id",
             ));
         }
         let Some(client) = self.machine_client(&claims.iss).await? else {
-            return Err(token_error(OAuthError::InvalidClient,
+            return Err(token_error(
+                OAuthError::InvalidClient,
                 "unknown or disabled client",
             ));
         };
         if !verifies(&client.key, &compact) {
-            return Err(token_error(OAuthError::InvalidClient,
+            return Err(token_error(
+                OAuthError::InvalidClient,
                 "the assertion's signature does not verify with the registered key",
             ));
         }
@@ -487,7 +497,8 @@ impl Identity {
                     .iter()
                     .find(|s| !client.scopes.iter().any(|c| c == *s))
                 {
-                    return Err(token_error(OAuthError::InvalidScope,
+                    return Err(token_error(
+                        OAuthError::InvalidScope,
                         format!("scope {denied:?} is not registered for this client"),
                     ));
                 }
@@ -543,10 +554,7 @@ impl Identity {
 
     /// Checks a machine access token as the exchange receives it; a token it must not accept
     /// is `IdentityError::TokenRejected`.
-    pub async fn verify_machine_token(
-        &self,
-        token: &str,
-    ) -> Result<MachineToken, IdentityError> {
+    pub async fn verify_machine_token(&self, token: &str) -> Result<MachineToken, IdentityError> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let remembered = self
@@ -572,10 +580,7 @@ impl Identity {
     }
 
     /// The signature and claims of a machine access token.
-    async fn check_machine_token(
-        &self,
-        token: &str,
-    ) -> Result<MachineToken, IdentityError> {
+    async fn check_machine_token(&self, token: &str) -> Result<MachineToken, IdentityError> {
         let compact = match split_compact(token) {
             Ok(compact) => compact,
             Err(reason) => return Err(TokenRejected::Malformed(reason).into()),

@@ -1,8 +1,8 @@
 //! Assisted use: mandates, acting for a citizen, and the record of every action.
 
 use identity::assistance::MandateStatus;
-use kernel::Role;
 use identity::{Identity, IdentityError, Registration};
+use kernel::Role;
 use kernel::{AgencyCode, PersonalId, Sex};
 use registry::{Change, CitizenRecord, Registry};
 use store::testing::{TestResult, for_each_backend};
@@ -202,7 +202,7 @@ async fn a_mandate_limits_what_a_helper_does_and_every_action_is_recorded() -> T
         // Out of scope: the mandate does not include the access log.
         assert!(matches!(
             identity.assisted_access_log(&helper, &acting).await,
-            Err(IdentityError::OutOfScope("access_log.view"))
+            Err(IdentityError::OutOfScope(kernel::Scope::AccessLogView))
         ));
         // The view also shows in the citizen's list of who viewed their data.
         let views = identity.who_viewed(PersonalId::parse(ID)?).await?;

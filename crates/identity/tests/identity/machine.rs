@@ -168,10 +168,7 @@ async fn bad_assertions_are_refused_with_the_reason() -> TestResult {
                     .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, scope)
                     .await,
             )?;
-            assert_eq!(
-                outcome.map(|e| e.description).as_deref(),
-                Some(reason)
-            );
+            assert_eq!(outcome.map(|e| e.description).as_deref(), Some(reason));
         }
         let wrong_type = refusal(
             identity
@@ -254,7 +251,13 @@ async fn a_used_assertion_stays_used_after_a_restart_and_until_it_expires() -> T
             async move {
                 refusal(
                     identity
-                        .client_credentials(ISSUER, Some(ASSERTION_TYPE), Some(&assertion), None, None)
+                        .client_credentials(
+                            ISSUER,
+                            Some(ASSERTION_TYPE),
+                            Some(&assertion),
+                            None,
+                            None,
+                        )
                         .await,
                 )
                 .map(|refused| refused.map(|e| e.description))

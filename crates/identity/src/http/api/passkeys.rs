@@ -55,7 +55,9 @@ fn problem(t: &Texts, error: IdentityError) -> Problem {
         IdentityError::PasskeysUnavailable(reason) => {
             Some(format!("{} ({reason})", t.get("passkeys.unavailable")))
         }
-        IdentityError::Locked { until } => Some(format!("{} {until} UTC", t.get("identity.locked"))),
+        IdentityError::Locked { until } => {
+            Some(format!("{} {until} UTC", t.get("identity.locked")))
+        }
         IdentityError::Throttled { .. } => Some(t.get("identity.too_many").to_owned()),
         IdentityError::Busy { .. } => Some(t.get("identity.busy").to_owned()),
         _ => None,

@@ -16,8 +16,8 @@ use web::{Authenticated, Chrome, Principal, Site, Texts};
 
 use super::{page, see_other};
 use crate::accounts::Identity;
-use crate::error::IdentityError;
 use crate::assistance::{AssistedProfile, MAX_DAYS, MandateStatus};
+use crate::error::IdentityError;
 use crate::sessions::session_token;
 
 pub(super) fn routes<S>() -> Router<S>
