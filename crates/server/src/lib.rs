@@ -171,11 +171,13 @@ fn token_verifier(identity: identity::Identity) -> exchange::TokenVerifier {
         let identity = identity.clone();
         Box::pin(async move {
             match identity.verify_machine_token(&token).await {
-                Ok(Ok(verified)) => Ok(exchange::VerifiedToken {
+                Ok(verified) => Ok(exchange::VerifiedToken {
                     subject: verified.subject,
                     scope: verified.scope,
                 }),
-                Ok(Err(rejected)) => Err(exchange::TokenRejected::Invalid(rejected.to_string())),
+                Err(identity::IdentityError::TokenRejected(rejected)) => {
+                    Err(exchange::TokenRejected::Invalid(rejected.to_string()))
+                }
                 Err(error) => Err(exchange::TokenRejected::Unavailable(error.to_string())),
             }
         })
