@@ -1,6 +1,7 @@
 use std::net::IpAddr;
 
 use exchange::client::Purpose;
+use kernel::event::{AccountRegistered, Event};
 use kernel::{AgencyCode, PersonalId, Role};
 use store::{Db, timestamp};
 use time::Date;
@@ -143,16 +144,8 @@ impl Identity {
         if inserted.rows_affected() == 0 {
             return Err(IdentityError::AccountExists);
         }
-        store::events::append(
-            &mut tx,
-            store::events::NewEvent {
-                stream: "account",
-                stream_id: &account_id,
-                kind: "account.registered",
-                payload: serde_json::json!({ "level": 1 }),
-            },
-        )
-        .await?;
+        let registered = Event::AccountRegistered(AccountRegistered { level: 1 });
+        store::events::append(&mut tx, &account_id, &registered).await?;
         tx.commit().await?;
         Ok(account_id)
     }

@@ -7,6 +7,7 @@
 //! (who, for whom, what, when) and shown to the citizen.
 
 use exchange::client::Purpose;
+use kernel::event::{Event, MandateGranted, MandateRevoked};
 use kernel::{PersonalId, Role, Scope};
 use serde::Serialize;
 use store::timestamp;
@@ -169,14 +170,14 @@ impl Identity {
         .bind(timestamp::format(now + Duration::days(days)))
         .execute(tx.conn())
         .await?;
+        let granted = MandateGranted {
+            mandate: id.clone(),
+            days,
+        };
         store::events::append(
             &mut tx,
-            store::events::NewEvent {
-                stream: "account",
-                stream_id: &citizen.account_id,
-                kind: "account.mandate_granted",
-                payload: serde_json::json!({ "mandate": id, "days": days }),
-            },
+            &citizen.account_id,
+            &Event::MandateGranted(granted),
         )
         .await?;
         tx.commit().await?;
@@ -205,16 +206,10 @@ impl Identity {
             .bind(mandate_id)
             .execute(tx.conn())
             .await?;
-            store::events::append(
-                &mut tx,
-                store::events::NewEvent {
-                    stream: "account",
-                    stream_id: citizen_account,
-                    kind: "account.mandate_revoked",
-                    payload: serde_json::json!({ "mandate": mandate_id }),
-                },
-            )
-            .await?;
+            let event = Event::MandateRevoked(MandateRevoked {
+                mandate: mandate_id.to_owned(),
+            });
+            store::events::append(&mut tx, citizen_account, &event).await?;
         }
         tx.commit().await?;
         Ok(revoked.rows_affected() > 0)

@@ -8,6 +8,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use kernel::event::{Event, PasskeyChanged};
 use rand::RngCore;
 use serde::Serialize;
 use store::timestamp;
@@ -267,16 +268,8 @@ impl Identity {
         if inserted.rows_affected() == 0 {
             return Err(refused("this passkey is already registered"));
         }
-        store::events::append(
-            &mut tx,
-            store::events::NewEvent {
-                stream: "account",
-                stream_id: account_id,
-                kind: "account.passkey_added",
-                payload: serde_json::json!({}),
-            },
-        )
-        .await?;
+        let added = Event::PasskeyAdded(PasskeyChanged {});
+        store::events::append(&mut tx, account_id, &added).await?;
         tx.commit().await?;
         Ok(info)
     }
@@ -471,16 +464,8 @@ impl Identity {
         .execute(tx.conn())
         .await?;
         if removed.rows_affected() > 0 {
-            store::events::append(
-                &mut tx,
-                store::events::NewEvent {
-                    stream: "account",
-                    stream_id: account_id,
-                    kind: "account.passkey_removed",
-                    payload: serde_json::json!({}),
-                },
-            )
-            .await?;
+            let event = Event::PasskeyRemoved(PasskeyChanged {});
+            store::events::append(&mut tx, account_id, &event).await?;
         }
         tx.commit().await?;
         Ok(removed.rows_affected() > 0)

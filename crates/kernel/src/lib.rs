@@ -1,10 +1,11 @@
 //! The vocabulary every part of lienthong shares: administrative units, state agencies, the
-//! identifiers that name them, and the roles and mandate scopes that say who may do what.
-//! Values here can only be built by parsing, so an invalid code never travels past the edge
-//! of the system. No I/O, no async.
+//! identifiers that name them, the roles and mandate scopes that say who may do what, and
+//! the kinds of domain events. Values here can only be built by parsing, so an invalid code
+//! never travels past the edge of the system. No I/O, no async.
 
 pub mod agency;
 pub mod catalog;
+pub mod event;
 pub mod invalid;
 pub mod personal_id;
 pub mod province;

@@ -10,9 +10,9 @@ use std::collections::HashSet;
 use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
+use kernel::event::{Event, RegistryImported};
 use serde::Serialize;
-use serde_json::json;
-use store::events::{self, NewEvent};
+use store::events;
 use store::timestamp;
 use time::Date;
 
@@ -340,16 +340,8 @@ pub async fn import<R: Read + Send + 'static>(
         if options.atomic {
             atomic_tx = Some(batch_tx);
         } else {
-            events::append(
-                &mut batch_tx,
-                NewEvent {
-                    stream: "registry",
-                    stream_id: "import",
-                    kind: "registry.imported",
-                    payload: json!({ "citizens": imported }),
-                },
-            )
-            .await?;
+            let event = Event::RegistryImported(RegistryImported { citizens: imported });
+            events::append(&mut batch_tx, "import", &event).await?;
             batch_tx.commit().await?;
             report.batches_committed += 1;
         }
@@ -357,16 +349,10 @@ pub async fn import<R: Read + Send + 'static>(
     }
     if let Some(mut tx) = atomic_tx {
         if report.rejected.is_empty() && report.stopped.is_none() {
-            events::append(
-                &mut tx,
-                NewEvent {
-                    stream: "registry",
-                    stream_id: "import",
-                    kind: "registry.imported",
-                    payload: json!({ "citizens": report.imported }),
-                },
-            )
-            .await?;
+            let event = Event::RegistryImported(RegistryImported {
+                citizens: report.imported,
+            });
+            events::append(&mut tx, "import", &event).await?;
             tx.commit().await?;
             report.batches_committed = 1;
         } else {

@@ -2,8 +2,8 @@
 //! the change, so the event exists if and only if the change does. Consumers read by
 //! position, at least once, and record how far they got in `event_cursors`.
 
+use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::{Backend, Db, Error, Tx, timestamp};
@@ -13,14 +13,18 @@ use crate::{Backend, Db, Error, Tx, timestamp};
 /// (SQLite has a single writer already.) The number is arbitrary but fixed.
 const EVENT_ORDER_LOCK: i64 = 0x6c69_656e_7468;
 
-pub struct NewEvent<'a> {
+/// What a context records: [`kernel::event::Event`]. It serialises as `{"kind": …,
+/// "payload": …}` (serde's adjacent tagging), stored as the kind text and the payload's
+/// JSON; tests may bring event types of their own of that shape.
+pub trait DomainEvent: Serialize {
     /// The kind of thing that changed, e.g. `citizen`.
-    pub stream: &'a str,
-    /// Which one, e.g. the personal ID number.
-    pub stream_id: &'a str,
-    /// What happened, e.g. `citizen.registered`.
-    pub kind: &'a str,
-    pub payload: Value,
+    fn stream(&self) -> &'static str;
+}
+
+impl DomainEvent for kernel::event::Event {
+    fn stream(&self) -> &'static str {
+        kernel::event::Event::stream(self)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,8 +37,10 @@ pub struct StoredEvent {
     pub occurred_at: OffsetDateTime,
 }
 
-/// Appends an event in the caller's transaction and returns its position.
-pub async fn append(tx: &mut Tx, event: NewEvent<'_>) -> Result<i64, Error> {
+/// Appends `event` about `stream_id` (which one changed, e.g. the personal ID number) in
+/// the caller's transaction and returns its position.
+pub async fn append(tx: &mut Tx, stream_id: &str, event: &impl DomainEvent) -> Result<i64, Error> {
+    let (kind, payload) = kind_and_payload(event)?;
     if tx.backend() == Backend::Postgres {
         sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
             .bind(EVENT_ORDER_LOCK)
@@ -45,19 +51,63 @@ pub async fn append(tx: &mut Tx, event: NewEvent<'_>) -> Result<i64, Error> {
         "INSERT INTO events (stream, stream_id, kind, payload, occurred_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING position",
     )
-    .bind(event.stream)
-    .bind(event.stream_id)
-    .bind(event.kind)
-    .bind(event.payload.to_string())
+    .bind(event.stream())
+    .bind(stream_id)
+    .bind(kind)
+    .bind(payload.to_string())
     .bind(timestamp::now())
     .fetch_one(tx.conn())
     .await?;
     Ok(position)
 }
 
+/// Splits an event's serialised form into the two columns it is stored in.
+fn kind_and_payload(event: &impl DomainEvent) -> Result<(String, Value), Error> {
+    let not_an_event = |reason: String| Error::Sql(sqlx::Error::Encode(reason.into()));
+    let Value::Object(mut fields) =
+        serde_json::to_value(event).map_err(|e| not_an_event(e.to_string()))?
+    else {
+        return Err(not_an_event("an event serialises as an object".into()));
+    };
+    match (fields.remove("kind"), fields.remove("payload")) {
+        (Some(Value::String(kind)), Some(payload)) if fields.is_empty() => Ok((kind, payload)),
+        _ => Err(not_an_event(
+            "an event serialises as {\"kind\": text, \"payload\": …} and nothing else".into(),
+        )),
+    }
+}
+
+/// An `events` row as stored.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    position: i64,
+    stream: String,
+    stream_id: String,
+    kind: String,
+    payload: String,
+    occurred_at: String,
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = Error;
+
+    fn try_from(row: EventRow) -> Result<Self, Error> {
+        let undecodable =
+            |e: Box<dyn std::error::Error + Send + Sync>| Error::Sql(sqlx::Error::Decode(e));
+        Ok(Self {
+            position: row.position,
+            stream: row.stream,
+            stream_id: row.stream_id,
+            kind: row.kind,
+            payload: serde_json::from_str(&row.payload).map_err(|e| undecodable(e.into()))?,
+            occurred_at: timestamp::parse(&row.occurred_at).map_err(|e| undecodable(e.into()))?,
+        })
+    }
+}
+
 /// Events after `position`, oldest first, at most `limit`.
 pub async fn read_after(db: &Db, position: i64, limit: i64) -> Result<Vec<StoredEvent>, Error> {
-    let rows = sqlx::query(
+    let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT position, stream, stream_id, kind, payload, occurred_at FROM events \
          WHERE position > $1 ORDER BY position LIMIT $2",
     )
@@ -65,23 +115,7 @@ pub async fn read_after(db: &Db, position: i64, limit: i64) -> Result<Vec<Stored
     .bind(limit)
     .fetch_all(db.reader())
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            let payload: String = row.try_get("payload")?;
-            let occurred_at: String = row.try_get("occurred_at")?;
-            Ok(StoredEvent {
-                position: row.try_get("position")?,
-                stream: row.try_get("stream")?,
-                stream_id: row.try_get("stream_id")?,
-                kind: row.try_get("kind")?,
-                payload: serde_json::from_str(&payload)
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                occurred_at: timestamp::parse(&occurred_at)
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Error::from)
+    rows.into_iter().map(StoredEvent::try_from).collect()
 }
 
 /// A named consumer that resumes where it last acknowledged.

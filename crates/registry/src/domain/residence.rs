@@ -1,6 +1,7 @@
 //! Residence changes (Law on Residence 2020): what each kind does to a record, and the
 //! history kept of them with their effective dates.
 
+use kernel::event::{CitizenVersion, Event};
 use serde::Serialize;
 use time::Date;
 
@@ -38,6 +39,18 @@ impl ResidenceKind {
             .iter()
             .find(|(kind, _)| *kind == self)
             .map_or("", |(_, text)| text)
+    }
+
+    /// The event recorded with a change of this kind.
+    pub(crate) fn event(self) -> fn(CitizenVersion) -> Event {
+        match self {
+            Self::Permanent => Event::PermanentResidence,
+            Self::Temporary => Event::TemporaryResidence,
+            Self::TemporaryEnded => Event::TemporaryResidenceEnded,
+            Self::Current => Event::CurrentResidence,
+            Self::Absence => Event::AbsenceDeclared,
+            Self::AbsenceEnded => Event::AbsenceEnded,
+        }
     }
 
     pub fn parse(input: &str) -> Result<Self, String> {

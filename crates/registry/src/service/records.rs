@@ -2,8 +2,8 @@
 //! reads of a record, its versions and everything the record page shows.
 
 use kernel::PersonalId;
-use serde_json::json;
-use store::events::{self, NewEvent};
+use kernel::event::{CitizenVersion, Event};
+use store::events;
 use store::{Tx, timestamp};
 use time::{Date, OffsetDateTime};
 
@@ -67,7 +67,15 @@ impl Registry {
         }
         self.validate(record, today)?;
         let mut tx = self.db().begin().await?;
-        let version = write_version(&mut tx, record, expected_version, change, "amended").await?;
+        let version = write_version(
+            &mut tx,
+            record,
+            expected_version,
+            change,
+            "amended",
+            Event::CitizenAmended,
+        )
+        .await?;
         tx.commit().await?;
         Ok(version)
     }
@@ -203,39 +211,24 @@ pub(super) async fn registered_event(
     record: &CitizenRecord,
 ) -> Result<(), RegistryError> {
     let id = record.personal_id.to_string();
-    events::append(
-        tx,
-        NewEvent {
-            stream: "citizen",
-            stream_id: &id,
-            kind: "citizen.registered",
-            payload: json!({ "version": 1 }),
-        },
-    )
-    .await?;
+    let registered = Event::CitizenRegistered(CitizenVersion { version: 1 });
+    events::append(tx, &id, &registered).await?;
     Ok(())
 }
 
-/// Keeps a new version of the record and its event `citizen.<kind>`.
+/// Keeps a new version of the record, with the `event` of the change.
 pub(super) async fn write_version(
     tx: &mut Tx,
     record: &CitizenRecord,
     expected_version: i64,
     change: Change<'_>,
     kind: &str,
+    event: fn(CitizenVersion) -> Event,
 ) -> Result<i64, RegistryError> {
     let now = timestamp::now();
     let version =
         citizens::insert_version(tx, record, expected_version, change, kind, &now).await?;
-    events::append(
-        tx,
-        NewEvent {
-            stream: "citizen",
-            stream_id: &record.personal_id.to_string(),
-            kind: &format!("citizen.{kind}"),
-            payload: json!({ "version": version }),
-        },
-    )
-    .await?;
+    let id = record.personal_id.to_string();
+    events::append(tx, &id, &event(CitizenVersion { version })).await?;
     Ok(version)
 }

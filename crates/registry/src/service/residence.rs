@@ -37,6 +37,7 @@ impl Registry {
             expected_version,
             change,
             change_of_residence.kind.as_str(),
+            change_of_residence.kind.event(),
         )
         .await?;
         residence::insert(
