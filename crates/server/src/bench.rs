@@ -153,7 +153,7 @@ async fn import(dir: &Path, citizens: usize) -> anyhow::Result<()> {
 
 async fn login(dir: &Path, attempts: usize) -> anyhow::Result<()> {
     let reference = Reference::load()?;
-    let state = crate::build_tool_state(&scratch_config(dir)).await?;
+    let state = crate::build_scratch_state(&scratch_config(dir)).await?;
     let person = registry::generate::Generator::new(&Tables::load()?, &reference, 50, 1)
         .find(|r| r.birth_date.year() < 2000)
         .context("no adult in the sample")?;

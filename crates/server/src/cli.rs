@@ -333,8 +333,8 @@ pub async fn run() -> anyhow::Result<()> {
                 .provider_networks
                 .extend(exchange::networks::LOOPBACK.map(String::from));
             fresh_demo_directory(&args.data_dir)?;
-            let logins = load_demo_population(&config, args.citizens).await?;
-            serve_with_banner(&config, Some(&logins)).await
+            let adults = load_demo_population(&config, args.citizens).await?;
+            serve_with_banner(&config, Some(&adults)).await
         }
     }
 }
@@ -349,7 +349,11 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     serve_with_banner(config, None).await
 }
 
-async fn serve_with_banner(config: &Config, demo_logins: Option<&str>) -> anyhow::Result<()> {
+/// Serves; for the demo, first opens e-ID accounts for `demo_adults` and prints their logins.
+async fn serve_with_banner(
+    config: &Config,
+    demo_adults: Option<&[registry::CitizenRecord]>,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "listening on {} (is another server using it? choose another with --listen)",
@@ -358,7 +362,7 @@ async fn serve_with_banner(config: &Config, demo_logins: Option<&str>) -> anyhow
     })?;
     let address = listener.local_addr()?;
     let mut config = config.clone();
-    if demo_logins.is_some() && config.identity.public_url.is_none() {
+    if demo_adults.is_some() && config.identity.public_url.is_none() {
         // The demo's own address, by name: passkeys need a domain, and localhost is one.
         config.identity.public_url = Some(format!("http://localhost:{}", address.port()));
     }
@@ -375,8 +379,11 @@ async fn serve_with_banner(config: &Config, demo_logins: Option<&str>) -> anyhow
         }
         None => None,
     };
-    if let Some(logins) = demo_logins {
-        print_demo_banner(&format!("http://{address}"), config, logins);
+    if let Some(adults) = demo_adults {
+        // Registration reads the registry through the exchange, so it needs the server's
+        // own state, whose audit log records those reads.
+        let logins = open_demo_accounts(&state, adults).await?;
+        print_demo_banner(&format!("http://{address}"), config, &logins);
     }
     crate::serve_with_tls(
         listener,
@@ -414,10 +421,12 @@ async fn backup(config: &Config, out: &Path, overwrite: bool) -> anyhow::Result<
 }
 
 /// Generates the demo population into the data directory and imports it, the same way an
-/// operator would with `lienthong registry generate` and `import`; then registers two of
-/// those people as e-ID account holders, one an official of the registry. Returns the
-/// logins to print.
-async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Result<String> {
+/// operator would with `lienthong registry generate` and `import`. Returns three adults to
+/// open e-ID accounts for once the server's state is built.
+async fn load_demo_population(
+    config: &Config,
+    citizens: usize,
+) -> anyhow::Result<Vec<registry::CitizenRecord>> {
     let reference = kernel::Reference::load()?;
     let tables = registry::generate::Tables::load()?;
     let file = config.data_dir.join("population.csv");
@@ -438,10 +447,22 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
     let state = crate::build_tool_state(config).await?;
     crate::registry_cli::import_file(&state.registry, &file, 5_000, false, "Dữ liệu mẫu (demo)")
         .await?;
-    let adults: Vec<_> = registry::generate::Generator::new(&tables, &reference, citizens, 2026)
-        .filter(|r| r.birth_date.year() <= 1995)
-        .take(3)
-        .collect();
+    state.db.close().await;
+    Ok(
+        registry::generate::Generator::new(&tables, &reference, citizens, 2026)
+            .filter(|r| r.birth_date.year() <= 1995)
+            .take(3)
+            .collect(),
+    )
+}
+
+/// Opens e-ID accounts for the demo's three adults: an official of BCA (registry, identity
+/// checks, exchange), a citizen, and a community digital technology helper. Returns the
+/// logins to print.
+async fn open_demo_accounts(
+    state: &crate::AppState,
+    adults: &[registry::CitizenRecord],
+) -> anyhow::Result<String> {
     // Roles held at an agency: BCA for the official; a commune's community digital
     // technology team (Tổ công nghệ số cộng đồng) for the helper.
     use kernel::Role;
@@ -488,7 +509,6 @@ async fn load_demo_population(config: &Config, citizens: usize) -> anyhow::Resul
             record.personal_id, record.full_name
         ));
     }
-    state.db.close().await;
     Ok(logins)
 }
 

@@ -56,8 +56,16 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     build(config, true).await
 }
 
+/// The state for a command on a data directory of its own with no server running (the
+/// benchmarks): it writes audit entries, since opening an account reads the registry
+/// through the exchange.
+pub async fn build_scratch_state(config: &Config) -> anyhow::Result<AppState> {
+    build(config, true).await
+}
+
 /// The state for a command-line tool: everything a server has, except that it writes no
-/// audit entries (it carries no exchanges), so it can run beside a server that does.
+/// audit entries, so it can run beside a server that does. It must not read citizen data
+/// through the exchange (such as opening an account): the read could not be recorded.
 pub async fn build_tool_state(config: &Config) -> anyhow::Result<AppState> {
     build(config, false).await
 }
