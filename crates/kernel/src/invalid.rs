@@ -15,6 +15,26 @@ impl Invalid {
     }
 }
 
+/// The member of a closed list whose text is `text`; anything else is refused naming every
+/// text the list holds (`what` and `plural` say what they are: "role", "roles").
+pub(crate) fn one_of<T: Copy>(
+    all: &[T],
+    as_str: fn(T) -> &'static str,
+    text: &str,
+    (what, plural): (&str, &str),
+) -> Result<T, Invalid> {
+    all.iter()
+        .copied()
+        .find(|item| as_str(*item) == text)
+        .ok_or_else(|| {
+            let known: Vec<&str> = all.iter().copied().map(as_str).collect();
+            Invalid::new(format!(
+                "unknown {what} {text:?}: the {plural} are {}",
+                known.join(", ")
+            ))
+        })
+}
+
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.reason)

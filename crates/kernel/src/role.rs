@@ -41,16 +41,7 @@ impl Role {
 
     /// One of the roles' texts; anything else is refused with the list of roles that exist.
     pub fn parse(text: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|role| role.as_str() == text)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.into_iter().map(Self::as_str).collect();
-                Invalid::new(format!(
-                    "unknown role {text:?}: the roles are {}",
-                    known.join(", ")
-                ))
-            })
+        crate::invalid::one_of(&Self::ALL, Self::as_str, text, ("role", "roles"))
     }
 }
 

@@ -35,16 +35,7 @@ impl Scope {
 
     /// One of the scopes' texts; anything else is refused with the list of scopes that exist.
     pub fn parse(text: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == text)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.into_iter().map(Self::as_str).collect();
-                Invalid::new(format!(
-                    "unknown scope {text:?}: the scopes are {}",
-                    known.join(", ")
-                ))
-            })
+        crate::invalid::one_of(&Self::ALL, Self::as_str, text, ("scope", "scopes"))
     }
 }
 
