@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Unit;
 use crate::invalid::Invalid;
+use crate::message::Message;
 
 /// lienthong's short code for a ministry or ministry-level agency: 2 to 12 upper-case ASCII
 /// letters, the usual Vietnamese abbreviation without diacritics (BCA = Bộ Công an).
@@ -18,9 +19,9 @@ impl AgencyCode {
         if valid_length && input.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Self(input.to_owned()))
         } else {
-            Err(Invalid::new(format!(
-                "agency code must be 2 to 12 upper-case letters A-Z, got {input:?}"
-            )))
+            Err(Invalid::new(
+                Message::new("agency.code").with("found", format!("{input:?}")),
+            ))
         }
     }
 

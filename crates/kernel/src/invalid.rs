@@ -1,37 +1,43 @@
 use std::fmt;
 
-/// A value that failed to parse, with the reason in words a user can act on.
+use crate::message::Message;
+
+/// A value that failed to parse, with the reason in words a user can act on: `message` for a
+/// page in the reader's language, `reason` its English text for the API and the logs.
 /// The caller knows which field it came from and names it when reporting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
     pub reason: String,
+    pub message: Message,
 }
 
 impl Invalid {
-    pub fn new(reason: impl Into<String>) -> Self {
+    pub fn new(message: Message) -> Self {
         Self {
-            reason: reason.into(),
+            reason: message.english(),
+            message,
         }
     }
 }
 
 /// The member of a closed list whose text is `text`; anything else is refused naming every
-/// text the list holds (`what` and `plural` say what they are: "role", "roles").
+/// text the list holds (`unknown` is the message that says so).
 pub(crate) fn one_of<T: Copy>(
     all: &[T],
     as_str: fn(T) -> &'static str,
     text: &str,
-    (what, plural): (&str, &str),
+    unknown: &'static str,
 ) -> Result<T, Invalid> {
     all.iter()
         .copied()
         .find(|item| as_str(*item) == text)
         .ok_or_else(|| {
             let known: Vec<&str> = all.iter().copied().map(as_str).collect();
-            Invalid::new(format!(
-                "unknown {what} {text:?}: the {plural} are {}",
-                known.join(", ")
-            ))
+            Invalid::new(
+                Message::new(unknown)
+                    .with("found", format!("{text:?}"))
+                    .with("known", known.join(", ")),
+            )
         })
 }
 

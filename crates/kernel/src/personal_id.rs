@@ -11,6 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::invalid::Invalid;
+use crate::message::Message;
 use crate::province::ProvinceCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -25,9 +26,9 @@ impl Sex {
         match input {
             "male" | "M" | "nam" | "Nam" => Ok(Self::Male),
             "female" | "F" | "nữ" | "Nữ" => Ok(Self::Female),
-            _ => Err(Invalid::new(format!(
-                "sex must be male or female, got {input:?}"
-            ))),
+            _ => Err(Invalid::new(
+                Message::new("sex.unknown").with("found", format!("{input:?}")),
+            )),
         }
     }
 
@@ -47,20 +48,17 @@ impl PersonalId {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         let bytes = input.as_bytes();
         if bytes.len() != 12 || !bytes.iter().all(u8::is_ascii_digit) {
-            return Err(Invalid::new(format!(
-                "a personal ID number is 12 digits, got {:?}",
-                mask(input)
-            )));
+            return Err(Invalid::new(
+                Message::new("personal_id.length").with("found", format!("{:?}", mask(input))),
+            ));
         }
         let mut digits = [0_u8; 12];
         for (slot, byte) in digits.iter_mut().zip(bytes) {
             *slot = byte - b'0';
         }
         let prefix = input.get(..3).unwrap_or_default();
-        ProvinceCode::parse(prefix).map_err(|e| {
-            Invalid::new(format!(
-                "the first three digits must be a province code: {e}"
-            ))
+        ProvinceCode::parse(prefix).map_err(|_| {
+            Invalid::new(Message::new("personal_id.province").with("found", format!("{prefix:?}")))
         })?;
         Ok(Self(digits))
     }
@@ -74,9 +72,9 @@ impl PersonalId {
     ) -> Result<Self, Invalid> {
         let century = birth_year.div_euclid(100) - 19;
         if !(0..=4).contains(&century) {
-            return Err(Invalid::new(format!(
-                "birth year {birth_year} is outside 1900–2399"
-            )));
+            return Err(Invalid::new(
+                Message::new("personal_id.birth_year").with("year", birth_year),
+            ));
         }
         let sex_digit = match sex {
             Sex::Male => 0,

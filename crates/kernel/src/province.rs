@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Unit;
 use crate::invalid::Invalid;
+use crate::message::Message;
 
 /// Code of a provincial-level unit: the two-digit national administrative code
 /// (Decision 124/2004/QĐ-TTg). Personal ID numbers carry the same code with a leading zero
@@ -21,20 +22,20 @@ impl ProvinceCode {
             2 => input,
             3 if input.starts_with('0') => input.get(1..).unwrap_or_default(),
             _ => {
-                return Err(Invalid::new(format!(
-                    "province code must be 2 digits (79) or 3 digits as in an ID number (079), got {input:?}"
-                )));
+                return Err(Invalid::new(
+                    Message::new("province.length").with("found", format!("{input:?}")),
+                ));
             }
         };
         if !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Invalid::new(format!(
-                "province code must contain digits only, got {input:?}"
-            )));
+            return Err(Invalid::new(
+                Message::new("province.digits").with("found", format!("{input:?}")),
+            ));
         }
         match digits.parse::<u8>() {
-            Ok(0) | Err(_) => Err(Invalid::new(format!(
-                "province code must be between 01 and 99, got {input:?}"
-            ))),
+            Ok(0) | Err(_) => Err(Invalid::new(
+                Message::new("province.range").with("found", format!("{input:?}")),
+            )),
             Ok(n) => Ok(Self(n)),
         }
     }
@@ -133,10 +134,11 @@ mod tests {
             Ok("087".to_owned())
         );
         assert_eq!(
-            ProvinceCode::parse("1").map(|c| c.to_string()),
-            Err(Invalid::new(
+            ProvinceCode::parse("1").map_err(|e| e.reason),
+            Err(
                 "province code must be 2 digits (79) or 3 digits as in an ID number (079), got \"1\""
-            ))
+                    .to_owned()
+            )
         );
     }
 

@@ -41,7 +41,7 @@ impl Role {
 
     /// One of the roles' texts; anything else is refused with the list of roles that exist.
     pub fn parse(text: &str) -> Result<Self, Invalid> {
-        crate::invalid::one_of(&Self::ALL, Self::as_str, text, ("role", "roles"))
+        crate::invalid::one_of(&Self::ALL, Self::as_str, text, "role.unknown")
     }
 }
 

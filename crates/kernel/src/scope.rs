@@ -35,7 +35,7 @@ impl Scope {
 
     /// One of the scopes' texts; anything else is refused with the list of scopes that exist.
     pub fn parse(text: &str) -> Result<Self, Invalid> {
-        crate::invalid::one_of(&Self::ALL, Self::as_str, text, ("scope", "scopes"))
+        crate::invalid::one_of(&Self::ALL, Self::as_str, text, "scope.unknown")
     }
 }
 

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use kernel::{PersonalId, ProvinceCode, Sex};
+use kernel::{Message, PersonalId, ProvinceCode, Sex};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use time::macros::format_description;
@@ -146,17 +146,14 @@ struct Parser {
 }
 
 impl Parser {
-    fn fail(&mut self, field: &str, reason: impl Into<String>) {
-        self.issues.push(FieldIssue {
-            field: field.to_owned(),
-            reason: reason.into(),
-        });
+    fn fail(&mut self, field: &str, message: Message) {
+        self.issues.push(FieldIssue::new(field, message));
     }
 
     fn required<'a>(&mut self, field: &str, value: &'a Option<String>) -> Option<&'a str> {
         let found = present(value);
         if found.is_none() {
-            self.fail(field, "is required");
+            self.fail(field, Message::new("field.required"));
         }
         found
     }
@@ -165,12 +162,12 @@ impl Parser {
         &mut self,
         field: &str,
         value: Option<&str>,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, Message>,
     ) -> Option<T> {
         match parse(value?) {
             Ok(parsed) => Some(parsed),
-            Err(reason) => {
-                self.fail(field, reason);
+            Err(message) => {
+                self.fail(field, message);
                 None
             }
         }
@@ -179,18 +176,20 @@ impl Parser {
     fn date(&mut self, field: &str, value: Option<&str>) -> Option<Date> {
         self.parse(field, value, |v| {
             Date::parse(v, format_description!("[year]-[month]-[day]"))
-                .map_err(|_| format!("must be a date YYYY-MM-DD, got {v:?}"))
+                .map_err(|_| Message::new("field.date").with("found", format!("{v:?}")))
         })
     }
 
     fn province(&mut self, field: &str, value: Option<&str>) -> Option<ProvinceCode> {
         self.parse(field, value, |v| {
-            ProvinceCode::parse(v).map_err(|e| e.reason)
+            ProvinceCode::parse(v).map_err(|e| e.message)
         })
     }
 
     fn personal_id(&mut self, field: &str, value: Option<&str>) -> Option<PersonalId> {
-        self.parse(field, value, |v| PersonalId::parse(v).map_err(|e| e.reason))
+        self.parse(field, value, |v| {
+            PersonalId::parse(v).map_err(|e| e.message)
+        })
     }
 
     fn address(
@@ -208,7 +207,7 @@ impl Parser {
             _ => {
                 self.fail(
                     &format!("{prefix}_address"),
-                    "province and address go together",
+                    Message::new("flat.address_pair"),
                 );
                 None
             }
@@ -231,7 +230,7 @@ impl Parser {
             None if personal_id.is_some() => {
                 self.fail(
                     &format!("{prefix}_name"),
-                    "is required when the ID is given",
+                    Message::new("flat.relative_name"),
                 );
                 None
             }
@@ -328,7 +327,7 @@ impl FlatCitizen {
         let birth_date_text = p.required("birth_date", &self.birth_date);
         let birth_date = p.date("birth_date", birth_date_text);
         let sex_text = p.required("sex", &self.sex);
-        let sex = p.parse("sex", sex_text, |v| Sex::parse(v).map_err(|e| e.reason));
+        let sex = p.parse("sex", sex_text, |v| Sex::parse(v).map_err(|e| e.message));
         let province_text = p.required(
             "birth_registration_province",
             &self.birth_registration_province,
@@ -358,10 +357,7 @@ impl FlatCitizen {
                     relationship_to_head,
                 }),
             _ => {
-                p.fail(
-                    "relationship_to_head",
-                    "household_id and relationship_to_head go together",
-                );
+                p.fail("relationship_to_head", Message::new("flat.household_pair"));
                 None
             }
         };

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
+use kernel::Message;
 use kernel::event::{Event, RegistryImported};
 use serde::Serialize;
 use store::events;
@@ -230,10 +231,10 @@ fn read_batches<R: Read + Send + 'static>(
                 batch.rows += 1;
                 let checked = row
                     .map_err(|reason| {
-                        vec![FieldIssue {
-                            field: "row".into(),
-                            reason,
-                        }]
+                        vec![FieldIssue::new(
+                            "row",
+                            Message::new("import.unreadable_row").with("reason", reason),
+                        )]
                     })
                     .and_then(|flat| {
                         let record = flat.to_record()?;
@@ -249,10 +250,10 @@ fn read_batches<R: Read + Send + 'static>(
                         batch.rejected.push(Rejection {
                             line,
                             personal_id: Some(record.personal_id.masked()),
-                            reasons: vec![FieldIssue {
-                                field: "personal_id".into(),
-                                reason: "appears earlier in this file".into(),
-                            }],
+                            reasons: vec![FieldIssue::new(
+                                "personal_id",
+                                Message::new("import.repeated_in_file"),
+                            )],
                         })
                     }
                     Ok(record) => batch.records.push((line, record)),
@@ -328,10 +329,10 @@ pub async fn import<R: Read + Send + 'static>(
                 report.rejected.push(Rejection {
                     line: *line,
                     personal_id: Some(record.personal_id.masked()),
-                    reasons: vec![FieldIssue {
-                        field: "personal_id".into(),
-                        reason: "is already registered".into(),
-                    }],
+                    reasons: vec![FieldIssue::new(
+                        "personal_id",
+                        Message::new("import.already_registered"),
+                    )],
                 });
             }
         }

@@ -17,14 +17,14 @@ mod service;
 mod store;
 pub mod tracker;
 
-pub use domain::CitizenFile;
-pub use domain::access::{NotAnOfficial, Official, Purpose, Reader, ViewEntry};
+pub use domain::access::{Holder, NotAnOfficial, Official, Purpose, Reader, ViewEntry};
 pub use domain::birth::BirthRegistration;
 pub use domain::matching::IdentityMatch;
 pub use domain::record::{self, CitizenRecord, FieldIssue};
 pub use domain::residence::{ResidenceChange, ResidenceEvent, ResidenceKind};
 pub use domain::summary::Summary;
 pub use domain::version::{Change, VersionEntry, Versioned};
+pub use domain::{CitizenFile, OwnFile};
 pub use error::RegistryError;
 pub use lists::Lists;
 pub use service::{ContactChange, Registry};

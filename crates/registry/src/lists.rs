@@ -84,6 +84,13 @@ impl Lists {
         self.religions.contains_key(code)
     }
 
+    /// The 54 ethnic groups by code, for a choice on a form.
+    pub fn ethnicities(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.ethnicities
+            .iter()
+            .map(|(code, name)| (code.as_str(), name.as_str()))
+    }
+
     pub fn ethnicity_name(&self, code: &str) -> Option<&str> {
         self.ethnicities.get(code).map(String::as_str)
     }

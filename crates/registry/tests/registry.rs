@@ -83,7 +83,8 @@ async fn births_get_numbers_that_match_them_and_never_repeat() -> TestResult {
                         full_name: format!("Nguyễn Văn Số{}", "a".repeat(n % 3 + 1)),
                         birth_date: date!(2026 - 03 - 15),
                         sex,
-                        birth_registration_province: province("087"),
+                        // Đồng Tháp as it is since 1 July 2025 (Tiền Giang's code 82).
+                        birth_registration_province: province("082"),
                         place_of_birth: Some("Bệnh viện Đa khoa Đồng Tháp".into()),
                         ethnicity: "01".into(),
                         religion: "00".into(),
@@ -100,15 +101,50 @@ async fn births_get_numbers_that_match_them_and_never_repeat() -> TestResult {
             let id = record.personal_id;
             assert_eq!(
                 (id.province(), id.sex(), id.birth_year()),
-                (province("87"), sex, 2026)
+                (province("82"), sex, 2026)
             );
             assert!(
                 id.to_string()
-                    .starts_with(if n % 2 == 0 { "087226" } else { "087326" })
+                    .starts_with(if n % 2 == 0 { "082226" } else { "082326" })
             );
             assert!(issued.insert(id), "{id} issued twice");
         }
         assert_eq!(registry.count().await?, 50);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_birth_under_a_merged_province_or_an_unknown_parent_issues_no_number() -> TestResult {
+    for_each_backend(TABLES, |db| async move {
+        let registry = registry(db)?;
+        let birth = BirthRegistration {
+            full_name: "Trần Thị Mai".into(),
+            birth_date: date!(2026 - 03 - 15),
+            sex: Sex::Female,
+            // Đồng Tháp's code before 1 July 2025: merged away, it issues no new numbers.
+            birth_registration_province: province("087"),
+            place_of_birth: None,
+            ethnicity: "01".into(),
+            religion: "00".into(),
+            nationality: "VN".into(),
+            father: None,
+            mother: Some(registry::record::Relative {
+                full_name: "Nguyễn Thị Hoa".into(),
+                personal_id: Some(PersonalId::parse("079190000001")?),
+                nationality: "VN".into(),
+            }),
+            permanent_residence: None,
+            household: None,
+        };
+        let refused = registry.register_birth(birth, OFFICIAL, TODAY).await;
+        let Err(RegistryError::Invalid(issues)) = refused else {
+            return Err(format!("expected a refusal, got {refused:?}").into());
+        };
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(fields, ["birth_registration_province", "mother_id"]);
+        assert_eq!(registry.count().await?, 0, "no number issued");
         Ok(())
     })
     .await

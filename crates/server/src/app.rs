@@ -136,6 +136,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
 
     let pages = Router::new()
         .route("/", get(web::home::page))
+        .route("/about/{page}", get(web::about::page))
         .route("/reference", get(web::reference::page))
         .route("/lang", get(web::lang::switch))
         .route("/static/{name}", get(web::assets::serve))
@@ -184,6 +185,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
             Duration::from_secs(config.request_timeout_secs),
         ))
         .layer(axum::middleware::from_fn(web::problem::normalize_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.site.clone(),
+            web::error_page::pages_never_json,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.identity.clone(),
             identity::resolve_session,

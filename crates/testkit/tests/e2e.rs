@@ -8,8 +8,12 @@ mod authorization;
 mod browser;
 #[path = "e2e/certificates.rs"]
 mod certificates;
+#[path = "e2e/chromium.rs"]
+mod chromium;
 #[path = "e2e/connections.rs"]
 mod connections;
+#[path = "e2e/forms.rs"]
+mod forms;
 #[path = "e2e/forwarding.rs"]
 mod forwarding;
 #[path = "e2e/exchange.rs"]
@@ -144,7 +148,10 @@ async fn home_page_speaks_vietnamese_first_and_english_on_request() -> TestResul
         assert_eq!(home.status(), StatusCode::OK);
         let html = home.text().await?;
         assert!(html.contains(r#"<html lang="vi">"#));
-        assert!(html.contains("Cơ sở dữ liệu quốc gia về dân cư"));
+        assert!(
+            html.contains("Bạn muốn làm gì?"),
+            "the start page is by task"
+        );
         assert!(
             html.contains(r#"<main id="main""#)
                 && html.contains("<nav")
@@ -169,8 +176,7 @@ async fn home_page_speaks_vietnamese_first_and_english_on_request() -> TestResul
         browser.add_cookie("lang=en");
         let english = browser.get("/").send().await?.text().await?;
         assert!(
-            english.contains(r#"<html lang="en">"#)
-                && english.contains("National population database")
+            english.contains(r#"<html lang="en">"#) && english.contains("What do you want to do?")
         );
 
         let elsewhere = app.get("/lang?to=en&next=//evil.example/").await?;
@@ -797,6 +803,27 @@ fn location_query(
     Ok(url.query_pairs().into_owned().collect())
 }
 
+/// A form sent back as a page (never a problem document) marking `field` as the one at fault.
+async fn assert_page_marks_field(
+    response: reqwest::Response,
+    field: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let html = response.text().await?;
+    assert!(
+        html.contains(&format!(r##"href="#{field}""##))
+            && html.contains(&format!(r#"id="{field}-error""#)),
+        "{field} is not marked: {html}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn officials_record_residence_changes_from_the_citizen_page() -> TestResult {
     for_each_backend(|app| async move {
@@ -826,11 +853,9 @@ async fn officials_record_residence_changes_from_the_citizen_page() -> TestResul
                 .form(&fields)
                 .send()
         };
-        let (status, body) = problem(send(form("ab")).await?).await?;
-        assert_eq!(
-            (status, body["field"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("province"))
-        );
+        let refused = send(form("ab")).await?;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_page_marks_field(refused, "province").await?;
         let (officer, check) = (
             registry_officer()?,
             registry::Purpose::parse("kiểm tra kết quả")?,
@@ -877,7 +902,7 @@ async fn officials_register_a_birth_from_a_page_and_the_number_is_issued() -> Te
         assert_eq!(page.status(), StatusCode::OK);
         let refused = citizen.get("/registry/births").send().await?;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-        let send = |birth_date: &'static str| {
+        let send = |birth_date: &'static str, step: &'static str| {
             official
                 .post("/registry/births")
                 .form(&[
@@ -886,15 +911,23 @@ async fn officials_register_a_birth_from_a_page_and_the_number_is_issued() -> Te
                     ("sex", "female"),
                     ("birth_registration_province", "79"),
                     ("basis", "Tờ khai đăng ký khai sinh số 88"),
+                    ("step", step),
                 ])
                 .send()
         };
-        let (status, body) = problem(send("2026-13-01").await?).await?;
+        let refused = send("2026-13-01", "check").await?;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_page_marks_field(refused, "birth_date").await?;
+        let before = app.state.registry.count().await?;
+        let check = send("2026-11-20", "check").await?;
+        assert_eq!(check.status(), StatusCode::OK);
+        assert!(check.text().await?.contains("Kiểm tra thông tin"));
         assert_eq!(
-            (status, body["field"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("birth_date"))
+            app.state.registry.count().await?,
+            before,
+            "nothing is issued before the official confirms"
         );
-        let registered = send("2026-11-20").await?;
+        let registered = send("2026-11-20", "confirm").await?;
         assert_eq!(registered.status(), StatusCode::SEE_OTHER);
         let location = registered
             .headers()

@@ -9,6 +9,7 @@ use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use kernel::message::{Catalogue, Message};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,18 +76,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     }
 }
 
-/// The translated texts of one language, by dotted key (`home.title`).
+/// The translated texts of one language, by dotted key (`home.title`), and the domain's
+/// messages in the same language.
 #[derive(Debug, Clone)]
 pub struct Texts {
     entries: BTreeMap<String, String>,
+    messages: &'static Catalogue,
 }
 
 impl Texts {
-    fn parse(source: &str) -> Result<Self, String> {
+    fn parse(source: &str, messages: &'static Catalogue) -> Result<Self, String> {
         let table: toml::Table = toml::from_str(source).map_err(|e| e.to_string())?;
         let mut entries = BTreeMap::new();
         flatten("", &table, &mut entries)?;
-        Ok(Self { entries })
+        Ok(Self { entries, messages })
+    }
+
+    /// A domain message in this language.
+    pub fn message(&self, message: &Message) -> String {
+        message.render(self.messages)
     }
 
     /// The text for `key`; the key itself when missing, so a gap shows instead of failing
@@ -131,9 +139,9 @@ pub struct I18n {
 
 impl I18n {
     pub fn load() -> Result<Self, String> {
-        let vi = Texts::parse(include_str!("../i18n/vi.toml"))
+        let vi = Texts::parse(include_str!("../i18n/vi.toml"), Catalogue::vietnamese())
             .map_err(|e| format!("i18n/vi.toml: {e}"))?;
-        let en = Texts::parse(include_str!("../i18n/en.toml"))
+        let en = Texts::parse(include_str!("../i18n/en.toml"), Catalogue::english())
             .map_err(|e| format!("i18n/en.toml: {e}"))?;
         let missing: Vec<_> = vi
             .keys()

@@ -11,6 +11,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 
+use kernel::Role;
+
 use crate::lang::{I18n, Lang, Texts};
 use crate::{Problem, Site};
 
@@ -18,8 +20,12 @@ use crate::{Problem, Site};
 pub struct Chrome {
     pub lang: Lang,
     pub path: String,
+    /// The query the page was asked with, kept by the language switch (without `lang`).
+    query: String,
     /// The signed-in person's name, shown in the header.
     pub signed_in: Option<String>,
+    /// The roles the signed-in person holds: the navigation offers their work.
+    roles: Vec<Role>,
     /// The citizen a helper is acting for, named in a banner on every page.
     pub acting_for: Option<String>,
     i18n: Arc<I18n>,
@@ -53,14 +59,38 @@ impl Chrome {
         self.page_with_status(StatusCode::OK, title, body)
     }
 
+    /// Whether the signed-in person holds `role`.
+    pub fn holds(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Where the person can go from here: the start page, their own data, and the work of
+    /// each role they hold.
+    fn navigation(&self) -> Vec<(&'static str, &'static str)> {
+        let mut nav = vec![("/", "nav.home")];
+        if self.signed_in.is_none() {
+            nav.push(("/login", "nav.login"));
+            return nav;
+        }
+        nav.push(("/account/my-data", "nav.my_data"));
+        for (role, item) in [
+            (Role::RegistryOfficer, ("/registry", "nav.registry")),
+            (Role::ExchangeOperator, ("/exchange", "nav.exchange")),
+            (Role::ExchangeAdmin, ("/exchange", "nav.exchange")),
+            (Role::AssistHelper, ("/assist", "nav.assist")),
+        ] {
+            if self.roles.contains(&role) && !nav.contains(&item) {
+                nav.push(item);
+            }
+        }
+        nav.push(("/account", "nav.account"));
+        nav
+    }
+
     pub fn page_with_status(&self, status: StatusCode, title: &str, body: &str) -> Response {
         let t = self.t();
-        let account = if self.signed_in.is_some() {
-            ("/account", "nav.account")
-        } else {
-            ("/login", "nav.login")
-        };
-        let nav = [("/", "nav.home"), ("/reference", "nav.reference"), account]
+        let nav = self
+            .navigation()
             .into_iter()
             .map(|(href, key)| NavItem {
                 href,
@@ -68,6 +98,11 @@ impl Chrome {
                 current: self.path == href,
             })
             .collect();
+        let here = if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        };
         let layout = Layout {
             lang: self.lang.code(),
             t,
@@ -77,7 +112,7 @@ impl Chrome {
             switch_href: format!(
                 "/lang?to={}&next={}",
                 self.lang.other().code(),
-                form_urlencoded::byte_serialize(self.path.as_bytes()).collect::<String>()
+                form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
             ),
             acting_for: self.acting_for.as_deref(),
         };
@@ -97,9 +132,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let lang = Lang::from_request_parts(parts, state).await?;
+        let principal = parts.extensions.get::<crate::Principal>();
         Ok(Self {
             lang,
             path: parts.uri.path().to_owned(),
+            query: query_without_lang(parts.uri.query().unwrap_or_default()),
+            roles: principal
+                .map(|p| p.roles.iter().map(|r| r.role).collect())
+                .unwrap_or_default(),
             signed_in: parts
                 .extensions
                 .get::<crate::Principal>()
@@ -111,6 +151,17 @@ where
             i18n: Site::from_ref(state).i18n,
         })
     }
+}
+
+/// The query as asked, less any `lang` (the switch sets the language itself).
+fn query_without_lang(query: &str) -> String {
+    let mut kept = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name != "lang" {
+            kept.append_pair(&name, &value);
+        }
+    }
+    kept.finish()
 }
 
 /// Renders a body template; a failure is an internal error.
@@ -134,8 +185,38 @@ pub fn local_time(stored: &str) -> String {
         .unwrap_or_else(|| stored.to_owned())
 }
 
+/// A date as typed in a form (`2026-11-23`) as people in Vietnam write it: `23/11/2026`.
+/// Text that is not such a date is shown as it is.
+pub fn local_date(typed: &str) -> String {
+    time::Date::parse(
+        typed.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+    .and_then(|date| {
+        date.format(time::macros::format_description!("[day]/[month]/[year]"))
+            .ok()
+    })
+    .unwrap_or_else(|| typed.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_language_switch_keeps_the_query_but_not_the_language() {
+        assert_eq!(
+            super::query_without_lang("purpose=h%E1%BB%93+s%C6%A1&lang=en&page=2"),
+            "purpose=h%E1%BB%93+s%C6%A1&page=2"
+        );
+        assert_eq!(super::query_without_lang(""), "");
+    }
+
+    #[test]
+    fn dates_read_day_first() {
+        assert_eq!(super::local_date("2026-11-23"), "23/11/2026");
+        assert_eq!(super::local_date("23/11/2026"), "23/11/2026");
+    }
+
     #[test]
     fn timestamps_read_in_vietnam_time() {
         assert_eq!(

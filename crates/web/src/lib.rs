@@ -2,9 +2,12 @@
 //! language of the reader, problem-details errors, JSON and query extractors that name the
 //! offending field, the static assets, and the pages that present the platform itself.
 
+pub mod about;
 pub mod assets;
 pub mod auth;
 pub mod csp;
+pub mod error_page;
+pub mod form;
 pub mod home;
 pub mod lang;
 pub mod layout;
@@ -17,6 +20,7 @@ use std::sync::Arc;
 use kernel::Reference;
 
 pub use auth::{Authenticated, MaybePrincipal, Principal};
+pub use form::{Feedback, FormErrors};
 pub use lang::{I18n, Lang, Texts};
 pub use layout::Chrome;
 pub use problem::{ApiJson, ApiQuery, Problem};

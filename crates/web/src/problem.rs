@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use kernel::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
@@ -16,13 +17,32 @@ use utoipa::ToSchema;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An error to report to the client. Holds only what varies; the RFC 9457 `type` and
-/// `title` are derived from `code` and `status` when serialised.
+/// `title` are derived from `code` and `status` when serialised. A problem told as a
+/// [`Message`] can be shown on a page in the reader's language; one with `issues` names every
+/// field at fault, so a form can mark each of them.
 #[derive(Debug, Clone)]
 pub struct Problem {
     status: StatusCode,
     code: &'static str,
     detail: String,
     field: Option<String>,
+    // Boxed: a `Problem` travels in every handler's `Err`, which should stay small.
+    message: Option<Box<Message>>,
+    issues: Vec<FieldMessage>,
+}
+
+/// One input at fault and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMessage {
+    pub field: String,
+    pub message: Message,
+}
+
+/// One entry of a problem's `errors` list as sent on the wire.
+#[derive(Serialize, ToSchema)]
+struct FieldDocument<'a> {
+    field: &'a str,
+    detail: String,
 }
 
 /// The problem document as sent on the wire.
@@ -40,6 +60,9 @@ struct ProblemDocument<'a> {
     /// The input at fault: a JSON path (`codes[1]`), a query or path parameter name.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Every input at fault, when there are several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldDocument<'a>>,
 }
 
 impl utoipa::PartialSchema for Problem {
@@ -61,7 +84,28 @@ impl Problem {
             code,
             detail: detail.into(),
             field: None,
+            message: None,
+            issues: Vec::new(),
         }
+    }
+
+    /// A problem told as a catalogue message: the API sends its English text, a page shows
+    /// it in the reader's language.
+    pub fn told(status: StatusCode, code: &'static str, message: Message) -> Self {
+        Self {
+            detail: message.english(),
+            message: Some(Box::new(message)),
+            ..Self::new(status, code, String::new())
+        }
+    }
+
+    /// Names every input at fault; the first becomes the problem's `field`.
+    pub fn issues(mut self, issues: impl IntoIterator<Item = FieldMessage>) -> Self {
+        self.issues = issues.into_iter().collect();
+        if self.field.is_none() {
+            self.field = self.issues.first().map(|issue| issue.field.clone());
+        }
+        self
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Self {
@@ -109,6 +153,30 @@ impl Problem {
     pub fn detail(&self) -> &str {
         &self.detail
     }
+
+    /// What to tell a person, when the problem was told as a message.
+    pub fn message(&self) -> Option<&Message> {
+        self.message.as_deref()
+    }
+
+    pub fn field_name(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// Every input at fault with what is wrong with it: the listed issues, or the one field
+    /// the problem names when it was told as a message.
+    pub fn field_messages(&self) -> Vec<FieldMessage> {
+        if !self.issues.is_empty() {
+            return self.issues.clone();
+        }
+        match (&self.field, &self.message) {
+            (Some(field), Some(message)) => vec![FieldMessage {
+                field: field.clone(),
+                message: (**message).clone(),
+            }],
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl IntoResponse for Problem {
@@ -120,12 +188,22 @@ impl IntoResponse for Problem {
             detail: &self.detail,
             code: self.code,
             field: self.field.as_deref(),
+            errors: self
+                .issues
+                .iter()
+                .map(|issue| FieldDocument {
+                    field: &issue.field,
+                    detail: issue.message.english(),
+                })
+                .collect(),
         };
         let body = serde_json::to_vec(&document).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        // For the page layer, which shows the problem to a person instead of the JSON.
+        response.extensions_mut().insert(self);
         response
     }
 }
@@ -266,6 +344,7 @@ pub async fn normalize_errors(request: Request, next: Next) -> Response {
             other.canonical_reason().unwrap_or("error"),
         ),
     };
+    parts.extensions.insert(problem.clone());
     let rebuilt = problem.into_response();
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     parts

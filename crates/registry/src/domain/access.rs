@@ -3,7 +3,7 @@
 //! "who viewed my data" (Decree 13/2023/ND-CP on personal data protection, art. 9(1): the
 //! data subject's right to know how their data is processed).
 
-use kernel::Role;
+use kernel::{Message, Role};
 use serde::Serialize;
 use web::Principal;
 
@@ -23,23 +23,19 @@ impl Purpose {
     /// Enough to name a case and its number; the access log is shown to citizens as is.
     pub const MAX_CHARS: usize = 200;
 
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, Message> {
         let purpose = input.trim();
         let chars = purpose.chars().count();
         if chars < Self::MIN_CHARS {
-            return Err(format!(
-                "state the purpose of this access (at least {} characters); the citizen will see it",
-                Self::MIN_CHARS
-            ));
+            return Err(Message::new("purpose.too_short").with("min", Self::MIN_CHARS));
         }
         if chars > Self::MAX_CHARS {
-            return Err(format!(
-                "the purpose is {chars} characters long; at most {} are kept",
-                Self::MAX_CHARS
-            ));
+            return Err(Message::new("purpose.too_long")
+                .with("length", chars)
+                .with("max", Self::MAX_CHARS));
         }
         if purpose.chars().any(char::is_control) {
-            return Err("the purpose must not contain control characters".into());
+            return Err(Message::new("purpose.control_character"));
         }
         Ok(Self(purpose.to_owned()))
     }
@@ -85,6 +81,26 @@ impl Official {
             official: self,
             purpose,
         }
+    }
+}
+
+/// A signed-in person reading their own record. Only [`Holder::of`] makes one, from the
+/// session's principal, so nobody reads another's record through it. A person's reads of
+/// their own data are not access-log entries: the log tells citizens who else read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder {
+    personal_id: kernel::PersonalId,
+}
+
+impl Holder {
+    pub fn of(principal: &Principal) -> Self {
+        Self {
+            personal_id: principal.personal_id,
+        }
+    }
+
+    pub fn personal_id(&self) -> kernel::PersonalId {
+        self.personal_id
     }
 }
 

@@ -13,6 +13,14 @@ use self::residence::ResidenceEvent;
 use self::summary::Summary;
 use self::version::{VersionEntry, Versioned};
 
+/// What a person sees of their own record: the record as it stands and their residence
+/// history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnFile {
+    pub current: Versioned,
+    pub residence: Vec<ResidenceEvent>,
+}
+
 /// Everything the officials' record page shows of one citizen: the record, its versions,
 /// its residence history and the household's members.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,7 @@
 //! 2023, art. 9(1), that a civil registry keeps (biometrics and card images excluded), and
 //! the residence facts of the Law on Residence 2020.
 
-use kernel::{PersonalId, ProvinceCode, Sex};
+use kernel::{Message, PersonalId, ProvinceCode, Sex};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
@@ -82,15 +82,13 @@ pub enum MaritalStatus {
 }
 
 impl MaritalStatus {
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, Message> {
         match input {
             "single" => Ok(Self::Single),
             "married" => Ok(Self::Married),
             "divorced" => Ok(Self::Divorced),
             "widowed" => Ok(Self::Widowed),
-            _ => Err(format!(
-                "must be single, married, divorced or widowed, got {input:?}"
-            )),
+            _ => Err(Message::new("record.marital_status").with("found", format!("{input:?}"))),
         }
     }
 
@@ -136,14 +134,12 @@ impl BloodGroup {
         (Self::ONeg, "O-"),
     ];
 
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, Message> {
         Self::ALL
             .iter()
             .find(|(_, text)| *text == input)
             .map(|(group, _)| *group)
-            .ok_or_else(|| {
-                format!("must be one of A+, A-, B+, B-, AB+, AB-, O+, O-, got {input:?}")
-            })
+            .ok_or_else(|| Message::new("record.blood_type").with("found", format!("{input:?}")))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -193,7 +189,7 @@ pub enum Relationship {
 }
 
 impl Relationship {
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, Message> {
         match input {
             "head" => Ok(Self::Head),
             "spouse" => Ok(Self::Spouse),
@@ -202,9 +198,7 @@ impl Relationship {
             "grandchild" => Ok(Self::Grandchild),
             "sibling" => Ok(Self::Sibling),
             "other" => Ok(Self::Other),
-            _ => Err(format!(
-                "must be head, spouse, child, parent, grandchild, sibling or other, got {input:?}"
-            )),
+            _ => Err(Message::new("record.relationship").with("found", format!("{input:?}"))),
         }
     }
 
@@ -237,18 +231,22 @@ fn vietnam() -> String {
     "VN".to_owned()
 }
 
-/// One reason a record is not acceptable, with the field it concerns.
+/// One reason a record is not acceptable, with the field it concerns: `message` for a page
+/// in the reader's language, `reason` its English text for reports and the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldIssue {
     pub field: String,
     pub reason: String,
+    #[serde(skip)]
+    pub message: Message,
 }
 
 impl FieldIssue {
-    pub(crate) fn new(field: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &str, message: Message) -> Self {
         Self {
             field: field.to_owned(),
-            reason: reason.into(),
+            reason: message.english(),
+            message,
         }
     }
 }
@@ -344,77 +342,75 @@ impl CitizenRecord {
         if id.sex() != self.sex {
             issues.push(FieldIssue::new(
                 "personal_id",
-                format!(
-                    "the century-and-sex digit says {}, the record says {}",
-                    id.sex().as_str(),
-                    self.sex.as_str()
-                ),
+                Message::new("record.id_sex")
+                    .with("number", id.sex().as_str())
+                    .with("record", self.sex.as_str()),
             ));
         }
         if id.birth_year() != self.birth_date.year() {
             issues.push(FieldIssue::new(
                 "personal_id",
-                format!(
-                    "the number encodes birth year {}, the record says {}",
-                    id.birth_year(),
-                    self.birth_date.year()
-                ),
+                Message::new("record.id_birth_year")
+                    .with("number", id.birth_year())
+                    .with("record", self.birth_date.year()),
             ));
         }
         if id.province() != self.birth_registration_province {
             issues.push(FieldIssue::new(
                 "personal_id",
-                format!(
-                    "the number's province code does not match the birth-registration province {}",
-                    self.birth_registration_province
-                ),
+                Message::new("record.id_province")
+                    .with("province", self.birth_registration_province),
             ));
         }
         if !lists.is_id_province(self.birth_registration_province) {
             issues.push(FieldIssue::new(
                 "birth_registration_province",
-                format!(
-                    "{} is not a province code of Circular 07/2016",
-                    self.birth_registration_province
-                ),
+                Message::new("record.id_province_unknown")
+                    .with("province", self.birth_registration_province),
             ));
         }
         let name = self.full_name.trim();
         if name.is_empty() || name.len() > 150 || name.split_whitespace().count() < 2 {
             issues.push(FieldIssue::new(
                 "full_name",
-                "must hold a family name and a given name, at most 150 bytes",
+                Message::new("record.full_name_parts"),
             ));
         } else if name.chars().any(|c| c.is_ascii_digit() || c.is_control()) {
             issues.push(FieldIssue::new(
                 "full_name",
-                "must not contain digits or control characters",
+                Message::new("record.full_name_characters"),
             ));
         }
         self.check_free_text(&mut issues);
         if self.birth_date > today {
-            issues.push(FieldIssue::new("birth_date", "is in the future"));
+            issues.push(FieldIssue::new(
+                "birth_date",
+                Message::new("record.birth_date_future"),
+            ));
         }
         if self.birth_date.year() < 1900 {
-            issues.push(FieldIssue::new("birth_date", "is before 1900"));
+            issues.push(FieldIssue::new(
+                "birth_date",
+                Message::new("record.birth_date_before_1900"),
+            ));
         }
         if !lists.is_ethnicity(&self.ethnicity) {
             issues.push(FieldIssue::new(
                 "ethnicity",
-                format!("{:?} is not a code of the 54 ethnic groups", self.ethnicity),
+                Message::new("record.ethnicity").with("found", format!("{:?}", self.ethnicity)),
             ));
         }
         if !lists.is_religion(&self.religion) {
             issues.push(FieldIssue::new(
                 "religion",
-                format!("{:?} is not a religion code", self.religion),
+                Message::new("record.religion").with("found", format!("{:?}", self.religion)),
             ));
         }
         if self.nationality.len() != 2 || !self.nationality.bytes().all(|b| b.is_ascii_uppercase())
         {
             issues.push(FieldIssue::new(
                 "nationality",
-                "must be an ISO 3166-1 alpha-2 code such as VN",
+                Message::new("record.nationality"),
             ));
         }
         for (field, address) in [
@@ -427,10 +423,7 @@ impl CitizenRecord {
             {
                 issues.push(FieldIssue::new(
                     field,
-                    format!(
-                        "province {} is not a provincial unit in force",
-                        address.province
-                    ),
+                    Message::new("record.province_not_in_force").with("province", address.province),
                 ));
             }
         }
@@ -443,14 +436,14 @@ impl CitizenRecord {
             {
                 issues.push(FieldIssue::new(
                     field,
-                    "must fall between the birth date and today",
+                    Message::new("record.date_after_birth"),
                 ));
             }
         }
         if self.spouse.is_some() && self.marital_status != MaritalStatus::Married {
             issues.push(FieldIssue::new(
                 "spouse",
-                "a spouse is recorded but the marital status is not married",
+                Message::new("record.spouse_not_married"),
             ));
         }
         for (field, relative) in [
@@ -459,21 +452,21 @@ impl CitizenRecord {
             ("spouse", &self.spouse),
         ] {
             if relative.as_ref().and_then(|r| r.personal_id) == Some(id) {
-                issues.push(FieldIssue::new(field, "names the citizen themself"));
+                issues.push(FieldIssue::new(
+                    field,
+                    Message::new("record.relative_is_self"),
+                ));
             }
         }
         if let Some(phone) = &self.phone
             && !is_phone(phone)
         {
-            issues.push(FieldIssue::new(
-                "phone",
-                "must be 10 digits starting with 0, or +84 and 9 digits",
-            ));
+            issues.push(FieldIssue::new("phone", Message::new("record.phone")));
         }
         if let Some(email) = &self.email
             && !is_email(email)
         {
-            issues.push(FieldIssue::new("email", "is not an e-mail address"));
+            issues.push(FieldIssue::new("email", Message::new("record.email")));
         }
         issues
     }
@@ -486,7 +479,7 @@ impl CitizenRecord {
         if self.other_names.len() > MAX_OTHER_NAMES {
             issues.push(FieldIssue::new(
                 "other_names",
-                format!("at most {MAX_OTHER_NAMES} are kept"),
+                Message::new("record.other_names_count").with("max", MAX_OTHER_NAMES),
             ));
         }
         if let Some(old) = &self.old_id_number
@@ -494,12 +487,12 @@ impl CitizenRecord {
         {
             issues.push(FieldIssue::new(
                 "old_id_number",
-                "must be the 9 or 12 digits of the former identity card",
+                Message::new("record.old_id_number"),
             ));
         }
         let mut text = |field: &str, value: &str, max_chars: usize| {
-            if let Some(reason) = free_text_issue(value, max_chars) {
-                issues.push(FieldIssue::new(field, reason));
+            if let Some(message) = free_text_issue(value, max_chars) {
+                issues.push(FieldIssue::new(field, message));
             }
         };
         for name in &self.other_names {
@@ -567,18 +560,19 @@ const EMAIL_CHARS: usize = 254;
 
 /// Why `value` is not acceptable free text, if it is not: empty, longer than `max_chars`,
 /// or holding a control character (NUL, tab, line breaks, escape).
-fn free_text_issue(value: &str, max_chars: usize) -> Option<String> {
+fn free_text_issue(value: &str, max_chars: usize) -> Option<Message> {
     let chars = value.chars().count();
     if value.trim().is_empty() {
-        Some("is empty".into())
+        Some(Message::new("text.empty"))
     } else if chars > max_chars {
-        Some(format!("is {chars} characters long; at most {max_chars}"))
+        Some(
+            Message::new("text.too_long")
+                .with("length", chars)
+                .with("max", max_chars),
+        )
     } else {
         value.chars().find(|c| c.is_control()).map(|c| {
-            format!(
-                "must not contain control characters (found U+{:04X})",
-                u32::from(c)
-            )
+            Message::new("text.control_character").with("found", format!("U+{:04X}", u32::from(c)))
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Residence changes (Law on Residence 2020): what each kind does to a record, and the
 //! history kept of them with their effective dates.
 
+use kernel::Message;
 use kernel::event::{CitizenVersion, Event};
 use serde::Serialize;
 use time::Date;
@@ -53,14 +54,16 @@ impl ResidenceKind {
         }
     }
 
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, Message> {
         Self::ALL
             .iter()
             .find(|(_, text)| *text == input)
             .map(|(kind, _)| *kind)
             .ok_or_else(|| {
                 let names: Vec<&str> = Self::ALL.iter().map(|(_, text)| *text).collect();
-                format!("kind must be one of {}, got {input:?}", names.join(", "))
+                Message::new("residence.kind")
+                    .with("found", format!("{input:?}"))
+                    .with("known", names.join(", "))
             })
     }
 
@@ -87,10 +90,16 @@ impl ResidenceChange {
         today: Date,
     ) -> Result<CitizenRecord, FieldIssue> {
         if self.kind.needs_address() && self.address.is_none() {
-            return Err(FieldIssue::new("address", "is required for this change"));
+            return Err(FieldIssue::new(
+                "address",
+                Message::new("residence.address_required"),
+            ));
         }
         if self.effective_from > today {
-            return Err(FieldIssue::new("effective_from", "is in the future"));
+            return Err(FieldIssue::new(
+                "effective_from",
+                Message::new("residence.effective_future"),
+            ));
         }
         match self.kind {
             ResidenceKind::Permanent => {

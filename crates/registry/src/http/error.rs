@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use web::Problem;
+use web::problem::FieldMessage;
 
 use crate::error::RegistryError;
 
@@ -20,13 +21,16 @@ impl From<RegistryError> for Problem {
                     .field("expected_version")
             }
             RegistryError::Invalid(ref issues) => {
-                let field = issues.first().map(|i| i.field.clone()).unwrap_or_default();
+                let issues = issues.iter().map(|issue| FieldMessage {
+                    field: issue.field.clone(),
+                    message: issue.message.clone(),
+                });
                 Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid-record",
                     error.to_string(),
                 )
-                .field(field)
+                .issues(issues)
             }
             RegistryError::AlreadyRegistered(_) => Problem::new(
                 StatusCode::CONFLICT,

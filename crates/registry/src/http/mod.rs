@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use kernel::PersonalId;
+use kernel::{Message, PersonalId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use web::{Principal, Problem, Site};
@@ -28,6 +28,7 @@ where
 {
     Router::new()
         .route("/registry", get(pages::search))
+        .route("/account/my-data", get(pages::my_data::page))
         .route("/registry/citizens/{id}", get(pages::citizen))
         .route("/registry/citizens/{id}/changes", post(pages::change))
         .route("/registry/citizens/{id}/residence", post(pages::residence))
@@ -60,42 +61,32 @@ fn official(principal: &Principal) -> Result<Official, Problem> {
 
 fn parse_id(text: &str, field: &str) -> Result<PersonalId, Problem> {
     PersonalId::parse(text.trim()).map_err(|e| {
-        Problem::new(StatusCode::BAD_REQUEST, "invalid-personal-id", e.reason).field(field)
+        Problem::told(StatusCode::BAD_REQUEST, "invalid-personal-id", e.message).field(field)
     })
 }
 
 fn purpose_of(purpose: Option<String>) -> Result<Purpose, Problem> {
-    Purpose::parse(purpose.as_deref().unwrap_or_default()).map_err(|reason| {
-        Problem::new(StatusCode::BAD_REQUEST, "purpose-required", reason).field("purpose")
+    Purpose::parse(purpose.as_deref().unwrap_or_default()).map_err(|message| {
+        Problem::told(StatusCode::BAD_REQUEST, "purpose-required", message).field("purpose")
     })
 }
 
 fn require_basis(basis: &str) -> Result<&str, Problem> {
     let basis = basis.trim();
     if basis.chars().count() < 5 {
-        return Err(Problem::new(
+        return Err(Problem::told(
             StatusCode::UNPROCESSABLE_ENTITY,
             "basis-required",
-            "name the legal basis or the request behind the change",
+            Message::new("registry.basis_required"),
         )
         .field("basis"));
     }
     Ok(basis)
 }
 
-/// A field the caller got wrong: 422 naming it.
-fn invalid(field: &'static str, reason: impl std::fmt::Display) -> Problem {
-    Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid-field",
-        format!("{field}: {reason}"),
-    )
-    .field(field)
-}
-
 /// The kind of a residence change, as the page and the API accept it.
 fn residence_kind(text: &str) -> Result<ResidenceKind, Problem> {
-    ResidenceKind::parse(text).map_err(|reason| {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", reason).field("kind")
+    ResidenceKind::parse(text).map_err(|message| {
+        Problem::told(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", message).field("kind")
     })
 }

@@ -1,18 +1,19 @@
 //! Citizens' records: registration of numbers issued elsewhere, amendments, and officials'
 //! reads of a record, its versions and everything the record page shows.
 
-use kernel::PersonalId;
 use kernel::event::{CitizenVersion, Event};
+use kernel::{Message, PersonalId};
 use store::events;
 use store::{Tx, timestamp};
 use time::{Date, OffsetDateTime};
 
 use super::Registry;
-use crate::domain::CitizenFile;
+use crate::domain::access::Holder;
 use crate::domain::access::Reader;
 use crate::domain::matching::IdentityMatch;
 use crate::domain::record::{CitizenRecord, FieldIssue};
 use crate::domain::version::{Change, VersionEntry, Versioned};
+use crate::domain::{CitizenFile, OwnFile};
 use crate::error::RegistryError;
 use crate::store::{citizens, numbers, residence};
 
@@ -50,7 +51,8 @@ impl Registry {
     }
 
     /// Replaces the record with `record` if it is still at `expected_version`; returns the new
-    /// version. The personal ID number itself never changes.
+    /// version, or the current one when `record` changes nothing (a save with no change makes
+    /// no version). The personal ID number itself never changes.
     pub async fn amend(
         &self,
         personal_id: PersonalId,
@@ -62,10 +64,16 @@ impl Registry {
         if record.personal_id != personal_id {
             return Err(RegistryError::Invalid(vec![FieldIssue::new(
                 "personal_id",
-                "a personal ID number never changes",
+                Message::new("record.id_never_changes"),
             )]));
         }
         self.validate(record, today)?;
+        if let Some(current) = self.get(personal_id).await?
+            && current.version == expected_version
+            && current.record == *record
+        {
+            return Ok(current.version);
+        }
         let mut tx = self.db().begin().await?;
         let version = write_version(
             &mut tx,
@@ -184,6 +192,18 @@ impl Registry {
             residence,
             household,
         })
+    }
+
+    /// A person's own record and residence history, as "my data" shows them. The household's
+    /// other members are not read: their data is theirs.
+    pub async fn own_file(&self, holder: Holder) -> Result<OwnFile, RegistryError> {
+        let personal_id = holder.personal_id();
+        let current = self
+            .get(personal_id)
+            .await?
+            .ok_or(RegistryError::NotFound)?;
+        let residence = residence::events_of(self.db(), personal_id).await?;
+        Ok(OwnFile { current, residence })
     }
 
     /// Only for the exchange provider and callers being moved to it (issue 12).

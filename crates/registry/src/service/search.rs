@@ -41,6 +41,22 @@ impl Registry {
         Ok(found)
     }
 
+    /// One page of the people whose folded name matches, with how many match in all.
+    pub async fn search_by_name_page(
+        &self,
+        reader: Reader<'_>,
+        name: &str,
+        birth_date: Option<Date>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Summary>, u64), RegistryError> {
+        let key = fold_name(name);
+        let total = citizens::count_by_name(self.db(), &key, birth_date).await?;
+        let found = citizens::by_name_from(self.db(), &key, birth_date, limit, offset).await?;
+        self.log_shown(&found, reader).await?;
+        Ok((found, total))
+    }
+
     /// The members of a household, oldest first.
     pub async fn household(
         &self,
@@ -62,7 +78,11 @@ impl Registry {
         citizens::household_members(self.db(), household_id).await
     }
 
-    async fn log_shown(&self, shown: &[Summary], reader: Reader<'_>) -> Result<(), RegistryError> {
+    pub(super) async fn log_shown(
+        &self,
+        shown: &[Summary],
+        reader: Reader<'_>,
+    ) -> Result<(), RegistryError> {
         self.log_reads(shown.iter().map(|s| s.personal_id.as_str()), reader)
             .await
     }

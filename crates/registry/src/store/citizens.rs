@@ -138,28 +138,44 @@ pub(crate) async fn by_name(
     birth_date: Option<Date>,
     limit: i64,
 ) -> Result<Vec<Summary>, RegistryError> {
-    let rows = match birth_date {
-        Some(date) => {
-            sqlx::query_as::<_, SummaryRow>(&format!(
-                "SELECT {SUMMARY_COLUMNS} FROM registry_citizens WHERE name_key = $1 AND birth_date = $2 ORDER BY personal_id LIMIT $3"
-            ))
-            .bind(name_key)
-            .bind(date.to_string())
-            .bind(limit)
-            .fetch_all(db.reader())
-            .await?
-        }
-        None => {
-            sqlx::query_as::<_, SummaryRow>(&format!(
-                "SELECT {SUMMARY_COLUMNS} FROM registry_citizens WHERE name_key = $1 ORDER BY personal_id LIMIT $2"
-            ))
-            .bind(name_key)
-            .bind(limit)
-            .fetch_all(db.reader())
-            .await?
-        }
-    };
+    by_name_from(db, name_key, birth_date, limit, 0).await
+}
+
+/// As [`by_name`], skipping the first `offset` in personal ID order (one page of many).
+pub(crate) async fn by_name_from(
+    db: &Db,
+    name_key: &str,
+    birth_date: Option<Date>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Summary>, RegistryError> {
+    // An absent date matches every date: one statement serves both searches.
+    let rows = sqlx::query_as::<_, SummaryRow>(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM registry_citizens WHERE name_key = $1 AND ($2 IS NULL OR birth_date = $2) ORDER BY personal_id LIMIT $3 OFFSET $4"
+    ))
+    .bind(name_key)
+    .bind(birth_date.map(|d| d.to_string()))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db.reader())
+    .await?;
     Ok(rows.into_iter().map(Summary::from).collect())
+}
+
+/// How many people [`by_name`] would find with no limit.
+pub(crate) async fn count_by_name(
+    db: &Db,
+    name_key: &str,
+    birth_date: Option<Date>,
+) -> Result<u64, RegistryError> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM registry_citizens WHERE name_key = $1 AND ($2 IS NULL OR birth_date = $2)",
+    )
+    .bind(name_key)
+    .bind(birth_date.map(|d| d.to_string()))
+    .fetch_one(db.reader())
+    .await?;
+    Ok(u64::try_from(count).unwrap_or_default())
 }
 
 /// The members of a household, oldest first.

@@ -84,6 +84,7 @@ const TABLE: &[Row] = &[
     row("GET", "/openapi.json", "/openapi.json", Empty, [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     row("GET", "/", "/", Empty, [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     row("GET", "/reference", "/reference", Empty, [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/about/{page}", "/about/privacy", Empty, [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     row("GET", "/lang", "/lang?to=en&next=/", Empty, [303, 303, 303, 303, 303, 303, 303, 303, 303, 303]),
     row("GET", "/static/{name}", "/static/app.css", Empty, [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     row("GET", "/api/v1/provinces", "/api/v1/provinces", Empty, [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
@@ -115,6 +116,7 @@ const TABLE: &[Row] = &[
     row("POST", "/account/mandates", "/account/mandates", Form("helper_personal_id={subject}&scope=profile.view&days=45"), [303, 422, 422, 422, 422, 422, 422, 303, 303, 303]),
     row("POST", "/account/mandates/{id}/revoke", "/account/mandates/00000000-0000-7000-8000-000000000000/revoke", Empty, [303, 303, 303, 303, 303, 303, 303, 303, 303, 303]),
     row("GET", "/account/data-tracker", "/account/data-tracker", Empty, [303, 200, 200, 200, 200, 200, 200, 303, 303, 303]),
+    row("GET", "/account/my-data", "/account/my-data", Empty, [303, 200, 200, 200, 200, 200, 200, 303, 303, 303]),
 
     // Assisted use (community digital technology teams).
     row("GET", "/assist", "/assist", Empty, [303, 303, 303, 303, 303, 303, 200, 303, 303, 303]),

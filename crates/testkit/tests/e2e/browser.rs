@@ -9,45 +9,21 @@
 #![allow(clippy::indexing_slicing)] // JSON values indexed by name: a missing one is Null, never a panic
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use p256::ecdsa::signature::Verifier;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use testkit::{TestResult, for_each_backend};
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// Whether the browser can run here; an error when CI asked for it and it is missing.
-fn browser_present() -> Result<bool, Failure> {
-    let present = [CHROMIUM, CHROMEDRIVER]
-        .iter()
-        .all(|path| std::path::Path::new(path).exists());
-    let demanded = std::env::var("LIENTHONG_TEST_BROWSER").is_ok_and(|v| v == "1");
-    match (present, demanded) {
-        (true, _) => Ok(true),
-        (false, true) => Err(format!(
-            "LIENTHONG_TEST_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
-        )
-        .into()),
-        (false, false) => {
-            println!("skipped: {CHROMIUM} and {CHROMEDRIVER} are not installed");
-            Ok(false)
-        }
-    }
-}
+use super::chromium::{Failure, browser_present, chromedriver, headless_chromium};
 
 /// What the relying party remembers between sending the browser off and its return.
 #[derive(Default)]
@@ -178,55 +154,6 @@ async fn verified_claims(rp: &RelyingParty, token: &str) -> Result<Value, Failur
     Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?)
 }
 
-/// chromedriver on a free port, stopped when dropped.
-async fn chromedriver() -> Result<(Child, String), Failure> {
-    let port = TcpListener::bind("127.0.0.1:0").await?.local_addr()?.port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = reqwest::get(format!("{url}/status")).await;
-        if let Ok(status) = status
-            && status
-                .json::<Value>()
-                .await
-                .is_ok_and(|s| s["value"]["ready"] == true)
-        {
-            return Ok((child, url));
-        }
-        if Instant::now() > deadline {
-            return Err("chromedriver did not become ready within 20 s".into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn headless_chromium(driver: &str, profile: &std::path::Path) -> Result<Client, Failure> {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    // chromedriver speaks plain HTTP on the loopback: no TLS stack is needed.
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    Ok(ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(driver)
-        .await?)
-}
-
 /// Waits until the page shows the relying party's result and returns its text.
 async fn result_text(browser: &Client) -> Result<String, Failure> {
     let found = browser
@@ -282,7 +209,7 @@ async fn a_browser_signs_in_at_a_relying_party_on_another_origin() -> TestResult
 
         let (_driver, driver_url) = chromedriver().await?;
         let profile = tempfile::tempdir()?;
-        let browser = headless_chromium(&driver_url, profile.path()).await?;
+        let browser = headless_chromium(&driver_url, profile.path(), 1280).await?;
         let outcome = async {
             // First visit: sign in, then the consent screen, then back to the relying party.
             browser.goto(&format!("{rp_base}/start")).await?;

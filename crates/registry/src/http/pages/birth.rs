@@ -1,126 +1,394 @@
 //! Birth registration from a page (Law on Identification 2023, art. 19: a personal ID number
 //! is issued when a birth is registered): the same service call as
-//! `POST /api/v1/registry/births`; the new record opens on success.
+//! `POST /api/v1/registry/births`. Issuing a number cannot be undone, so the official first
+//! sees the answers to check, with any child already registered under the same name, date
+//! of birth and mother, and confirms; the new record then opens with a confirmation.
 
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use kernel::{PersonalId, ProvinceCode, Sex};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use kernel::{Message, PersonalId, Province, ProvinceCode, Sex};
 use serde::Deserialize;
 use time::Date;
 use time::macros::format_description;
 use web::layout::render;
-use web::{Authenticated, Chrome, Problem, Texts};
+use web::{Authenticated, Chrome, Feedback, FormErrors, Lang, Problem, Site, Texts};
 
-use super::{back_to_record, filled};
+use super::filled;
+use crate::domain::access::{Official, Purpose};
 use crate::domain::birth::BirthRegistration;
 use crate::domain::record::Relative;
+use crate::domain::summary::Summary;
 use crate::domain::version::Change;
-use crate::http::{invalid, official, require_basis};
+use crate::http::{official, require_basis};
 use crate::service::Registry;
+
+/// The fields of the form, in the order of the page (the error summary links to these).
+const FIELDS: [&str; 11] = [
+    "full_name",
+    "birth_date",
+    "sex",
+    "birth_registration_province",
+    "place_of_birth",
+    "ethnicity",
+    "father_name",
+    "father_id",
+    "mother_name",
+    "mother_id",
+    "basis",
+];
+
+/// What the official entered, kept as typed so a page sent back shows it unchanged.
+#[derive(Deserialize, Default, Clone)]
+pub(in crate::http) struct BirthForm {
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    sex: String,
+    #[serde(default)]
+    birth_registration_province: String,
+    #[serde(default)]
+    place_of_birth: String,
+    #[serde(default)]
+    ethnicity: String,
+    #[serde(default)]
+    father_name: String,
+    #[serde(default)]
+    father_id: String,
+    #[serde(default)]
+    mother_name: String,
+    #[serde(default)]
+    mother_id: String,
+    #[serde(default)]
+    basis: String,
+    /// `check` (the default), `edit` (back to the form) or `confirm` (issue the number).
+    #[serde(default)]
+    step: String,
+    /// Ticked when the official has checked that a same-named child is someone else.
+    #[serde(default)]
+    not_duplicate: Option<String>,
+}
+
+/// Reads of possible duplicates are logged with this purpose; the citizens concerned see it.
+const DUPLICATE_CHECK: &str = "Kiểm tra trùng lặp khi đăng ký khai sinh";
+/// The purpose under which the new record opens after registration.
+const REGISTERED: &str = "Đăng ký khai sinh";
 
 #[derive(Template)]
 #[template(path = "birth.html")]
 struct BirthPage<'a> {
     t: &'a Texts,
+    form: &'a BirthForm,
+    errors: Feedback,
+    /// Provinces in force today, by code and name in the reader's language.
+    provinces: &'a [(String, String)],
+    ethnicities: Vec<(&'a str, &'a str)>,
+}
+
+#[derive(Template)]
+#[template(path = "birth_check.html")]
+struct CheckPage<'a> {
+    t: &'a Texts,
+    form: &'a BirthForm,
+    errors: Feedback,
+    birth_date: String,
+    sex: &'a str,
+    province: String,
+    ethnicity: &'a str,
+    duplicates: Vec<Summary>,
+}
+
+/// The options and names a page needs, read once per request.
+struct Choices<'a> {
+    provinces: Vec<(String, String)>,
+    registry: &'a Registry,
+}
+
+impl<'a> Choices<'a> {
+    fn of(site: &Site, registry: &'a Registry, lang: Lang) -> Self {
+        let today = web::reference::today_in_vietnam();
+        let provinces = site
+            .reference
+            .provinces
+            .period_at(today)
+            .map(|period| {
+                period
+                    .units
+                    .iter()
+                    .map(|p| (p.code.to_string(), province_label(p, lang)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            provinces,
+            registry,
+        }
+    }
+
+    fn province_name(&self, code: &str) -> String {
+        self.provinces
+            .iter()
+            .find(|(known, _)| known == code)
+            .map_or_else(|| code.to_owned(), |(_, name)| name.clone())
+    }
+}
+
+fn province_label(province: &Province, lang: Lang) -> String {
+    match lang {
+        Lang::Vi => province.full_name_vi(),
+        Lang::En => province.name_en.clone(),
+    }
 }
 
 pub(in crate::http) async fn form(
     chrome: Chrome,
     Authenticated(principal): Authenticated,
+    State(registry): State<Registry>,
+    State(site): State<Site>,
 ) -> Response {
     if let Err(problem) = official(&principal) {
         return problem.into_response();
     }
+    let form = BirthForm {
+        ethnicity: "01".into(),
+        ..BirthForm::default()
+    };
+    form_page(
+        &chrome,
+        &Choices::of(&site, &registry, chrome.lang),
+        &form,
+        &FormErrors::new(),
+    )
+}
+
+fn form_page(
+    chrome: &Chrome,
+    choices: &Choices,
+    form: &BirthForm,
+    errors: &FormErrors,
+) -> Response {
     let t = chrome.t();
-    match render(&BirthPage { t }) {
-        Ok(body) => chrome.page(t.get("registry.birth_title"), &body),
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let feedback = Feedback::of(t, errors, &FIELDS);
+    let title = feedback.title(t, t.get("registry.birth_title"));
+    let page = BirthPage {
+        t,
+        form,
+        errors: feedback,
+        provinces: &choices.provinces,
+        ethnicities: choices.registry.lists().ethnicities().collect(),
+    };
+    match render(&page) {
+        Ok(body) => chrome.page_with_status(status, &title, &body),
         Err(problem) => problem.into_response(),
     }
 }
 
-#[derive(Deserialize)]
-pub(in crate::http) struct BirthForm {
-    full_name: Option<String>,
-    birth_date: Option<String>,
-    sex: Option<String>,
-    birth_registration_province: Option<String>,
-    place_of_birth: Option<String>,
-    ethnicity: Option<String>,
-    father_name: Option<String>,
-    father_id: Option<String>,
-    mother_name: Option<String>,
-    mother_id: Option<String>,
-    basis: Option<String>,
+/// Reads every field, noting each one at fault, so the page reports them all at once.
+fn parse(form: &BirthForm, errors: &mut FormErrors) -> Option<BirthRegistration> {
+    let full_name = required(errors, "full_name", &form.full_name);
+    let birth_date = required(errors, "birth_date", &form.birth_date).and_then(|text| {
+        errors.check(
+            "birth_date",
+            Date::parse(text, format_description!("[year]-[month]-[day]"))
+                .map_err(|_| Message::new("field.date").with("found", format!("{text:?}"))),
+        )
+    });
+    let sex = required(errors, "sex", &form.sex)
+        .and_then(|text| errors.check("sex", Sex::parse(text).map_err(|e| e.message)));
+    let province = required(
+        errors,
+        "birth_registration_province",
+        &form.birth_registration_province,
+    )
+    .and_then(|text| {
+        errors.check(
+            "birth_registration_province",
+            ProvinceCode::parse(text).map_err(|e| e.message),
+        )
+    });
+    let father = parent(errors, &form.father_name, &form.father_id, "father");
+    let mother = parent(errors, &form.mother_name, &form.mother_id, "mother");
+    if form.basis.trim().chars().count() < 5 {
+        errors.field("basis", Message::new("registry.basis_required"));
+    }
+    Some(BirthRegistration {
+        full_name: full_name?.to_owned(),
+        birth_date: birth_date?,
+        sex: sex?,
+        birth_registration_province: province?,
+        place_of_birth: filled_text(&form.place_of_birth),
+        ethnicity: filled_text(&form.ethnicity).unwrap_or_else(|| "01".into()),
+        religion: "00".into(),
+        nationality: "VN".into(),
+        father: father?,
+        mother: mother?,
+        permanent_residence: None,
+        household: None,
+    })
+    .filter(|_| errors.is_empty())
 }
 
-/// A parent named on the form; the ID number is optional (a parent may have none yet).
-fn parent(
-    name: &Option<String>,
-    id: &Option<String>,
-    id_field: &'static str,
-) -> Result<Option<Relative>, Problem> {
-    let Some(full_name) = filled(name) else {
-        return Ok(None);
+fn required<'f>(errors: &mut FormErrors, field: &str, value: &'f str) -> Option<&'f str> {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.field(field, Message::new("field.required"));
+        None
+    } else {
+        Some(value)
+    }
+}
+
+fn filled_text(value: &str) -> Option<String> {
+    filled(&Some(value.to_owned())).map(str::to_owned)
+}
+
+/// A parent named on the form; the ID number is optional (a parent may have none yet), but
+/// a number without a name is a mistake.
+fn parent(errors: &mut FormErrors, name: &str, id: &str, which: &str) -> Option<Option<Relative>> {
+    let (name_field, id_field) = (format!("{which}_name"), format!("{which}_id"));
+    let personal_id = match id.trim() {
+        "" => Some(None),
+        text => errors
+            .check(&id_field, PersonalId::parse(text).map_err(|e| e.message))
+            .map(Some),
     };
-    let personal_id = filled(id)
-        .map(PersonalId::parse)
-        .transpose()
-        .map_err(|e| invalid(id_field, e.reason))?;
-    Ok(Some(Relative {
-        full_name: full_name.to_owned(),
-        personal_id,
-        nationality: "VN".into(),
-    }))
+    match (name.trim(), personal_id) {
+        ("", Some(Some(_))) => {
+            errors.field(&name_field, Message::new("flat.relative_name"));
+            None
+        }
+        ("", Some(None)) => Some(None),
+        (full_name, Some(personal_id)) => Some(Some(Relative {
+            full_name: full_name.to_owned(),
+            personal_id,
+            nationality: "VN".into(),
+        })),
+        (_, None) => None,
+    }
 }
 
 pub(in crate::http) async fn register(
+    chrome: Chrome,
     Authenticated(principal): Authenticated,
     State(registry): State<Registry>,
+    State(site): State<Site>,
     Form(form): Form<BirthForm>,
 ) -> Response {
-    let result = async {
-        let official = official(&principal)?;
-        let basis = require_basis(form.basis.as_deref().unwrap_or_default())?;
-        let full_name =
-            filled(&form.full_name).ok_or_else(|| invalid("full_name", "is required"))?;
-        let birth_date = Date::parse(
-            filled(&form.birth_date).unwrap_or_default(),
-            format_description!("[year]-[month]-[day]"),
-        )
-        .map_err(|_| invalid("birth_date", "YYYY-MM-DD"))?;
-        let sex = Sex::parse(filled(&form.sex).unwrap_or_default())
-            .map_err(|e| invalid("sex", e.reason))?;
-        let province =
-            ProvinceCode::parse(filled(&form.birth_registration_province).unwrap_or_default())
-                .map_err(|e| invalid("birth_registration_province", e.reason))?;
-        let birth = BirthRegistration {
-            full_name: full_name.to_owned(),
-            birth_date,
-            sex,
-            birth_registration_province: province,
-            place_of_birth: filled(&form.place_of_birth).map(str::to_owned),
-            ethnicity: filled(&form.ethnicity).unwrap_or("01").to_owned(),
-            religion: "00".into(),
-            nationality: "VN".into(),
-            father: parent(&form.father_name, &form.father_id, "father_id")?,
-            mother: parent(&form.mother_name, &form.mother_id, "mother_id")?,
-            permanent_residence: None,
-            household: None,
-        };
-        let record = registry
-            .register_birth(
-                birth,
-                Change {
-                    actor: official.actor(),
-                    basis,
-                },
-                web::reference::today_in_vietnam(),
-            )
-            .await?;
-        Ok::<_, Problem>(record.personal_id)
+    let official = match official(&principal) {
+        Ok(official) => official,
+        Err(problem) => return problem.into_response(),
+    };
+    let choices = Choices::of(&site, &registry, chrome.lang);
+    let mut errors = FormErrors::new();
+    if form.step == "edit" {
+        return form_page(&chrome, &choices, &form, &errors);
     }
-    .await;
-    back_to_record(result, "Đăng ký khai sinh")
+    let Some(birth) = parse(&form, &mut errors) else {
+        return form_page(&chrome, &choices, &form, &errors);
+    };
+    let today = web::reference::today_in_vietnam();
+    if let Err(error) = registry.check_birth(&birth, today).await {
+        return form_page(
+            &chrome,
+            &choices,
+            &form,
+            &FormErrors::of_problem(&Problem::from(error)),
+        );
+    }
+    let duplicates = match duplicates_of(&registry, &official, &birth).await {
+        Ok(found) => found,
+        Err(problem) => return problem.into_response(),
+    };
+    let confirmed = form.step == "confirm";
+    if confirmed && !duplicates.is_empty() && form.not_duplicate.is_none() {
+        errors.field("not_duplicate", Message::new("birth.confirm_not_duplicate"));
+    }
+    if !confirmed || !errors.is_empty() {
+        return check_page(&chrome, &choices, &form, &errors, duplicates);
+    }
+    let basis = match require_basis(&form.basis) {
+        Ok(basis) => basis,
+        Err(problem) => {
+            return form_page(&chrome, &choices, &form, &FormErrors::of_problem(&problem));
+        }
+    };
+    let change = Change {
+        actor: official.actor(),
+        basis,
+    };
+    match registry.register_birth(birth, change, today).await {
+        Ok(record) => {
+            let purpose: String = form_urlencoded::byte_serialize(REGISTERED.as_bytes()).collect();
+            Redirect::to(&format!(
+                "/registry/citizens/{}?purpose={purpose}&done=issued",
+                record.personal_id
+            ))
+            .into_response()
+        }
+        Err(error) => form_page(
+            &chrome,
+            &choices,
+            &form,
+            &FormErrors::of_problem(&Problem::from(error)),
+        ),
+    }
+}
+
+async fn duplicates_of(
+    registry: &Registry,
+    official: &Official,
+    birth: &BirthRegistration,
+) -> Result<Vec<Summary>, Problem> {
+    let purpose = Purpose::parse(DUPLICATE_CHECK).map_err(|m| Problem::internal(&m))?;
+    Ok(registry
+        .same_birth(official.reading(&purpose), birth)
+        .await?)
+}
+
+fn check_page(
+    chrome: &Chrome,
+    choices: &Choices,
+    form: &BirthForm,
+    errors: &FormErrors,
+    duplicates: Vec<Summary>,
+) -> Response {
+    let t = chrome.t();
+    let feedback = Feedback::of(t, errors, &["not_duplicate"]);
+    let title = feedback.title(t, t.get("registry.birth_check_title"));
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = CheckPage {
+        t,
+        form,
+        errors: feedback,
+        birth_date: web::layout::local_date(&form.birth_date),
+        sex: t.get(if form.sex == "male" {
+            "registry.sex_male"
+        } else {
+            "registry.sex_female"
+        }),
+        province: choices.province_name(form.birth_registration_province.trim()),
+        ethnicity: choices
+            .registry
+            .lists()
+            .ethnicity_name(form.ethnicity.trim())
+            .unwrap_or("—"),
+        duplicates,
+    };
+    match render(&page) {
+        Ok(body) => chrome.page_with_status(status, &title, &body),
+        Err(problem) => problem.into_response(),
+    }
 }
