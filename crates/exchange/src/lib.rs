@@ -6,27 +6,24 @@
 //! Providers in the same binary, such as the population registry, plug in at start-up; the
 //! exchange depends on none of them.
 
-pub mod admin;
 pub mod baseline;
 pub mod ca;
 pub mod catalog;
-mod certificate_pages;
-pub mod certificates;
 pub mod client;
 mod core;
 mod error;
 mod fault;
 mod forward;
 mod gateway;
-mod http;
+pub mod http;
 pub mod ids;
 mod limits;
 pub mod local;
+pub mod management;
 mod metadata;
 pub mod metrics;
 pub mod networks;
 pub mod ocsp;
-pub mod pages;
 mod relay;
 
 use std::future::Future;
@@ -48,6 +45,7 @@ pub use catalog::{
 };
 pub use client::{Client, ClientError};
 pub use core::{Call, Reply};
+pub use error::NotReplaceable;
 pub use fault::Fault;
 pub use ids::{ClientId, MemberId, ServiceId, SubsystemId};
 pub use local::{LocalAnswer, LocalCall, LocalProvider, LocalRegistration, LocalService};

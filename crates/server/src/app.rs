@@ -129,7 +129,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(web::reference::api_routes())
         .merge(registry::http::api_routes())
         .merge(identity::http::api_routes())
-        .merge(exchange::admin::api_routes())
+        .merge(exchange::http::api_routes())
         .split_for_parts();
     crate::openapi::describe_errors(&mut openapi);
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_default());
@@ -144,7 +144,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(identity::oidc::routes())
         .merge(registry::http::routes())
         .merge(registry::tracker::routes())
-        .merge(exchange::pages::routes());
+        .merge(exchange::http::routes());
 
     // The span names the route template, never the concrete path or query: those can hold
     // personal data (an ID number in a lookup), which must not reach the logs.

@@ -1,41 +1,26 @@
 //! The certificates section of the /exchange page: the client certificates the viewer may
 //! manage, a form to issue one from a pasted CSR (the page then shows it to copy or
 //! download), a revoke button per active certificate, and links to the CA certificate and
-//! revocation list. The same calls and rules as the API in certificates.rs.
+//! revocation list. The same service calls and rules as the API.
 
 use axum::Form;
-use axum::Router;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
-use web::{Authenticated, Chrome, Principal, Problem, Site};
+use web::{Authenticated, Chrome, Principal, Problem};
 
+use super::show;
 use crate::Exchange;
-use crate::admin::Manager;
 use crate::ca::DEFAULT_DAYS;
-use crate::catalog::Snapshot;
-use crate::certificates::{self, Certificate, CertificateRequest};
-use crate::ids::SubsystemId;
-use crate::pages::show;
-
-pub(crate) fn routes<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    Exchange: FromRef<S>,
-    Site: FromRef<S>,
-{
-    Router::new()
-        .route("/exchange/certificates", post(issue))
-        .route("/exchange/certificates/{serial}/revoke", post(revoke))
-        .route("/exchange/certificates/{serial}/pem", get(download))
-}
+use crate::catalog::{ExchangeError, Snapshot};
+use crate::management::Manager;
+use crate::management::certificates::{self, Certificate, CertificateRequest};
 
 /// The issue form as typed, so a refused request can be corrected instead of retyped.
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct IssueForm {
+pub(in crate::http) struct IssueForm {
     #[serde(default)]
     subsystem: String,
     #[serde(default)]
@@ -49,7 +34,7 @@ pub(crate) struct IssueForm {
 /// What the section shows besides the list: a certificate just issued, or a refusal with
 /// the form as it was sent.
 #[derive(Debug, Default)]
-pub(crate) struct Shown {
+pub(super) struct Shown {
     issued: Option<String>,
     error: Option<String>,
     form: IssueForm,
@@ -57,7 +42,7 @@ pub(crate) struct Shown {
 
 impl Shown {
     /// After issuing: the page shows `serial`'s certificate to copy or download.
-    pub(crate) fn issued(serial: Option<String>) -> Self {
+    pub(super) fn issued(serial: Option<String>) -> Self {
         Self {
             issued: serial,
             ..Self::default()
@@ -65,19 +50,19 @@ impl Shown {
     }
 }
 
-pub(crate) struct JustIssued {
+pub(super) struct JustIssued {
     pub serial: String,
     pub pem: String,
 }
 
-pub(crate) struct Choice {
+pub(super) struct Choice {
     pub value: String,
     pub label: String,
     pub selected: bool,
 }
 
 /// The certificates section of the exchange page.
-pub(crate) struct Section {
+pub(super) struct Section {
     pub rows: Vec<Certificate>,
     pub subsystems: Vec<Choice>,
     /// `None` first, then the active certificates a new one could replace.
@@ -88,12 +73,12 @@ pub(crate) struct Section {
     pub days: String,
 }
 
-pub(crate) async fn section(
+pub(super) async fn section(
     exchange: &Exchange,
     manager: &Manager,
     snapshot: &Snapshot,
     shown: Shown,
-) -> Result<Section, Problem> {
+) -> Result<Section, ExchangeError> {
     let rows = certificates::visible(exchange, manager).await?;
     // Only a certificate the viewer may see is shown again, even when the serial is guessed.
     let issued = match shown.issued.and_then(|serial| {
@@ -102,11 +87,7 @@ pub(crate) async fn section(
             .map(|c| c.serial.clone())
     }) {
         Some(serial) => Some(JustIssued {
-            pem: exchange
-                .catalog
-                .certificate_pem(&serial)
-                .await
-                .map_err(Problem::from)?,
+            pem: exchange.catalog.certificate_pem(&serial).await?,
             serial,
         }),
         None => None,
@@ -181,14 +162,19 @@ fn request(form: &IssueForm) -> Result<CertificateRequest, Problem> {
     })
 }
 
-async fn issue(
+pub(in crate::http) async fn issue(
     chrome: Chrome,
     Authenticated(principal): Authenticated,
     State(exchange): State<Exchange>,
     Form(form): Form<IssueForm>,
 ) -> Response {
-    let issued = match (Manager::of(&principal), request(&form)) {
-        (Ok(manager), Ok(request)) => certificates::issue_for(&exchange, &manager, &request).await,
+    let issued = match (
+        Manager::of(&principal).map_err(Problem::from),
+        request(&form),
+    ) {
+        (Ok(manager), Ok(request)) => certificates::issue(&exchange, &manager, &request)
+            .await
+            .map_err(Problem::from),
         (Err(refusal), _) | (_, Err(refusal)) => Err(refusal),
     };
     match issued {
@@ -199,19 +185,20 @@ async fn issue(
     }
 }
 
-async fn revoke(
+pub(in crate::http) async fn revoke(
     chrome: Chrome,
     Authenticated(principal): Authenticated,
     State(exchange): State<Exchange>,
     Path(serial): Path<String>,
 ) -> Response {
     let revoked = match Manager::of(&principal) {
-        Ok(manager) => certificates::revoke_as(&exchange, &manager, &serial).await,
+        Ok(manager) => certificates::revoke(&exchange, &manager, &serial).await,
         Err(refusal) => Err(refusal),
     };
     match revoked {
         Ok(()) => Redirect::to("/exchange#certificates").into_response(),
         Err(refusal) => {
+            let refusal = Problem::from(refusal);
             refused(
                 &chrome,
                 &exchange,
@@ -225,31 +212,19 @@ async fn revoke(
 }
 
 /// The certificate as a file, for the people who manage its subsystem.
-async fn download(
+pub(in crate::http) async fn download(
     Authenticated(principal): Authenticated,
     State(exchange): State<Exchange>,
     Path(serial): Path<String>,
 ) -> Result<Response, Problem> {
     let manager = Manager::of(&principal)?;
-    let certificate = exchange
-        .catalog
-        .certificate(&serial)
-        .await
-        .map_err(Problem::from)?;
-    let subsystem =
-        SubsystemId::parse(&certificate.subsystem).map_err(|e| Problem::internal(&e))?;
-    manager.require(&subsystem.member)?;
-    let pem = exchange
-        .catalog
-        .certificate_pem(&certificate.serial)
-        .await
-        .map_err(Problem::from)?;
+    let (serial, pem) = certificates::pem(&exchange, &manager, &serial).await?;
     Ok((
         [
             (CONTENT_TYPE, "application/pem-certificate-chain".to_owned()),
             (
                 CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}.pem\"", certificate.serial),
+                format!("attachment; filename=\"{serial}.pem\""),
             ),
         ],
         pem,
@@ -259,6 +234,6 @@ async fn download(
 
 /// The page's query: `?issued=SERIAL` after issuing.
 #[derive(Deserialize)]
-pub(crate) struct PageQuery {
+pub(in crate::http) struct PageQuery {
     pub issued: Option<String>,
 }
