@@ -2,7 +2,7 @@ use std::net::IpAddr;
 
 use exchange::client::Purpose;
 use kernel::event::{AccountRegistered, Event};
-use kernel::{AgencyCode, PersonalId, Role};
+use kernel::{AgencyCode, PersonalId, PhoneNumber, Role};
 use store::{Db, timestamp};
 use time::Date;
 use web::Principal;
@@ -21,6 +21,8 @@ pub struct Registration {
     pub personal_id: PersonalId,
     pub full_name: String,
     pub birth_date: Date,
+    /// As typed: `0713 697 553`, `+84 713 697 553` and the like are read as one number and
+    /// kept in the national form `0713697553`.
     pub phone: Option<String>,
     pub email: Option<String>,
     pub password: String,
@@ -81,13 +83,15 @@ impl Identity {
 
     pub async fn register(&self, registration: Registration) -> Result<String, IdentityError> {
         let id_text = registration.personal_id.to_string();
-        password::check_strength(&registration.password, &id_text).map_err(|reason| {
-            IdentityError::Invalid {
-                field: "password",
-                reason: reason.into(),
-            }
-        })?;
-        let phone = registration.phone.filter(|p| !p.trim().is_empty());
+        let phone = registration
+            .phone
+            .filter(|p| !p.trim().is_empty())
+            .map(|typed| PhoneNumber::parse(&typed))
+            .transpose()
+            .map_err(|e| IdentityError::Invalid {
+                field: "phone",
+                reason: e.reason,
+            })?;
         let email = registration.email.filter(|e| !e.trim().is_empty());
         if phone.is_none() && email.is_none() {
             return Err(IdentityError::Invalid {
@@ -95,16 +99,17 @@ impl Identity {
                 reason: "give a phone number or an e-mail address to receive codes".into(),
             });
         }
-        if let Some(phone) = &phone
-            && !(phone.len() == 10
-                && phone.starts_with('0')
-                && phone.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(IdentityError::Invalid {
-                field: "phone",
-                reason: "must be 10 digits starting with 0".into(),
-            });
-        }
+        let own_facts = password::OwnFacts {
+            personal_id: &id_text,
+            phones: phone.as_slice(),
+            birth_date: Some(registration.birth_date),
+        };
+        password::check_strength(&registration.password, &own_facts).map_err(|reason| {
+            IdentityError::Invalid {
+                field: "password",
+                reason: reason.into(),
+            }
+        })?;
         let matched = self
             .population
             .check(
@@ -136,7 +141,7 @@ impl Identity {
         .bind(&account_id)
         .bind(&id_text)
         .bind(hash)
-        .bind(phone)
+        .bind(phone.map(|number| number.to_string()))
         .bind(email)
         .bind(timestamp::now())
         .execute(tx.conn())

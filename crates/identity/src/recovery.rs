@@ -9,10 +9,11 @@ use std::net::IpAddr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use kernel::{PersonalId, Role};
+use exchange::client::Purpose;
+use kernel::{PersonalId, PhoneNumber, Role};
 use rand::RngCore;
 use store::timestamp;
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 use web::Principal;
 
 use crate::accounts::Identity;
@@ -85,14 +86,18 @@ impl Identity {
         code: &str,
         new_password: String,
     ) -> Result<(), IdentityError> {
-        password::check_strength(&new_password, personal_id).map_err(|reason| {
-            IdentityError::Invalid {
-                field: "password",
-                reason: reason.into(),
-            }
-        })?;
-        let account: Option<String> = sqlx::query_scalar(
-            "SELECT r.account_id FROM identity_recovery_codes r JOIN identity_accounts a ON a.id = r.account_id \
+        let refused = |reason: &'static str| IdentityError::Invalid {
+            field: "password",
+            reason: reason.into(),
+        };
+        let id_only = password::OwnFacts {
+            personal_id,
+            phones: &[],
+            birth_date: None,
+        };
+        password::check_strength(&new_password, &id_only).map_err(refused)?;
+        let account: Option<CodeHolder> = sqlx::query_as(
+            "SELECT r.account_id, a.phone FROM identity_recovery_codes r JOIN identity_accounts a ON a.id = r.account_id \
              WHERE r.code_hash = $1 AND a.personal_id = $2 AND r.used_at IS NULL AND r.expires_at > $3",
         )
         .bind(digest(code.trim()))
@@ -100,9 +105,21 @@ impl Identity {
         .bind(timestamp::now())
         .fetch_optional(self.db.reader())
         .await?;
-        let Some(account) = account else {
+        let Some(CodeHolder {
+            account_id: account,
+            phone,
+        }) = account
+        else {
             return Err(IdentityError::BadCredentials);
         };
+        // Only once the code is known good: the registry read is logged for the citizen.
+        let known = self.known_about(personal_id, phone.as_deref()).await?;
+        let facts = password::OwnFacts {
+            personal_id,
+            phones: &known.phones,
+            birth_date: known.birth_date,
+        };
+        password::check_strength(&new_password, &facts).map_err(refused)?;
         let hash = self
             .password_checks
             .acquire()
@@ -141,5 +158,52 @@ impl Identity {
         crate::oidc::revoke_account_tokens(&mut tx, &account, &now).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The account a recovery code was issued for, and the phone number it gave.
+#[derive(sqlx::FromRow)]
+struct CodeHolder {
+    account_id: String,
+    phone: Option<String>,
+}
+
+/// What others may know about a citizen, for refusing a password built from it.
+struct KnownFacts {
+    phones: Vec<PhoneNumber>,
+    birth_date: Option<Date>,
+}
+
+/// Why the e-ID system reads the registry during recovery; the citizen sees it.
+const RECOVERY_PURPOSE: &str =
+    "Khôi phục tài khoản định danh điện tử: mật khẩu mới không được chứa số điện thoại, ngày sinh";
+
+impl Identity {
+    /// The account's phone number, and the phone number and date of birth the registry holds.
+    async fn known_about(
+        &self,
+        personal_id: &str,
+        account_phone: Option<&str>,
+    ) -> Result<KnownFacts, IdentityError> {
+        let person = match PersonalId::parse(personal_id) {
+            Ok(id) => {
+                let purpose = Purpose {
+                    on_behalf_of: None,
+                    issue: RECOVERY_PURPOSE,
+                };
+                self.population.person(id, purpose).await?
+            }
+            Err(_) => None,
+        };
+        let registry_phone = person.as_ref().and_then(|p| p.phone.as_deref());
+        let phones = [account_phone, registry_phone]
+            .into_iter()
+            .flatten()
+            .filter_map(|typed| PhoneNumber::parse(typed).ok())
+            .collect();
+        Ok(KnownFacts {
+            phones,
+            birth_date: person.map(|p| p.birth_date),
+        })
     }
 }

@@ -26,6 +26,8 @@ const PURPOSE: &str = "Xác minh danh tính chủ tài khoản ngân hàng";
 pub struct HolderClaim {
     /// 12-digit personal ID number.
     pub personal_id: String,
+    /// As the citizen's papers write it, with its diacritics ("Trần Đức Thành", not
+    /// "TRAN DUC THANH"); case, spacing and Unicode normalisation form do not matter.
     pub full_name: String,
     #[schema(value_type = String, format = Date)]
     pub birth_date: Date,

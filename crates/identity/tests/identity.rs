@@ -151,9 +151,18 @@ async fn registration_is_checked_against_the_registry() -> TestResult {
             identity.register(no_contact).await,
             Err(IdentityError::Invalid { field: "phone", .. })
         ));
-        // Case and diacritics do not matter for the name check.
-        identity
+        // Case, spacing and the normalisation form do not matter for the name check;
+        // diacritics do, so a name guessed without them claims nobody's identity.
+        let without_diacritics = identity
             .register(registration("LE VAN BINH", "hoa sen trắng 1975"))
+            .await;
+        assert!(
+            matches!(without_diacritics, Err(IdentityError::NoMatch)),
+            "{without_diacritics:?}"
+        );
+        let decomposed_upper_case = "  LE\u{302} VA\u{306}N   BI\u{300}NH ";
+        identity
+            .register(registration(decomposed_upper_case, "hoa sen trắng 1975"))
             .await?;
         let twice = identity
             .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
@@ -162,6 +171,57 @@ async fn registration_is_checked_against_the_registry() -> TestResult {
             matches!(twice, Err(IdentityError::AccountExists)),
             "{twice:?}"
         );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_phone_number_written_any_usual_way_is_kept_in_one_form() -> TestResult {
+    for_each_backend(TABLES, |db| async move {
+        let (identity, _) = setup(db.clone()).await?;
+        let mut malformed = registration("Lê Văn Bình", "hoa sen trắng 1975");
+        malformed.phone = Some("0912 345 67".into());
+        assert!(matches!(
+            identity.register(malformed).await,
+            Err(IdentityError::Invalid { field: "phone", .. })
+        ));
+        let mut spaced = registration("Lê Văn Bình", "hoa sen trắng 1975");
+        spaced.phone = Some("+84 912 345 678".into());
+        identity.register(spaced).await?;
+        let kept: Option<String> =
+            sqlx::query_scalar("SELECT phone FROM identity_accounts WHERE personal_id = $1")
+                .bind(ID)
+                .fetch_one(db.reader())
+                .await?;
+        assert_eq!(kept.as_deref(), Some("0912345678"));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_new_password_may_not_hold_what_others_know_of_its_owner() -> TestResult {
+    for_each_backend(TABLES, |db| async move {
+        let (identity, _) = setup(db).await?;
+        for (password, reason) in [
+            ("12345678901", "must not be digits only"),
+            ("password123", "is one of the most common passwords"),
+            ("số của tôi 0912.345.678", "must not contain the phone number"),
+            ("sinh ngày 20/07/1990", "must not contain the date of birth"),
+            ("mã 001090000042", "must not contain the personal ID number"),
+        ] {
+            let refused = identity
+                .register(registration("Lê Văn Bình", password))
+                .await;
+            assert!(
+                matches!(&refused, Err(IdentityError::Invalid { field: "password", reason: said }) if said.starts_with(reason)),
+                "{password:?}: {refused:?}"
+            );
+        }
+        identity
+            .register(registration("Lê Văn Bình", "hoa sen trắng 1975"))
+            .await?;
         Ok(())
     })
     .await
@@ -462,6 +522,17 @@ async fn recovery_in_person_resets_password_sessions_and_second_factor() -> Test
             identity.recover(ID, &code, "short".into(), None).await,
             Err(IdentityError::Invalid { .. })
         ));
+        // The date of birth comes from the registry, the phone number from the account.
+        for (password, reason) in [
+            ("sinh ngày 20.07.1990", "must not contain the date of birth"),
+            ("gọi 0912 345 678 nhé", "must not contain the phone number"),
+        ] {
+            let refused = identity.recover(ID, &code, password.into(), None).await;
+            assert!(
+                matches!(&refused, Err(IdentityError::Invalid { field: "password", reason: said }) if said == reason),
+                "{password:?}: {refused:?}"
+            );
+        }
         assert!(
             identity.principal(&old_session).await?.is_some(),
             "failed attempts change nothing"

@@ -36,6 +36,8 @@ mod paths;
 mod protocol;
 #[path = "e2e/redirects.rs"]
 mod redirects;
+#[path = "e2e/registration.rs"]
+mod registration;
 #[path = "e2e/registry_reads.rs"]
 mod registry_reads;
 #[path = "e2e/signin.rs"]

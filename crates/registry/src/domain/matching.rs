@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 use time::Date;
+use unicode_normalization::UnicodeNormalization;
 
-use crate::domain::record::{CitizenRecord, fold_name};
+use crate::domain::record::CitizenRecord;
 
 /// Whether submitted identity facts agree with the registry, field by field. It never
 /// carries the recorded values themselves.
@@ -19,9 +20,10 @@ pub struct IdentityMatch {
 
 impl IdentityMatch {
     /// Compares submitted facts with the record, if there is one. Names compare without
-    /// regard to case or spacing; a name written without any diacritics (as banks often hold
-    /// it: "NGUYEN VAN AN") is compared without them, but one written with diacritics must
-    /// have the right ones: "Bính" is not "Bình".
+    /// regard to case, spacing or Unicode normalisation form (a name typed on one device
+    /// arrives composed, NFC, and on another decomposed, NFD), but never without diacritics:
+    /// "Tran Duc Thanh" is not "Trần Đức Thành" and "Bính" is not "Bình", or a guessed
+    /// identity would be easier to claim.
     pub fn of(record: Option<&CitizenRecord>, full_name: &str, birth_date: Date) -> Self {
         match record {
             None => Self {
@@ -45,17 +47,17 @@ impl IdentityMatch {
 }
 
 fn names_agree(submitted: &str, recorded: &str) -> bool {
-    let spaced_lower = |name: &str| {
-        name.split_whitespace()
-            .map(str::to_lowercase)
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    if submitted.is_ascii() {
-        fold_name(submitted) == fold_name(recorded)
-    } else {
-        spaced_lower(submitted) == spaced_lower(recorded)
-    }
+    comparable(submitted) == comparable(recorded)
+}
+
+/// A name in NFC, lower case, its words separated by single spaces.
+fn comparable(name: &str) -> String {
+    name.nfc()
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -63,11 +65,15 @@ mod tests {
     use super::names_agree;
 
     #[test]
-    fn names_agree_on_case_and_spacing_and_on_diacritics_when_given() {
-        assert!(names_agree("NGUYEN VAN AN", "Nguyễn Văn An"));
+    fn names_agree_on_case_spacing_and_normalisation_form_but_not_on_diacritics() {
         assert!(names_agree("nguyễn  văn AN", "Nguyễn Văn An"));
+        assert!(names_agree(" TRẦN ĐỨC THÀNH ", "Trần Đức Thành"));
+        let decomposed = "Tra\u{300}n \u{110}u\u{301}c Tha\u{300}nh";
+        assert!(names_agree(decomposed, "Trần Đức Thành"), "NFD against NFC");
+        assert!(!names_agree("Tran Duc Thanh", "Trần Đức Thành"));
+        assert!(!names_agree("NGUYEN VAN AN", "Nguyễn Văn An"));
         assert!(!names_agree("Nguyễn Văn Ân", "Nguyễn Văn An"));
         assert!(!names_agree("Lê Văn Bính", "Lê Văn Bình"));
-        assert!(!names_agree("NGUYEN VAN ANH", "Nguyễn Văn An"));
+        assert!(!names_agree("Nguyễn Văn Anh", "Nguyễn Văn An"));
     }
 }

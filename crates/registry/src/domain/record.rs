@@ -2,7 +2,7 @@
 //! 2023, art. 9(1), that a civil registry keeps (biometrics and card images excluded), and
 //! the residence facts of the Law on Residence 2020.
 
-use kernel::{Message, PersonalId, ProvinceCode, Sex};
+use kernel::{Message, PersonalId, PhoneNumber, ProvinceCode, Sex};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
@@ -577,12 +577,18 @@ fn free_text_issue(value: &str, max_chars: usize) -> Option<Message> {
     }
 }
 
+/// A stored number is in one of the two forms `kernel::PhoneNumber` writes: national
+/// (`0` and nine digits) or E.164 (`+84` and nine digits); forms typed with spaces or dots are
+/// brought to the national one before they reach a record ([`canonical_phone`]).
 fn is_phone(phone: &str) -> bool {
-    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    (phone.len() == 10 && phone.starts_with('0') && digits_only(phone))
-        || (phone.len() == 12
-            && phone.starts_with("+84")
-            && phone.get(3..).is_some_and(digits_only))
+    PhoneNumber::parse(phone)
+        .is_ok_and(|number| number.to_string() == phone || number.e164() == phone)
+}
+
+/// The number in its national form when it is one (`0713 697 553` → `0713697553`); anything
+/// else is left as typed, for validation to refuse with the field named.
+pub(crate) fn canonical_phone(typed: String) -> String {
+    PhoneNumber::parse(&typed).map_or(typed, |number| number.to_string())
 }
 
 fn is_email(email: &str) -> bool {
@@ -669,6 +675,13 @@ mod tests {
     fn phone_and_email_shapes() {
         assert!(is_phone("0912345678") && is_phone("+84912345678"));
         assert!(!is_phone("912345678") && !is_phone("09123456789") && !is_phone("+8491234567a"));
+        assert!(
+            !is_phone("0912 345 678"),
+            "records hold numbers without separators"
+        );
+        assert_eq!(canonical_phone("0912 345 678".into()), "0912345678");
+        assert_eq!(canonical_phone("+84 912.345.678".into()), "0912345678");
+        assert_eq!(canonical_phone("09 12".into()), "09 12");
         assert!(
             is_email("an@example.vn")
                 && !is_email("an@")

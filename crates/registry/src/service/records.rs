@@ -11,7 +11,7 @@ use super::Registry;
 use crate::domain::access::Holder;
 use crate::domain::access::Reader;
 use crate::domain::matching::IdentityMatch;
-use crate::domain::record::{CitizenRecord, FieldIssue};
+use crate::domain::record::{CitizenRecord, FieldIssue, canonical_phone};
 use crate::domain::version::{Change, VersionEntry, Versioned};
 use crate::domain::{CitizenFile, OwnFile};
 use crate::error::RegistryError;
@@ -102,7 +102,7 @@ impl Registry {
             .await?
             .ok_or(RegistryError::NotFound)?;
         let record = CitizenRecord {
-            phone: contact.phone,
+            phone: contact.phone.map(canonical_phone),
             email: contact.email,
             occupation: contact.occupation,
             ..current.record

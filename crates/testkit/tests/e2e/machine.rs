@@ -104,6 +104,13 @@ async fn banks_learn_match_or_no_match_per_field_and_the_citizen_sees_the_check(
         let mismatch: Value = check(Some(token.clone()), wrong_name).await?.json().await?;
         assert_eq!((mismatch["personal_id"].as_str(), mismatch["full_name"].as_str()), (Some("match"), Some("no_match")));
 
+        // A name without its diacritics is another name (ADR 0029).
+        let mut unaccented = claim.clone();
+        unaccented["full_name"] = json!(registry::record::fold_name(&person.full_name).to_uppercase());
+        let folded: Value = check(Some(token.clone()), unaccented).await?.json().await?;
+        let expected = if person.full_name.is_ascii() { "match" } else { "no_match" };
+        assert_eq!(folded["full_name"], expected, "{}", person.full_name);
+
         let mut bad_id = claim.clone();
         bad_id["personal_id"] = json!("12345");
         let (status, body) = problem(check(Some(token.clone()), bad_id).await?).await?;
@@ -112,7 +119,7 @@ async fn banks_learn_match_or_no_match_per_field_and_the_citizen_sees_the_check(
         // The checks go through the exchange: in the audit log, about the citizen, for the bank.
         app.state.audit.settled().await;
         let checks = audit::entries_about(&app.state.db, &person.personal_id.to_string(), 10).await?;
-        assert_eq!(checks.len(), 2, "two checks of a known ID, the malformed one not at all");
+        assert_eq!(checks.len(), 3, "three checks of a known ID, the malformed one not at all");
         assert!(checks.iter().all(|e| e.user_id.as_deref() == Some("Ngân hàng Thử nghiệm")));
         app.stop().await?;
         Ok(())
