@@ -20,6 +20,8 @@ mod forwarding;
 mod gateway;
 #[path = "e2e/hardening.rs"]
 mod hardening;
+#[path = "e2e/layout.rs"]
+mod layout;
 #[path = "e2e/machine.rs"]
 mod machine;
 #[path = "e2e/ocsp.rs"]
@@ -221,6 +223,17 @@ async fn reference_page_lists_34_current_and_63_former_provinces() -> TestResult
             .filter_map(|rest| rest.split("</strong>").next())
             .collect();
         assert_eq!(counts, ["63", "22"], "on 1 Jan 2024 the 63 provinces and 22 ministries were current, with no earlier period listed");
+
+        // A past date is said as such, not as "currently in force", and the live region
+        // htmx refreshes with the tables names the date.
+        let past = app.get("/reference?at=2024-06-01").await?.text().await?;
+        assert!(past.contains("<h2>Đơn vị hành chính cấp tỉnh có hiệu lực ngày 01/06/2024</h2>"), "{past}");
+        assert!(!past.contains("đang có hiệu lực"));
+        assert!(past.contains(r#"<p id="catalogue-status" role="status">Đang hiển thị danh mục có hiệu lực ngày 01/06/2024</p>"#));
+        assert!(past.contains(r##"hx-select-oob="#catalogue-status:innerHTML""##));
+        assert!(past.contains(r#"<script src="/static/htmx.min.js" defer></script>"#), "the page uses htmx");
+        let home = app.get("/").await?.text().await?;
+        assert!(!home.contains("htmx"), "a page without hx-* loads no htmx");
         Ok(())
     })
     .await

@@ -28,6 +28,9 @@ pub struct Chrome {
     roles: Vec<Role>,
     /// The citizen a helper is acting for, named in a banner on every page.
     pub acting_for: Option<String>,
+    /// Whether the page loads htmx: 52 KB, four fifths of a page's bytes, so only the
+    /// pages whose markup uses `hx-*` ask for it ([`Chrome::with_htmx`]).
+    htmx: bool,
     i18n: Arc<I18n>,
 }
 
@@ -47,11 +50,18 @@ struct Layout<'a> {
     nav: Vec<NavItem>,
     switch_href: String,
     acting_for: Option<&'a str>,
+    htmx: bool,
 }
 
 impl Chrome {
     pub fn t(&self) -> &Texts {
         self.i18n.texts(self.lang)
+    }
+
+    /// For a page whose markup uses `hx-*` attributes: its layout loads htmx.
+    pub fn with_htmx(mut self) -> Self {
+        self.htmx = true;
+        self
     }
 
     /// A complete HTML page around `body` (already rendered and escaped by its template).
@@ -115,6 +125,7 @@ impl Chrome {
                 form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
             ),
             acting_for: self.acting_for.as_deref(),
+            htmx: self.htmx,
         };
         match layout.render() {
             Ok(html) => (status, Html(html)).into_response(),
@@ -148,6 +159,7 @@ where
                 .extensions
                 .get::<crate::auth::ActingFor>()
                 .map(|a| a.citizen_name.clone()),
+            htmx: false,
             i18n: Site::from_ref(state).i18n,
         })
     }

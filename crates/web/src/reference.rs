@@ -350,6 +350,8 @@ impl Table {
 struct ReferencePage<'a> {
     t: &'a Texts,
     at: String,
+    /// The date shown, as people write it, for the heading and the live region.
+    at_shown: String,
     error: Option<String>,
     tables: Vec<Table>,
 }
@@ -359,12 +361,18 @@ pub struct PageQuery {
     at: Option<String>,
 }
 
+/// A date as people in Vietnam write it: 01/06/2024.
+fn day_month_year(date: Date) -> String {
+    date.format(time::macros::format_description!("[day]/[month]/[year]"))
+        .unwrap_or_else(|_| date.to_string())
+}
+
 fn period_label(t: &Texts, from: Date, until: Option<Date>) -> String {
-    let until = until.map_or_else(|| t.get("reference.now").to_owned(), |d| d.to_string());
+    let until = until.map_or_else(|| t.get("reference.now").to_owned(), day_month_year);
     format!(
         "{} {} {} {}",
         t.get("reference.from"),
-        from,
+        day_month_year(from),
         t.get("reference.until"),
         until
     )
@@ -393,7 +401,7 @@ fn tables_for<U: Unit>(
     let successions = catalog.successions_at(at);
     if let Some(period) = catalog.periods().get(index) {
         tables.push(Table {
-            caption: t.get(captions.0).to_owned(),
+            caption: format!("{} {}", t.get(captions.0), day_month_year(at)),
             period: period_label(t, period.from, period.until),
             relation_header: t.get("reference.formed_from").to_owned(),
             rows: successions
@@ -442,6 +450,8 @@ pub async fn page(
     State(site): State<Site>,
     axum::extract::Query(query): axum::extract::Query<PageQuery>,
 ) -> Response {
+    // The date form swaps the tables in place with htmx (and works without it).
+    let chrome = chrome.with_htmx();
     let t = chrome.t();
     let today = today_in_vietnam();
     let (at, error) = match query.at.as_deref().filter(|s| !s.is_empty()) {
@@ -508,6 +518,7 @@ pub async fn page(
     match render(&ReferencePage {
         t,
         at: at.to_string(),
+        at_shown: day_month_year(at),
         error,
         tables,
     }) {
