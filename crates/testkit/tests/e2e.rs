@@ -30,6 +30,8 @@ mod ocsp;
 mod oidc;
 #[path = "e2e/openapi.rs"]
 mod openapi;
+#[path = "e2e/pages.rs"]
+mod pages;
 #[path = "e2e/passkeys.rs"]
 mod passkeys;
 #[path = "e2e/paths.rs"]

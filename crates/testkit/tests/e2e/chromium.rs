@@ -277,3 +277,43 @@ pub(crate) fn assert_no_english(page: &str, text: &str) -> Result<(), Failure> {
     assert!(found.is_empty(), "{page} shows English: {found:?}");
     Ok(())
 }
+
+/// axe-core's script, from the file `LIENTHONG_AXE_JS` names (CI installs axe-core from npm
+/// and sets it). Without it the check is skipped, unless CI demands the browser.
+fn axe_source() -> Result<Option<String>, Failure> {
+    let demanded = std::env::var("LIENTHONG_TEST_BROWSER").is_ok_and(|v| v == "1");
+    match std::env::var("LIENTHONG_AXE_JS") {
+        Ok(path) => Ok(Some(std::fs::read_to_string(&path).map_err(|e| {
+            format!("LIENTHONG_AXE_JS={path}: {e}")
+        })?)),
+        Err(_) if demanded => Err(
+            "LIENTHONG_TEST_BROWSER=1 needs LIENTHONG_AXE_JS, the path of axe-core's axe.min.js (npm install axe-core)"
+                .into(),
+        ),
+        Err(_) => {
+            println!("skipped: axe-core (set LIENTHONG_AXE_JS to axe.min.js)");
+            Ok(None)
+        }
+    }
+}
+
+impl Chromium {
+    /// Runs axe-core's WCAG 2.1 A and AA rules on the page; any violation fails, named with
+    /// the elements it concerns.
+    pub(crate) async fn assert_accessible(&self) -> Result<(), Failure> {
+        let Some(axe) = axe_source()? else {
+            return Ok(());
+        };
+        let script = format!(
+            "{axe}\nreturn axe.run(document, {{ runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }} }})
+                .then(r => r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(' | ')));"
+        );
+        let violations = self.eval(&script).await?;
+        let url = self.client.current_url().await?;
+        let none = violations.as_array().is_some_and(Vec::is_empty);
+        if !none {
+            return Err(format!("{url} has accessibility violations: {violations}").into());
+        }
+        Ok(())
+    }
+}
