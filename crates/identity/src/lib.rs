@@ -7,6 +7,7 @@
 mod accounts;
 pub mod assistance;
 mod attempts;
+mod directory;
 mod error;
 pub mod http;
 pub mod oidc;

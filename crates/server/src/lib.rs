@@ -137,6 +137,7 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
         site: Site {
             reference: Arc::new(reference),
             i18n: Arc::new(i18n),
+            people: people_of(&identity),
         },
         metrics,
         registry,
@@ -144,6 +145,21 @@ async fn build(config: &Config, writes_audit: bool) -> anyhow::Result<AppState> 
         exchange,
         audit,
     })
+}
+
+/// Names for the actors pages show, from the names identity keeps with accounts. A failed
+/// lookup shows no names rather than failing the page; the cause is logged.
+fn people_of(identity: &identity::Identity) -> web::people::People {
+    let identity = identity.clone();
+    web::people::People::new(Arc::new(move |actors| {
+        let identity = identity.clone();
+        Box::pin(async move {
+            identity.names_of(&actors).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "names of actors could not be read");
+                Default::default()
+            })
+        })
+    }))
 }
 
 /// The contexts side by side above the exchange: the registry plugs in as a provider, and

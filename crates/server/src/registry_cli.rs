@@ -127,7 +127,12 @@ pub async fn import_file(
     let options = ImportOptions {
         batch_size,
         atomic,
-        actor: format!("import:{}", file.display()),
+        // The file's name, never its path: versions are shown to officials and citizens.
+        actor: format!(
+            "import:{}",
+            file.file_name()
+                .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
+        ),
         basis: basis.to_owned(),
     };
     let started = Instant::now();

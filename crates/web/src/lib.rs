@@ -11,6 +11,7 @@ pub mod form;
 pub mod home;
 pub mod lang;
 pub mod layout;
+pub mod people;
 pub mod problem;
 pub mod redirect;
 pub mod reference;
@@ -30,4 +31,6 @@ pub use problem::{ApiJson, ApiQuery, Problem};
 pub struct Site {
     pub reference: Arc<Reference>,
     pub i18n: Arc<I18n>,
+    /// Names of the people behind actors, for pages that say who did something.
+    pub people: people::People,
 }

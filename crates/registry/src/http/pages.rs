@@ -248,6 +248,8 @@ struct CitizenPage<'a> {
     residence_form: ResidenceValues,
     residence_errors: Feedback,
     provinces: &'a [(String, String)],
+    /// The names of the officials who made the versions shown.
+    names: std::collections::HashMap<String, String>,
 }
 
 /// What the contact form shows: the record's values, or what the official typed when the
@@ -310,6 +312,35 @@ impl CitizenPage<'_> {
 
     fn opt<'b>(&self, value: &'b Option<String>) -> &'b str {
         value.as_deref().unwrap_or("—")
+    }
+
+    /// Who made a version, as a person reads it: the official's name, never an account id
+    /// or a file's path on the server.
+    fn who(&self, actor: &str) -> String {
+        if let Some(name) = self.names.get(actor) {
+            return name.clone();
+        }
+        let key = if actor.starts_with("import:") {
+            "registry.by_import"
+        } else if actor.starts_with("account:") {
+            "registry.by_unknown"
+        } else {
+            return actor.to_owned();
+        };
+        self.t.get(key).to_owned()
+    }
+
+    /// The fields a version changed, in words.
+    fn changed(&self, entry: &VersionEntry) -> String {
+        if entry.version == 1 {
+            return self.t.get("registry.by_registration").to_owned();
+        }
+        entry
+            .fields
+            .iter()
+            .map(|field| self.t.get(&format!("record_field.{field}")).to_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn address(&self, address: &Option<Address>) -> String {
@@ -426,6 +457,10 @@ async fn citizen_page(
     let religion = lists.religion_name(&current.record.religion).unwrap_or("—");
     let title = current.record.full_name.clone();
     let provinces = provinces_in_force(site, chrome.lang);
+    let names = site
+        .people
+        .names(history.iter().map(|entry| entry.changed_by.as_str()))
+        .await;
     let (contact, contact_errors) = shown.contact.unwrap_or_else(|| {
         let record = &current.record;
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -463,6 +498,7 @@ async fn citizen_page(
         residence_form,
         residence_errors,
         provinces: &provinces,
+        names,
     })?;
     let status = match (failed, shown.refused_with) {
         (false, _) => StatusCode::OK,

@@ -245,6 +245,10 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
             let text = settled(browser, "Lê Thị Thu").await?;
             assert!(text.contains("Đã lưu thay đổi"), "{text}");
             assert!(text.contains("0913222333"), "{text}");
+            // The history names who changed what, in words.
+            assert!(text.contains(&person.record.full_name), "{text}");
+            assert!(!text.contains("account:"), "{text}");
+            assert!(text.contains("Nghề nghiệp, Số điện thoại"), "{text}");
 
             // The language switch keeps the page and its query.
             browser.click("a[lang=en]").await?;
