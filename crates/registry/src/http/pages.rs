@@ -35,6 +35,12 @@ pub(super) struct SearchQuery {
     page: Option<u32>,
 }
 
+/// A date as a date input sends it (`2026-11-20`), or the message naming what was typed.
+fn form_date(text: &str) -> Result<Date, Message> {
+    Date::parse(text, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| Message::new("field.date").with("found", format!("{text:?}")))
+}
+
 fn filled(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
@@ -200,13 +206,8 @@ fn search_request<'q>(
     query: &'q SearchQuery,
     errors: &mut FormErrors,
 ) -> Option<SearchRequest<'q>> {
-    let date = filled(&query.birth_date).and_then(|text| {
-        errors.check(
-            "birth_date",
-            Date::parse(text, format_description!("[year]-[month]-[day]"))
-                .map_err(|_| Message::new("field.date").with("found", format!("{text:?}"))),
-        )
-    });
+    let date =
+        filled(&query.birth_date).and_then(|text| errors.check("birth_date", form_date(text)));
     if let Some(id) = filled(&query.personal_id) {
         return errors
             .check("personal_id", PersonalId::parse(id).map_err(|e| e.message))
@@ -672,11 +673,7 @@ pub(super) async fn residence(
                 errors.field("effective_from", Message::new("field.required"));
                 None
             }
-            text => errors.check(
-                "effective_from",
-                Date::parse(text, format_description!("[year]-[month]-[day]"))
-                    .map_err(|_| Message::new("field.date").with("found", format!("{text:?}"))),
-            ),
+            text => errors.check("effective_from", form_date(text)),
         };
         let address = match (filled(&form.province), filled(&form.address)) {
             (None, None) => Some(None),

@@ -9,14 +9,12 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use kernel::{Message, PersonalId, Province, ProvinceCode, Sex};
+use kernel::{Message, PersonalId, ProvinceCode, Sex};
 use serde::Deserialize;
-use time::Date;
-use time::macros::format_description;
 use web::layout::render;
 use web::{Authenticated, Chrome, Feedback, FormErrors, Lang, Problem, Site, Texts};
 
-use super::filled;
+use super::{form_date, province_name, provinces_in_force};
 use crate::domain::access::{Official, Purpose};
 use crate::domain::birth::BirthRegistration;
 use crate::domain::record::Relative;
@@ -110,37 +108,14 @@ struct Choices<'a> {
 
 impl<'a> Choices<'a> {
     fn of(site: &Site, registry: &'a Registry, lang: Lang) -> Self {
-        let today = web::reference::today_in_vietnam();
-        let provinces = site
-            .reference
-            .provinces
-            .period_at(today)
-            .map(|period| {
-                period
-                    .units
-                    .iter()
-                    .map(|p| (p.code.to_string(), province_label(p, lang)))
-                    .collect()
-            })
-            .unwrap_or_default();
         Self {
-            provinces,
+            provinces: provinces_in_force(site, lang),
             registry,
         }
     }
 
     fn province_name(&self, code: &str) -> String {
-        self.provinces
-            .iter()
-            .find(|(known, _)| known == code)
-            .map_or_else(|| code.to_owned(), |(_, name)| name.clone())
-    }
-}
-
-fn province_label(province: &Province, lang: Lang) -> String {
-    match lang {
-        Lang::Vi => province.full_name_vi(),
-        Lang::En => province.name_en.clone(),
+        province_name(&self.provinces, code)
     }
 }
 
@@ -195,13 +170,8 @@ fn form_page(
 /// Reads every field, noting each one at fault, so the page reports them all at once.
 fn parse(form: &BirthForm, errors: &mut FormErrors) -> Option<BirthRegistration> {
     let full_name = required(errors, "full_name", &form.full_name);
-    let birth_date = required(errors, "birth_date", &form.birth_date).and_then(|text| {
-        errors.check(
-            "birth_date",
-            Date::parse(text, format_description!("[year]-[month]-[day]"))
-                .map_err(|_| Message::new("field.date").with("found", format!("{text:?}"))),
-        )
-    });
+    let birth_date = required(errors, "birth_date", &form.birth_date)
+        .and_then(|text| errors.check("birth_date", form_date(text)));
     let sex = required(errors, "sex", &form.sex)
         .and_then(|text| errors.check("sex", Sex::parse(text).map_err(|e| e.message)));
     let province = required(
@@ -248,7 +218,9 @@ fn required<'f>(errors: &mut FormErrors, field: &str, value: &'f str) -> Option<
 }
 
 fn filled_text(value: &str) -> Option<String> {
-    filled(&Some(value.to_owned())).map(str::to_owned)
+    Some(value.trim())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 /// A parent named on the form; the ID number is optional (a parent may have none yet), but
