@@ -135,9 +135,26 @@ impl Chromium {
         Ok(())
     }
 
+    /// Clicks something that stays on the page (a checkbox, a link to a field).
     pub(crate) async fn click(&self, css: &str) -> Result<(), Failure> {
         self.client.find(Locator::Css(css)).await?.click().await?;
         Ok(())
+    }
+
+    /// Clicks something that loads a new page (a submit button, a link) and waits until that
+    /// page has loaded: a page answering with the same heading is not mistaken for the next one.
+    pub(crate) async fn open_by(&self, css: &str) -> Result<(), Failure> {
+        self.eval("window.lienthongOldPage = true").await?;
+        self.click(css).await?;
+        let loaded =
+            "return window.lienthongOldPage === undefined && document.readyState === 'complete'";
+        for _ in 0..200 {
+            if self.eval(loaded).await?.as_bool() == Some(true) {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(format!("clicking {css} did not load a page within 10 s").into())
     }
 
     /// Runs a script in the page and returns its value.
@@ -174,7 +191,7 @@ impl Chromium {
         self.goto(&format!("{base}/login")).await?;
         self.fill("personal_id", personal_id).await?;
         self.fill("password", password).await?;
-        self.click("form[action='/login'] button[type=submit]")
+        self.open_by("form[action='/login'] button[type=submit]")
             .await?;
         let deadline = Instant::now() + Duration::from_secs(15);
         while self.client.current_url().await?.path() != "/account" {

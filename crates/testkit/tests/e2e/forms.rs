@@ -56,7 +56,7 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
             browser.goto(&app.url("/registry/births")).await?;
             settled(browser, "Đăng ký khai sinh").await?;
             browser
-                .click("form[action='/registry/births'] button")
+                .open_by("form[action='/registry/births'] button")
                 .await?;
             let text = settled(browser, "Đăng ký khai sinh").await?;
             assert_no_english("the birth form with errors", &text)?;
@@ -120,7 +120,7 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
             browser.fill("mother_id", "079300000001").await?;
             browser.fill("basis", "Giấy chứng sinh số 12/2026").await?;
             browser
-                .click("form[action='/registry/births'] button")
+                .open_by("form[action='/registry/births'] button")
                 .await?;
             let text = settled(browser, "Đăng ký khai sinh").await?;
             assert!(
@@ -137,7 +137,7 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
                 .fill("mother_id", &mother.personal_id.to_string())
                 .await?;
             browser
-                .click("form[action='/registry/births'] button")
+                .open_by("form[action='/registry/births'] button")
                 .await?;
             let text = settled(browser, "Kiểm tra thông tin").await?;
             assert!(text.contains("20/11/2026"), "dates read day first: {text}");
@@ -146,7 +146,7 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
                 "provinces by name: {text}"
             );
             assert_no_english("the check page", &text)?;
-            browser.click("button[name=step][value=confirm]").await?;
+            browser.open_by("button[name=step][value=confirm]").await?;
             let text = settled(browser, "Lê Thị Thu").await?;
             assert!(text.contains("Đã cấp số định danh cá nhân"), "{text}");
             let first_id = PersonalId::parse(
@@ -174,12 +174,12 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
                 .await?;
             browser.fill("basis", "Giấy chứng sinh số 12/2026").await?;
             browser
-                .click("form[action='/registry/births'] button")
+                .open_by("form[action='/registry/births'] button")
                 .await?;
             let text = settled(browser, "Kiểm tra thông tin").await?;
             assert!(text.contains(&first_id.to_string()), "{text}");
             let registered = app.state.registry.count().await?;
-            browser.click("button[name=step][value=confirm]").await?;
+            browser.open_by("button[name=step][value=confirm]").await?;
             let text = settled(browser, "Kiểm tra thông tin").await?;
             assert!(text.contains("Đánh dấu ô này"), "{text}");
             assert_eq!(
@@ -188,7 +188,7 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
                 "no second number was issued"
             );
             browser.click("#not_duplicate").await?;
-            browser.click("button[name=step][value=confirm]").await?;
+            browser.open_by("button[name=step][value=confirm]").await?;
             settled(browser, "Lê Thị Thu").await?;
 
             // The record's contact form: a bad phone number comes back with its message and
@@ -203,7 +203,7 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
             browser.fill("occupation", "Học sinh").await?;
             browser.fill("basis", "Đơn đề nghị của mẹ").await?;
             browser
-                .click("form[action$='/changes'] button[type=submit]")
+                .open_by("form[action$='/changes'] button[type=submit]")
                 .await?;
             let text = settled(browser, "Lê Thị Thu").await?;
             assert!(text.contains("số điện thoại gồm 10 chữ số"), "{text}");
@@ -230,7 +230,7 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
                 .await?;
             browser.fill("phone", "0913222333").await?;
             browser
-                .click("form[action$='/changes'] button[type=submit]")
+                .open_by("form[action$='/changes'] button[type=submit]")
                 .await?;
             let text = settled(browser, "Lê Thị Thu").await?;
             assert!(text.contains("Có người đã thay đổi hồ sơ này"), "{text}");
@@ -240,7 +240,7 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
                 "the official's edit is kept"
             );
             browser
-                .click("form[action$='/changes'] button[type=submit]")
+                .open_by("form[action$='/changes'] button[type=submit]")
                 .await?;
             let text = settled(browser, "Lê Thị Thu").await?;
             assert!(text.contains("Đã lưu thay đổi"), "{text}");
@@ -251,10 +251,10 @@ async fn birth_registration_and_record_changes_in_a_browser() -> TestResult {
             assert!(text.contains("Nghề nghiệp, Số điện thoại"), "{text}");
 
             // The language switch keeps the page and its query.
-            browser.click("a[lang=en]").await?;
+            browser.open_by("a[lang=en]").await?;
             let text = settled(browser, "Lê Thị Thu").await?;
             assert!(text.contains("Personal ID number"), "{text}");
-            browser.click("a[lang=vi]").await?;
+            browser.open_by("a[lang=vi]").await?;
             settled(browser, "Lê Thị Thu").await?;
             app.stop().await?;
             Ok::<(), Failure>(())
