@@ -48,8 +48,11 @@ pub enum NotReplaceable {
         owner: String,
         subsystem: String,
     },
-    #[error("certificate {serial} was already revoked at {at}")]
-    Revoked { serial: String, at: String },
+    #[error("certificate {serial} was already revoked at {}", kernel::timestamp::format(*.at))]
+    Revoked {
+        serial: String,
+        at: time::OffsetDateTime,
+    },
 }
 
 impl From<sqlx::Error> for ExchangeError {

@@ -206,8 +206,7 @@ async fn status(
     let Some(revoked_at) = info.revoked_at else {
         return Ok(CertStatus::good());
     };
-    let at = store::timestamp::parse(&revoked_at).map_err(|e| failed("revoked_at", e))?;
-    let revocation_time = OcspGeneralizedTime::try_from(std::time::SystemTime::from(at))
+    let revocation_time = OcspGeneralizedTime::try_from(std::time::SystemTime::from(revoked_at))
         .map_err(|e| failed("revoked_at", e))?;
     Ok(CertStatus::revoked(RevokedInfo {
         revocation_time,

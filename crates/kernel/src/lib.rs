@@ -14,6 +14,7 @@ pub mod province;
 pub mod reference;
 pub mod role;
 pub mod scope;
+pub mod timestamp;
 
 pub use agency::{Agency, AgencyCode, AgencyKind};
 pub use catalog::{Catalog, Period, Succession};

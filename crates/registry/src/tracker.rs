@@ -107,7 +107,7 @@ async fn row(exchange: &Exchange, entry: audit::Entry, t: &Texts) -> Row {
         Err(_) => entry.service,
     };
     Row {
-        when: web::layout::local_time(&store::timestamp::format(entry.at)),
+        when: web::layout::local_time(&entry.at),
         who,
         service,
         purpose: entry

@@ -111,8 +111,8 @@ pub async fn run(command: ExchangeCommand, state: &crate::AppState) -> anyhow::R
         ExchangeCommand::ListCerts => {
             for c in state.exchange.catalog.certificates().await? {
                 let status = match &c.revoked_at {
-                    Some(at) => format!("revoked {at}"),
-                    None => format!("until {}", c.not_after),
+                    Some(at) => format!("revoked {}", store::timestamp::format(*at)),
+                    None => format!("until {}", store::timestamp::format(c.not_after)),
                 };
                 println!(
                     "{}  {}  {status}  sha256 {}",

@@ -181,20 +181,23 @@ pub fn render(template: &impl Template) -> Result<String, Problem> {
     template.render().map_err(|e| Problem::internal(&e))
 }
 
-/// A stored UTC timestamp (RFC 3339) as people in Vietnam read it: `23/11/2026 15:21`
-/// (UTC+7). Text that is not a timestamp is shown as it is.
-pub fn local_time(stored: &str) -> String {
+/// An instant as people in Vietnam read it: `23/11/2026 15:21` (UTC+7).
+pub fn local_time(at: &time::OffsetDateTime) -> String {
     let vietnam = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    time::OffsetDateTime::parse(stored, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .and_then(|t| {
-            t.to_offset(vietnam)
-                .format(time::macros::format_description!(
-                    "[day]/[month]/[year] [hour]:[minute]"
-                ))
-                .ok()
-        })
-        .unwrap_or_else(|| stored.to_owned())
+    // Formatting a valid date-time with this layout cannot fail.
+    at.to_offset(vietnam)
+        .format(time::macros::format_description!(
+            "[day]/[month]/[year] [hour]:[minute]"
+        ))
+        .unwrap_or_default()
+}
+
+/// The same for a timestamp still held as stored text (identity's types, until they hold
+/// instants); text that is not a timestamp is shown as it is.
+pub fn local_stored_time(stored: &str) -> String {
+    kernel::timestamp::parse(stored)
+        .map(|at| local_time(&at))
+        .unwrap_or_else(|_| stored.to_owned())
 }
 
 /// A date as typed in a form (`2026-11-23`) as people in Vietnam write it: `23/11/2026`.
@@ -231,14 +234,19 @@ mod tests {
 
     #[test]
     fn timestamps_read_in_vietnam_time() {
+        use time::macros::datetime;
         assert_eq!(
-            super::local_time("2026-11-23T08:21:52.458645Z"),
+            super::local_time(&datetime!(2026-11-23 08:21:52.458645 UTC)),
             "23/11/2026 15:21"
         );
         assert_eq!(
-            super::local_time("2026-12-31T17:00:00Z"),
+            super::local_time(&datetime!(2026-12-31 17:00 UTC)),
             "01/01/2027 00:00"
         );
-        assert_eq!(super::local_time("not a time"), "not a time");
+        assert_eq!(
+            super::local_stored_time("2026-12-31T17:00:00Z"),
+            "01/01/2027 00:00"
+        );
+        assert_eq!(super::local_stored_time("not a time"), "not a time");
     }
 }

@@ -3,11 +3,43 @@
 
 use store::timestamp;
 
+use super::load::stored_time;
 use super::{Catalog, CertificateInfo};
 use crate::ExchangeError;
 use crate::ids::SubsystemId;
 
 const CERTIFICATE_COLUMNS: &str = "serial, subsystem_id, fingerprint, not_before, not_after, issued_by, issued_at, revoked_at, revoked_by";
+
+#[derive(sqlx::FromRow)]
+struct CertificateRow {
+    serial: String,
+    subsystem_id: String,
+    fingerprint: String,
+    not_before: String,
+    not_after: String,
+    issued_by: String,
+    issued_at: String,
+    revoked_at: Option<String>,
+    revoked_by: Option<String>,
+}
+
+impl TryFrom<CertificateRow> for CertificateInfo {
+    type Error = ExchangeError;
+
+    fn try_from(row: CertificateRow) -> Result<Self, ExchangeError> {
+        Ok(Self {
+            serial: row.serial,
+            subsystem: row.subsystem_id,
+            fingerprint: row.fingerprint,
+            not_before: stored_time(&row.not_before)?,
+            not_after: stored_time(&row.not_after)?,
+            issued_by: row.issued_by,
+            issued_at: stored_time(&row.issued_at)?,
+            revoked_at: row.revoked_at.as_deref().map(stored_time).transpose()?,
+            revoked_by: row.revoked_by,
+        })
+    }
+}
 
 impl Catalog {
     /// Records a certificate the CA just issued; the gateway accepts it from now on. With
@@ -64,9 +96,7 @@ impl Catalog {
             .map(|(serial, at)| {
                 Ok(crate::ca::Revocation {
                     serial,
-                    revoked_at: timestamp::parse(&at).map_err(|e| {
-                        ExchangeError::invalid("stored revocation time", format!("{at:?}: {e}"))
-                    })?,
+                    revoked_at: stored_time(&at)?,
                 })
             })
             .collect()
@@ -95,11 +125,14 @@ impl Catalog {
 
     /// Every certificate issued, revoked ones included, newest first.
     pub async fn certificates(&self) -> Result<Vec<CertificateInfo>, ExchangeError> {
-        Ok(sqlx::query_as(&format!(
+        sqlx::query_as::<_, CertificateRow>(&format!(
             "SELECT {CERTIFICATE_COLUMNS} FROM exchange_certificates ORDER BY issued_at DESC"
         ))
         .fetch_all(self.db.reader())
-        .await?)
+        .await?
+        .into_iter()
+        .map(CertificateInfo::try_from)
+        .collect()
     }
 
     /// The certificate as issued, PEM.
@@ -114,12 +147,13 @@ impl Catalog {
 
     pub async fn certificate(&self, serial: &str) -> Result<CertificateInfo, ExchangeError> {
         let serial = serial.trim().to_ascii_lowercase();
-        sqlx::query_as(&format!(
+        sqlx::query_as::<_, CertificateRow>(&format!(
             "SELECT {CERTIFICATE_COLUMNS} FROM exchange_certificates WHERE serial = $1"
         ))
         .bind(&serial)
         .fetch_optional(self.db.reader())
         .await?
-        .ok_or_else(|| ExchangeError::Unknown(format!("certificate {serial}")))
+        .ok_or_else(|| ExchangeError::Unknown(format!("certificate {serial}")))?
+        .try_into()
     }
 }

@@ -64,10 +64,9 @@ fn stored(e: InvalidId) -> ExchangeError {
     ExchangeError::invalid("stored identifier", e)
 }
 
-fn stored_time(text: &str) -> Result<time::OffsetDateTime, ExchangeError> {
-    timestamp::parse(text).map_err(|e| {
-        ExchangeError::invalid("stored certificate validity", format!("{text:?}: {e}"))
-    })
+pub(super) fn stored_time(text: &str) -> Result<time::OffsetDateTime, ExchangeError> {
+    timestamp::parse(text)
+        .map_err(|e| ExchangeError::invalid("stored time", format!("{text:?}: {e}")))
 }
 
 async fn rows<T>(db: &Db, sql: &str) -> Result<Vec<T>, ExchangeError>
@@ -137,7 +136,7 @@ pub(super) async fn load(db: &Db) -> Result<Snapshot, ExchangeError> {
                 .fields
                 .map(|f| f.split(',').map(str::to_owned).collect()),
             granted_by: row.granted_by,
-            granted_at: row.granted_at,
+            granted_at: stored_time(&row.granted_at)?,
         };
         snapshot
             .rights

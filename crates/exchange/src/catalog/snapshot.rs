@@ -37,7 +37,9 @@ pub struct Right {
     pub path: Option<String>,
     pub fields: Option<Vec<String>>,
     pub granted_by: String,
-    pub granted_at: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub granted_at: time::OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -75,18 +77,25 @@ pub struct CurrentCertificate {
 }
 
 /// A certificate as the management API and the CLI list it.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CertificateInfo {
     pub serial: String,
-    #[sqlx(rename = "subsystem_id")]
     pub subsystem: String,
     /// Lowercase hex SHA-256 of the DER certificate.
     pub fingerprint: String,
-    pub not_before: String,
-    pub not_after: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub not_before: time::OffsetDateTime,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub not_after: time::OffsetDateTime,
     pub issued_by: String,
-    pub issued_at: String,
-    pub revoked_at: Option<String>,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub issued_at: time::OffsetDateTime,
+    #[serde(with = "kernel::timestamp::text::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<time::OffsetDateTime>,
     pub revoked_by: Option<String>,
 }
 

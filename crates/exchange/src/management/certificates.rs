@@ -47,12 +47,20 @@ pub struct Certificate {
     pub serial: String,
     /// Lowercase hex SHA-256 of the DER certificate.
     pub fingerprint: String,
-    pub not_before: String,
-    pub not_after: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub not_after: OffsetDateTime,
     pub status: CertificateStatus,
     pub issued_by: String,
-    pub issued_at: String,
-    pub revoked_at: Option<String>,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub issued_at: OffsetDateTime,
+    #[serde(with = "kernel::timestamp::text::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<OffsetDateTime>,
     pub revoked_by: Option<String>,
 }
 
@@ -62,7 +70,7 @@ impl Certificate {
     }
 
     fn as_of(info: CertificateInfo, now: OffsetDateTime) -> Self {
-        let ended = store::timestamp::parse(&info.not_after).is_ok_and(|end| end < now);
+        let ended = info.not_after < now;
         let status = match (&info.revoked_at, ended) {
             (Some(_), _) => CertificateStatus::Revoked,
             (None, true) => CertificateStatus::Expired,
@@ -204,7 +212,10 @@ pub async fn revoke(
     };
     if let Some(at) = &certificate.revoked_at {
         let by = certificate.revoked_by.as_deref().unwrap_or("?");
-        return Err(already_revoked(format!("at {at} by {by}")));
+        return Err(already_revoked(format!(
+            "at {} by {by}",
+            store::timestamp::format(*at)
+        )));
     }
     match exchange
         .catalog

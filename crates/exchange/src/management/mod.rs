@@ -79,7 +79,7 @@ impl Manager {
             })
             .cloned()
             .collect();
-        rights.sort_by(|a, b| a.granted_at.cmp(&b.granted_at));
+        rights.sort_by_key(|right| right.granted_at);
         rights
     }
 

@@ -136,7 +136,9 @@ pub struct ViewEntry {
     pub viewer: String,
     pub agency: String,
     pub purpose: String,
-    pub viewed_at: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub viewed_at: time::OffsetDateTime,
 }
 
 #[cfg(test)]

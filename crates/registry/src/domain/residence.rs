@@ -135,6 +135,8 @@ pub struct ResidenceEvent {
     pub province: Option<String>,
     pub address: Option<String>,
     pub effective_from: String,
-    pub recorded_at: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub recorded_at: time::OffsetDateTime,
     pub basis: String,
 }

@@ -16,13 +16,17 @@ pub struct Change<'a> {
 pub struct Versioned {
     pub record: CitizenRecord,
     pub version: i64,
-    pub recorded_at: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub recorded_at: time::OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VersionEntry {
     pub version: i64,
-    pub recorded_at: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub recorded_at: time::OffsetDateTime,
     pub changed_by: String,
     pub basis: String,
     pub change: String,

@@ -293,10 +293,6 @@ impl CitizenPage<'_> {
             .to_owned()
     }
 
-    fn when(&self, stored: impl AsRef<str>) -> String {
-        web::layout::local_time(stored.as_ref())
-    }
-
     fn day(&self, stored: impl AsRef<str>) -> String {
         web::layout::local_date(stored.as_ref())
     }

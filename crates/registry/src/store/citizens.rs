@@ -27,7 +27,7 @@ impl VersionedRow {
         Ok(Versioned {
             record: serde_json::from_str(&self.record)?,
             version: self.version,
-            recorded_at: self.recorded_at,
+            recorded_at: store::timestamp::parse(&self.recorded_at)?,
         })
     }
 }
@@ -120,7 +120,7 @@ pub(crate) async fn versions(
         let record: serde_json::Value = serde_json::from_str(&row.record)?;
         entries.push(VersionEntry {
             version: row.version,
-            recorded_at: row.recorded_at,
+            recorded_at: store::timestamp::parse(&row.recorded_at)?,
             changed_by: row.changed_by,
             basis: row.basis,
             change: row.change,

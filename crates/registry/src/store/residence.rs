@@ -16,16 +16,18 @@ struct ResidenceRow {
     basis: String,
 }
 
-impl From<ResidenceRow> for ResidenceEvent {
-    fn from(row: ResidenceRow) -> Self {
-        Self {
+impl TryFrom<ResidenceRow> for ResidenceEvent {
+    type Error = RegistryError;
+
+    fn try_from(row: ResidenceRow) -> Result<Self, RegistryError> {
+        Ok(Self {
             kind: row.kind,
             province: row.province_code,
             address: row.address,
             effective_from: row.effective_from,
-            recorded_at: row.recorded_at,
+            recorded_at: store::timestamp::parse(&row.recorded_at)?,
             basis: row.basis,
-        }
+        })
     }
 }
 
@@ -64,5 +66,5 @@ pub(crate) async fn events_of(
     .bind(personal_id.to_string())
     .fetch_all(db.reader())
     .await?;
-    Ok(rows.into_iter().map(ResidenceEvent::from).collect())
+    rows.into_iter().map(ResidenceEvent::try_from).collect()
 }

@@ -15,14 +15,16 @@ struct ViewRow {
     viewed_at: String,
 }
 
-impl From<ViewRow> for ViewEntry {
-    fn from(row: ViewRow) -> Self {
-        Self {
+impl TryFrom<ViewRow> for ViewEntry {
+    type Error = RegistryError;
+
+    fn try_from(row: ViewRow) -> Result<Self, RegistryError> {
+        Ok(Self {
             viewer: row.viewer,
             agency: row.agency,
             purpose: row.purpose,
-            viewed_at: row.viewed_at,
-        }
+            viewed_at: store::timestamp::parse(&row.viewed_at)?,
+        })
     }
 }
 
@@ -71,5 +73,5 @@ pub(crate) async fn of(db: &Db, personal_id: PersonalId) -> Result<Vec<ViewEntry
     .bind(personal_id.to_string())
     .fetch_all(db.reader())
     .await?;
-    Ok(rows.into_iter().map(ViewEntry::from).collect())
+    rows.into_iter().map(ViewEntry::try_from).collect()
 }

@@ -27,8 +27,12 @@ pub struct IssuedCertificate {
     pub fingerprint: String,
     /// PEM.
     pub certificate: String,
-    pub not_before: String,
-    pub not_after: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub not_before: time::OffsetDateTime,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub not_after: time::OffsetDateTime,
     /// The serial revoked by this rotation, if the request named one.
     pub replaced: Option<String>,
 }
@@ -63,8 +67,8 @@ pub(in crate::http) async fn issue(
             serial: issued.serial,
             fingerprint: issued.fingerprint,
             certificate: issued.certificate_pem,
-            not_before: store::timestamp::format(issued.not_before),
-            not_after: store::timestamp::format(issued.not_after),
+            not_before: issued.not_before,
+            not_after: issued.not_after,
             replaced: request.replaces.filter(|s| !s.trim().is_empty()),
         }),
     ))

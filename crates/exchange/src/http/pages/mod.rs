@@ -93,7 +93,7 @@ async fn show(
             .traffic
             .into_iter()
             .map(|e| Traffic {
-                when: web::layout::local_time(&store::timestamp::format(e.at)),
+                when: web::layout::local_time(&e.at),
                 client: e.client,
                 service: e.service,
                 endpoint: format!("{} {}", e.method, e.path),

@@ -33,10 +33,6 @@ impl MyDataPage<'_> {
         web::layout::local_date(stored.as_ref())
     }
 
-    fn when(&self, stored: impl AsRef<str>) -> String {
-        web::layout::local_time(stored.as_ref())
-    }
-
     fn kind(&self, kind: impl AsRef<str>) -> String {
         self.t
             .get(&format!("registry.kind_{}", kind.as_ref()))
