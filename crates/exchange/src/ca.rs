@@ -80,9 +80,9 @@ impl std::fmt::Debug for CertificateAuthority {
     }
 }
 
-/// Input the authority refuses, naming the field.
-fn invalid(field: &'static str, reason: impl std::fmt::Display) -> ExchangeError {
-    ExchangeError::invalid(field, reason)
+/// A CSR the authority refuses, saying why.
+fn bad_csr(key: &'static str) -> ExchangeError {
+    ExchangeError::invalid("csr", kernel::Message::new(key))
 }
 
 /// The authority itself failed (files, keys, signing): for the operator's log.
@@ -250,9 +250,9 @@ impl CertificateAuthority {
         not_after: OffsetDateTime,
     ) -> Result<Issued, ExchangeError> {
         if not_after <= not_before {
-            return Err(invalid(
+            return Err(ExchangeError::invalid(
                 "days",
-                "the certificate would end before it starts",
+                kernel::Message::new("csr.ends_before_start"),
             ));
         }
         let id = subsystem.to_string();
@@ -262,9 +262,9 @@ impl CertificateAuthority {
         params.distinguished_name = name;
         let uri = format!("urn:xroad:{id}");
         params.subject_alt_names = vec![SanType::URI(uri.clone().try_into().map_err(|_| {
-            invalid(
+            ExchangeError::invalid(
                 "subsystem",
-                format!("{id:?} must be ASCII to be named in a certificate"),
+                kernel::Message::new("csr.subsystem_ascii").with("found", format!("{id:?}")),
             )
         })?)];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -279,7 +279,12 @@ impl CertificateAuthority {
                 let request = parse_csr(pem)?;
                 let certificate = params
                     .signed_by(&request.public_key, &self.issuer)
-                    .map_err(|e| invalid("csr", e))?;
+                    .map_err(|e| {
+                        ExchangeError::invalid(
+                            "csr",
+                            kernel::Message::new("csr.unreadable").with("reason", e),
+                        )
+                    })?;
                 (certificate, None)
             }
             SubjectKey::Generate => {
@@ -380,20 +385,15 @@ impl CertificateAuthority {
 /// Parses and verifies (the request's self-signature, RFC 2986 §3) a PEM CSR.
 fn parse_csr(pem: &str) -> Result<CertificateSigningRequestParams, ExchangeError> {
     if !pem.contains("-----BEGIN CERTIFICATE REQUEST-----") {
-        return Err(invalid(
-            "csr",
-            "is not a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----); make one with: openssl req -new -key KEY -subj /CN=SUBSYSTEM",
-        ));
+        return Err(bad_csr("csr.not_pem"));
     }
     CertificateSigningRequestParams::from_pem(pem).map_err(|e| match e {
-        rcgen::Error::InvalidCertificationRequestSignature => {
-            invalid("csr", "the request's signature does not verify")
-        }
-        rcgen::Error::UnsupportedExtension => invalid(
+        rcgen::Error::InvalidCertificationRequestSignature => bad_csr("csr.signature"),
+        rcgen::Error::UnsupportedExtension => bad_csr("csr.extension"),
+        other => ExchangeError::invalid(
             "csr",
-            "the request asks for an extension this CA does not handle; send one without extensions",
+            kernel::Message::new("csr.unreadable").with("reason", other),
         ),
-        other => invalid("csr", format!("cannot be read: {other}")),
     })
 }
 

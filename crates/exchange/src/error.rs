@@ -1,16 +1,21 @@
 //! The exchange's error: what its catalogue, certificate authority and services return.
 
+use kernel::Message;
+
 use crate::ids::InvalidId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
     /// Input that names what is wrong with it.
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
-    #[error("{0} is not registered")]
-    Unknown(String),
-    #[error("{0} is already registered")]
-    Exists(String),
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: Message,
+    },
+    #[error("{} {id} is not registered", .entry.as_str())]
+    Unknown { entry: Entry, id: String },
+    #[error("{} {id} is already registered", .entry.as_str())]
+    Exists { entry: Entry, id: String },
     /// The platform's certificate authority could not do its part (its files, its key, a
     /// signature). The reason is for the operator's log: it may name server paths.
     #[error("certificate authority: {0}")]
@@ -28,13 +33,56 @@ pub enum ExchangeError {
     NotReplaceable(NotReplaceable),
     #[error("no certificate has the serial {0}")]
     UnknownCertificate(String),
-    /// `how`: when and by whom, or "a moment ago" when another revocation won the race.
-    #[error("certificate {serial} was already revoked {how}")]
-    AlreadyRevoked { serial: String, how: String },
+    /// `by` and `at`: who revoked it and when; none when another revocation won the race a
+    /// moment ago.
+    #[error("{}", already_revoked(serial, by_at))]
+    AlreadyRevoked {
+        serial: String,
+        by_at: Option<(String, time::OffsetDateTime)>,
+    },
     #[error(transparent)]
     Audit(#[from] audit::Error),
     #[error(transparent)]
     Store(#[from] store::Error),
+}
+
+/// What to tell a manager who revokes a certificate that is already revoked.
+pub(crate) fn already_revoked(
+    serial: &str,
+    by_at: &Option<(String, time::OffsetDateTime)>,
+) -> Message {
+    match by_at {
+        Some((by, at)) => Message::new("exchange.already_revoked")
+            .with("serial", serial)
+            .with("by", by)
+            .with("at", web::layout::local_time(at)),
+        None => Message::new("exchange.already_revoked_now").with("serial", serial),
+    }
+}
+
+/// The kinds of catalogue entry a change can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    Member,
+    Subsystem,
+    Service,
+    /// A client as X-Road names it: `MEMBER` or `SUBSYSTEM` and the identifier.
+    Client,
+    Right,
+    Certificate,
+}
+
+impl Entry {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Subsystem => "subsystem",
+            Self::Service => "service",
+            Self::Client => "client",
+            Self::Right => "right",
+            Self::Certificate => "certificate",
+        }
+    }
 }
 
 /// Why a certificate named in `replaces` cannot be replaced by the one being issued.
@@ -63,16 +111,24 @@ impl From<sqlx::Error> for ExchangeError {
 
 impl ExchangeError {
     pub(crate) fn id(field: &'static str, error: InvalidId) -> Self {
-        Self::Invalid {
-            field,
-            reason: error.to_string(),
+        Self::invalid(field, error.message)
+    }
+
+    pub(crate) fn invalid(field: &'static str, message: Message) -> Self {
+        Self::Invalid { field, message }
+    }
+
+    pub(crate) fn unknown(entry: Entry, id: impl std::fmt::Display) -> Self {
+        Self::Unknown {
+            entry,
+            id: id.to_string(),
         }
     }
 
-    pub(crate) fn invalid(field: &'static str, reason: impl std::fmt::Display) -> Self {
-        Self::Invalid {
-            field,
-            reason: reason.to_string(),
+    pub(crate) fn exists(entry: Entry, id: impl std::fmt::Display) -> Self {
+        Self::Exists {
+            entry,
+            id: id.to_string(),
         }
     }
 

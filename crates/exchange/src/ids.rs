@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use kernel::Message;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// Characters that stay as they are when an identifier part is written into a path.
@@ -18,18 +19,24 @@ const PART: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'=');
 
+/// Why an identifier was refused, as a message naming the part at fault in X-Road's own
+/// words (INSTANCE, CLASS, MEMBER, SUBSYSTEM, SERVICE), which read the same in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what}: {reason}")]
+#[error("{message}")]
 pub struct InvalidId {
-    pub what: &'static str,
-    pub reason: String,
+    pub message: Message,
 }
 
-fn invalid(what: &'static str, reason: impl Into<String>) -> InvalidId {
-    InvalidId {
-        what,
-        reason: reason.into(),
-    }
+fn invalid(message: Message) -> InvalidId {
+    InvalidId { message }
+}
+
+fn in_part(message: Message, part: &'static str) -> InvalidId {
+    invalid(message.with("part", part))
+}
+
+fn shaped(message: Message, text: &str) -> InvalidId {
+    invalid(message.with("found", format!("{text:?}")))
 }
 
 /// One decoded identifier part, checked against the allowed characters.
@@ -37,20 +44,22 @@ fn part(what: &'static str, raw: &str) -> Result<String, InvalidId> {
     // Decoded per RFC 3986: `+` stays a plus, not a space.
     let decoded = percent_decode_str(raw)
         .decode_utf8()
-        .map_err(|_| invalid(what, "is not UTF-8 after percent-decoding"))?;
+        .map_err(|_| in_part(Message::new("exchange_id.not_utf8"), what))?;
     if decoded.is_empty() {
-        return Err(invalid(what, "is empty"));
+        return Err(in_part(Message::new("exchange_id.empty"), what));
     }
     if decoded.len() > 255 {
-        return Err(invalid(what, "is longer than 255 bytes"));
+        return Err(in_part(Message::new("exchange_id.too_long"), what));
     }
     if let Some(bad) = decoded
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "'()+,-.=?".contains(*c)))
     {
         return Err(invalid(
-            what,
-            format!("{decoded:?} contains {bad:?}; allowed are A-Z a-z 0-9 ' ( ) + , - . = ?"),
+            Message::new("exchange_id.characters")
+                .with("part", what)
+                .with("found", format!("{decoded:?}"))
+                .with("bad", format!("{bad:?}")),
         ));
     }
     Ok(decoded.into_owned())
@@ -87,14 +96,11 @@ impl MemberId {
         let parts: Vec<&str> = text.split('/').collect();
         match parts.as_slice() {
             [instance, class, code] => Ok(Self {
-                instance: part("instance", instance)?,
-                class: part("member class", class)?,
-                code: part("member code", code)?,
+                instance: part("INSTANCE", instance)?,
+                class: part("CLASS", class)?,
+                code: part("MEMBER", code)?,
             }),
-            _ => Err(invalid(
-                "member",
-                format!("{text:?} must be INSTANCE/CLASS/MEMBER"),
-            )),
+            _ => Err(shaped(Message::new("exchange_id.member_shape"), text)),
         }
     }
 }
@@ -107,16 +113,13 @@ impl SubsystemId {
         match parts.as_slice() {
             [instance, class, member, subsystem] => Ok(Self {
                 member: MemberId {
-                    instance: part("instance", instance)?,
-                    class: part("member class", class)?,
-                    code: part("member code", member)?,
+                    instance: part("INSTANCE", instance)?,
+                    class: part("CLASS", class)?,
+                    code: part("MEMBER", member)?,
                 },
-                code: part("subsystem code", subsystem)?,
+                code: part("SUBSYSTEM", subsystem)?,
             }),
-            _ => Err(invalid(
-                "client",
-                format!("{text:?} must be INSTANCE/CLASS/MEMBER/SUBSYSTEM"),
-            )),
+            _ => Err(shaped(Message::new("exchange_id.subsystem_shape"), text)),
         }
     }
 }
@@ -136,12 +139,7 @@ impl ClientId {
         match text.split('/').count() {
             3 => MemberId::parse(text).map(Self::Member),
             4 => SubsystemId::parse(text).map(Self::Subsystem),
-            _ => Err(invalid(
-                "client",
-                format!(
-                    "{text:?} must be INSTANCE/CLASS/MEMBER or INSTANCE/CLASS/MEMBER/SUBSYSTEM"
-                ),
-            )),
+            _ => Err(shaped(Message::new("exchange_id.client_shape"), text)),
         }
     }
 
@@ -158,11 +156,15 @@ impl ServiceId {
     pub fn parse(text: &str) -> Result<Self, InvalidId> {
         let (subsystem, code) = text
             .rsplit_once('/')
-            .ok_or_else(|| invalid("service", format!("{text:?} must have five parts")))?;
+            .ok_or_else(|| shaped(Message::new("exchange_id.service_shape"), text))?;
         Ok(Self {
-            subsystem: SubsystemId::parse(subsystem)
-                .map_err(|e| invalid("service", e.to_string()))?,
-            code: part("service code", code)?,
+            subsystem: SubsystemId::parse(subsystem).map_err(|e| match e.message.key() {
+                "exchange_id.subsystem_shape" => {
+                    shaped(Message::new("exchange_id.service_shape"), text)
+                }
+                _ => e,
+            })?,
+            code: part("SERVICE", code)?,
         })
     }
 
@@ -171,17 +173,15 @@ impl ServiceId {
     pub fn from_r1_path(path: &str) -> Result<(Self, &str), InvalidId> {
         let mut pieces = path.splitn(6, '/');
         let mut next = |what: &'static str| {
-            pieces.next().filter(|p| !p.is_empty()).ok_or_else(|| {
-                invalid(
-                    what,
-                    "is missing from the path /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE",
-                )
-            })
+            pieces
+                .next()
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| in_part(Message::new("exchange_id.missing_in_path"), what))
         };
-        let instance = next("instance")?;
-        let class = next("member class")?;
-        let member = next("member code")?;
-        let subsystem = next("subsystem code")?;
+        let instance = next("INSTANCE")?;
+        let class = next("CLASS")?;
+        let member = next("MEMBER")?;
+        let subsystem = next("SUBSYSTEM")?;
         let rest = path
             .get(instance.len() + class.len() + member.len() + subsystem.len() + 4..)
             .unwrap_or_default();
@@ -190,22 +190,22 @@ impl ServiceId {
             None => (rest, ""),
         };
         if service.is_empty() {
-            return Err(invalid(
-                "service code",
-                "is missing from the path /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE",
+            return Err(in_part(
+                Message::new("exchange_id.missing_in_path"),
+                "SERVICE",
             ));
         }
         Ok((
             Self {
                 subsystem: SubsystemId {
                     member: MemberId {
-                        instance: part("instance", instance)?,
-                        class: part("member class", class)?,
-                        code: part("member code", member)?,
+                        instance: part("INSTANCE", instance)?,
+                        class: part("CLASS", class)?,
+                        code: part("MEMBER", member)?,
                     },
-                    code: part("subsystem code", subsystem)?,
+                    code: part("SUBSYSTEM", subsystem)?,
                 },
-                code: part("service code", service)?,
+                code: part("SERVICE", service)?,
             },
             tail,
         ))
@@ -278,20 +278,18 @@ mod tests {
         assert_eq!(client.member.code, "0100+1");
         assert_eq!(client.to_string(), "VN/COM/0100+1/ekyc");
         let slash = SubsystemId::parse("VN/GOV/BCA/a%2Fb").unwrap_err();
-        assert_eq!(slash.what, "subsystem code");
+        assert!(slash.to_string().contains("the SUBSYSTEM part"), "{slash}");
         assert!(
             SubsystemId::parse("VN/GOV/BCA").is_err(),
             "a subsystem is required"
         );
-        assert_eq!(
-            ServiceId::from_r1_path("VN/GOV/BCA/registry")
-                .unwrap_err()
-                .what,
-            "service code"
+        let missing = ServiceId::from_r1_path("VN/GOV/BCA/registry").unwrap_err();
+        assert_eq!(missing.message.key(), "exchange_id.missing_in_path");
+        assert!(
+            missing.to_string().contains("the SERVICE part"),
+            "{missing}"
         );
-        assert_eq!(
-            SubsystemId::parse("VN/GOV/B CA/x").unwrap_err().what,
-            "member code"
-        );
+        let spaced = SubsystemId::parse("VN/GOV/B CA/x").unwrap_err();
+        assert!(spaced.to_string().contains("the MEMBER part"), "{spaced}");
     }
 }

@@ -154,10 +154,10 @@ impl Exchange {
     pub async fn start(parts: Parts) -> Result<Self, ExchangeError> {
         let catalog = Catalog::open(parts.db.clone(), parts.provider_networks.clone()).await?;
         let http = forward::provider_client(parts.provider_networks).map_err(|reason| {
-            ExchangeError::Invalid {
-                field: "http client",
-                reason,
-            }
+            ExchangeError::invalid(
+                "provider_networks",
+                kernel::Message::new("exchange.provider_networks").with("reason", reason),
+            )
         })?;
         let exchange = Self(Arc::new(Inner {
             catalog,
@@ -228,10 +228,10 @@ impl Exchange {
         actor: &str,
     ) -> Result<Issued, ExchangeError> {
         if !(1..=ca::MAX_DAYS).contains(&days) {
-            return Err(ExchangeError::Invalid {
-                field: "days",
-                reason: format!("must be between 1 and {}", ca::MAX_DAYS),
-            });
+            return Err(ExchangeError::invalid(
+                "days",
+                kernel::Message::new("exchange.days").with("max", ca::MAX_DAYS),
+            ));
         }
         let now = time::OffsetDateTime::now_utc();
         // A little slack before now, for clients whose clocks run behind.
@@ -263,12 +263,9 @@ impl Exchange {
         replaced: Option<&str>,
         actor: &str,
     ) -> Result<Issued, ExchangeError> {
-        let id = SubsystemId::parse(subsystem).map_err(|e| ExchangeError::Invalid {
-            field: "subsystem",
-            reason: e.to_string(),
-        })?;
+        let id = SubsystemId::parse(subsystem).map_err(|e| ExchangeError::id("subsystem", e))?;
         if !self.catalog.snapshot().await.has_subsystem(&id) {
-            return Err(ExchangeError::Unknown(format!("subsystem {id}")));
+            return Err(ExchangeError::unknown(error::Entry::Subsystem, &id));
         }
         let issued = self.ca()?.issue(&id, key, not_before, not_after)?;
         self.catalog

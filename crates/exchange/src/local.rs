@@ -105,11 +105,8 @@ impl Exchange {
         registration: LocalRegistration,
         provider: Arc<dyn LocalProvider>,
     ) -> Result<(), ExchangeError> {
-        let owner =
-            SubsystemId::parse(&registration.subsystem.0).map_err(|e| ExchangeError::Invalid {
-                field: "subsystem",
-                reason: e.to_string(),
-            })?;
+        let owner = SubsystemId::parse(&registration.subsystem.0)
+            .map_err(|e| ExchangeError::id("subsystem", e))?;
         if let Ok(mut providers) = self.catalog.local.0.write() {
             providers.insert(
                 registration.name.to_owned(),

@@ -200,7 +200,7 @@ async fn status(
     let serial = hex(significant);
     let info = match exchange.catalog.certificate(&serial).await {
         Ok(info) => info,
-        Err(ExchangeError::Unknown(_)) => return Ok(CertStatus::unknown()),
+        Err(ExchangeError::Unknown { .. }) => return Ok(CertStatus::unknown()),
         Err(error) => return Err(error),
     };
     let Some(revoked_at) = info.revoked_at else {

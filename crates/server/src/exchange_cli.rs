@@ -78,7 +78,7 @@ fn added<T>(outcome: Result<T, ExchangeError>, count: &mut usize) -> anyhow::Res
             *count += 1;
             Ok(())
         }
-        Err(ExchangeError::Exists(_)) => Ok(()),
+        Err(ExchangeError::Exists { .. }) => Ok(()),
         Err(error) => Err(error.into()),
     }
 }

@@ -1,11 +1,13 @@
 //! The record of client certificates the platform CA issued: issuing, rotation, revocation,
 //! and the lists the API, the CRL and OCSP read.
 
+use kernel::Message;
 use store::timestamp;
 
 use super::load::stored_time;
 use super::{Catalog, CertificateInfo};
 use crate::ExchangeError;
+use crate::error::Entry;
 use crate::ids::SubsystemId;
 
 const CERTIFICATE_COLUMNS: &str = "serial, subsystem_id, fingerprint, not_before, not_after, issued_by, issued_at, revoked_at, revoked_by";
@@ -76,10 +78,12 @@ impl Catalog {
                 .await?;
             if done.rows_affected() == 0 {
                 // Dropping the transaction undoes the insert.
-                return Err(ExchangeError::Invalid {
-                    field: "replaces",
-                    reason: format!("{serial} is not a current certificate of {subsystem}"),
-                });
+                return Err(ExchangeError::invalid(
+                    "replaces",
+                    Message::new("exchange.not_current_certificate")
+                        .with("serial", &serial)
+                        .with("subsystem", subsystem),
+                ));
             }
         }
         tx.commit().await?;
@@ -115,9 +119,7 @@ impl Catalog {
             .await?;
         tx.commit().await?;
         if done.rows_affected() == 0 {
-            return Err(ExchangeError::Unknown(format!(
-                "unrevoked certificate {serial}"
-            )));
+            return Err(ExchangeError::unknown(Entry::Certificate, serial));
         }
         self.reload().await?;
         Ok(())
@@ -142,7 +144,7 @@ impl Catalog {
             .bind(&serial)
             .fetch_optional(self.db.reader())
             .await?
-            .ok_or_else(|| ExchangeError::Unknown(format!("certificate {serial}")))
+            .ok_or_else(|| ExchangeError::unknown(Entry::Certificate, &serial))
     }
 
     pub async fn certificate(&self, serial: &str) -> Result<CertificateInfo, ExchangeError> {
@@ -153,7 +155,7 @@ impl Catalog {
         .bind(&serial)
         .fetch_optional(self.db.reader())
         .await?
-        .ok_or_else(|| ExchangeError::Unknown(format!("certificate {serial}")))?
+        .ok_or_else(|| ExchangeError::unknown(Entry::Certificate, &serial))?
         .try_into()
     }
 }

@@ -61,12 +61,11 @@ struct CertificateRow {
 }
 
 fn stored(e: InvalidId) -> ExchangeError {
-    ExchangeError::invalid("stored identifier", e)
+    ExchangeError::stored(e)
 }
 
 pub(super) fn stored_time(text: &str) -> Result<time::OffsetDateTime, ExchangeError> {
-    timestamp::parse(text)
-        .map_err(|e| ExchangeError::invalid("stored time", format!("{text:?}: {e}")))
+    timestamp::parse(text).map_err(ExchangeError::stored)
 }
 
 async fn rows<T>(db: &Db, sql: &str) -> Result<Vec<T>, ExchangeError>

@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use kernel::Message;
 use store::{Db, timestamp};
 use utoipa::ToSchema;
 
+use crate::error::Entry;
 pub use crate::error::ExchangeError;
 use crate::ids::{ClientId, MemberId, ServiceId, SubsystemId};
 use crate::local::{LOCAL_SCHEME, LocalProviders};
@@ -70,10 +72,10 @@ fn check_method(method: &str) -> Result<String, ExchangeError> {
     if METHODS.contains(&upper.as_str()) {
         Ok(upper)
     } else {
-        Err(ExchangeError::Invalid {
-            field: "method",
-            reason: format!("{method:?} is not an HTTP method (or *)"),
-        })
+        Err(ExchangeError::invalid(
+            "method",
+            Message::new("exchange.method").with("found", format!("{method:?}")),
+        ))
     }
 }
 
@@ -86,20 +88,20 @@ fn check_path(path: &str) -> Result<String, ExchangeError> {
     if ok {
         Ok(path.to_owned())
     } else {
-        Err(ExchangeError::Invalid {
-            field: "path",
-            reason: format!("{path:?} must start with / and hold no spaces, ? or .."),
-        })
+        Err(ExchangeError::invalid(
+            "path",
+            Message::new("exchange.path").with("found", format!("{path:?}")),
+        ))
     }
 }
 
 fn check_name(name: &str) -> Result<String, ExchangeError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ExchangeError::Invalid {
-            field: "name",
-            reason: "is required, at most 200 characters".into(),
-        });
+        return Err(ExchangeError::invalid(
+            "name",
+            Message::new("exchange.name"),
+        ));
     }
     Ok(name.to_owned())
 }
@@ -117,12 +119,12 @@ pub(crate) fn check_base_url(url: &str) -> Result<String, ExchangeError> {
     let scheme_ok =
         local_name.unwrap_or_else(|| url.starts_with("https://") || url.starts_with("http://"));
     if !scheme_ok || url.contains(['?', '#']) || url.chars().any(char::is_whitespace) {
-        return Err(ExchangeError::Invalid {
-            field: "base_url",
-            reason: format!(
-                "{url:?} must be an http(s) URL without query or fragment, or {LOCAL_SCHEME}<provider> for a provider in this node"
-            ),
-        });
+        return Err(ExchangeError::invalid(
+            "base_url",
+            Message::new("exchange.base_url")
+                .with("found", format!("{url:?}"))
+                .with("scheme", LOCAL_SCHEME),
+        ));
     }
     Ok(url.to_owned())
 }
@@ -212,7 +214,7 @@ impl Catalog {
             .await?;
         tx.commit().await?;
         if done.rows_affected() == 0 {
-            return Err(ExchangeError::Exists(id.to_string()));
+            return Err(ExchangeError::exists(Entry::Member, &id));
         }
         self.reload().await?;
         Ok(id)
@@ -223,10 +225,10 @@ impl Catalog {
         let name = check_name(name)?;
         let snapshot = self.snapshot().await;
         if snapshot.member_name(&id.member).is_none() {
-            return Err(ExchangeError::Unknown(format!("member {}", id.member)));
+            return Err(ExchangeError::unknown(Entry::Member, &id.member));
         }
         if snapshot.has_subsystem(&id) {
-            return Err(ExchangeError::Exists(id.to_string()));
+            return Err(ExchangeError::exists(Entry::Subsystem, &id));
         }
         let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO exchange_subsystems (id, member_id, name, created_at) VALUES ($1, $2, $3, $4)")
@@ -246,35 +248,36 @@ impl Catalog {
         let base_url = check_base_url(&service.base_url)?;
         if base_url.starts_with(LOCAL_SCHEME) {
             let Some(owner) = self.local.owner(&base_url) else {
-                return Err(ExchangeError::Invalid {
-                    field: "base_url",
-                    reason: format!("no provider in this node is named {base_url}"),
-                });
+                return Err(ExchangeError::invalid(
+                    "base_url",
+                    Message::new("exchange.no_local_provider").with("found", &base_url),
+                ));
             };
             if id.subsystem.member != owner.member {
-                return Err(ExchangeError::Invalid {
-                    field: "base_url",
-                    reason: format!(
-                        "only the provider's owner {} may point a service at {base_url}",
-                        owner.member
-                    ),
-                });
+                return Err(ExchangeError::invalid(
+                    "base_url",
+                    Message::new("exchange.local_owner")
+                        .with("owner", &owner.member)
+                        .with("found", &base_url),
+                ));
             }
         } else {
             self.networks
                 .check_base_url(&base_url)
                 .await
-                .map_err(|reason| ExchangeError::Invalid {
-                    field: "base_url",
-                    reason,
+                .map_err(|reason| {
+                    ExchangeError::invalid(
+                        "base_url",
+                        Message::new("exchange.base_url_unreachable").with("reason", reason),
+                    )
                 })?;
         }
         let timeout_ms = service.timeout_ms.unwrap_or(30_000);
         if !(100..=300_000).contains(&timeout_ms) {
-            return Err(ExchangeError::Invalid {
-                field: "timeout_ms",
-                reason: "must be between 100 and 300000".into(),
-            });
+            return Err(ExchangeError::invalid(
+                "timeout_ms",
+                Message::new("exchange.timeout"),
+            ));
         }
         if let Some(document) = &service.openapi
             && serde_json::from_str::<serde_json::Value>(document)
@@ -282,10 +285,10 @@ impl Catalog {
                 .and_then(|v| v.get("openapi").cloned())
                 .is_none()
         {
-            return Err(ExchangeError::Invalid {
-                field: "openapi",
-                reason: "must be an OpenAPI 3 document in JSON".into(),
-            });
+            return Err(ExchangeError::invalid(
+                "openapi",
+                Message::new("exchange.openapi"),
+            ));
         }
         let endpoints = service
             .endpoints
@@ -294,13 +297,10 @@ impl Catalog {
             .collect::<Result<Vec<_>, ExchangeError>>()?;
         let snapshot = self.snapshot().await;
         if !snapshot.has_subsystem(&id.subsystem) {
-            return Err(ExchangeError::Unknown(format!(
-                "subsystem {}",
-                id.subsystem
-            )));
+            return Err(ExchangeError::unknown(Entry::Subsystem, &id.subsystem));
         }
         if snapshot.services.contains_key(&id) {
-            return Err(ExchangeError::Exists(id.to_string()));
+            return Err(ExchangeError::exists(Entry::Service, &id));
         }
         let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO exchange_services (id, subsystem_id, base_url, openapi, timeout_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -333,12 +333,10 @@ impl Catalog {
         let method = right.method.as_deref().map(check_method).transpose()?;
         let path = right.path.as_deref().map(check_path).transpose()?;
         if method.is_some() != path.is_some() {
-            return Err(ExchangeError::Invalid {
-                field: "path",
-                reason:
-                    "give method and path together (an endpoint), or neither (the whole service)"
-                        .into(),
-            });
+            return Err(ExchangeError::invalid(
+                "path",
+                Message::new("exchange.endpoint_pair"),
+            ));
         }
         let fields = right
             .fields
@@ -350,10 +348,11 @@ impl Catalog {
                         if self.local.releases_field(f) {
                             Ok(f.to_owned())
                         } else {
-                            Err(ExchangeError::Invalid {
-                                field: "fields",
-                                reason: format!("{f:?} is not a registry field"),
-                            })
+                            Err(ExchangeError::invalid(
+                                "fields",
+                                Message::new("exchange.registry_field")
+                                    .with("found", format!("{f:?}")),
+                            ))
                         }
                     })
                     .collect::<Result<Vec<_>, _>>()
@@ -361,13 +360,13 @@ impl Catalog {
             .transpose()?;
         let snapshot = self.snapshot().await;
         if !snapshot.has_client(&client) {
-            return Err(ExchangeError::Unknown(format!(
-                "client {} {client}",
-                client.object_type()
-            )));
+            return Err(ExchangeError::unknown(
+                Entry::Client,
+                format!("{} {client}", client.object_type()),
+            ));
         }
         if !snapshot.services.contains_key(&service) {
-            return Err(ExchangeError::Unknown(format!("service {service}")));
+            return Err(ExchangeError::unknown(Entry::Service, &service));
         }
         let id = uuid::Uuid::now_v7().to_string();
         let mut tx = self.db.begin().await?;
@@ -397,7 +396,7 @@ impl Catalog {
             .await?;
         tx.commit().await?;
         if done.rows_affected() == 0 {
-            return Err(ExchangeError::Unknown(format!("right {right_id}")));
+            return Err(ExchangeError::unknown(Entry::Right, right_id));
         }
         self.reload().await?;
         Ok(())
@@ -406,16 +405,16 @@ impl Catalog {
     pub async fn set_limit(&self, client: &str, limit: Limit) -> Result<(), ExchangeError> {
         let client = ClientId::parse(client).map_err(|e| ExchangeError::id("client", e))?;
         if limit.per_second == 0 || limit.per_day == 0 {
-            return Err(ExchangeError::Invalid {
-                field: "per_second",
-                reason: "limits must be at least 1 (revoke rights to stop a client)".into(),
-            });
+            return Err(ExchangeError::invalid(
+                "per_second",
+                Message::new("exchange.limits"),
+            ));
         }
         if !self.snapshot().await.has_client(&client) {
-            return Err(ExchangeError::Unknown(format!(
-                "client {} {client}",
-                client.object_type()
-            )));
+            return Err(ExchangeError::unknown(
+                Entry::Client,
+                format!("{} {client}", client.object_type()),
+            ));
         }
         let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO exchange_limits (client_id, per_second, per_day) VALUES ($1, $2, $3) ON CONFLICT (client_id) DO UPDATE SET per_second = $2, per_day = $3")

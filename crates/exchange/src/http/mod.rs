@@ -23,6 +23,7 @@ where
 {
     Router::new()
         .route("/exchange", get(pages::page))
+        .route("/exchange/members", post(pages::add_member))
         .route("/exchange/subsystems", post(pages::add_subsystem))
         .route("/exchange/rights", post(pages::grant))
         .route("/exchange/rights/{id}/revoke", post(pages::revoke))

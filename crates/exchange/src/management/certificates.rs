@@ -167,7 +167,7 @@ async fn replaceable(
     };
     let current = match exchange.catalog.certificate(serial).await {
         Ok(current) => current,
-        Err(ExchangeError::Unknown(_)) => {
+        Err(ExchangeError::Unknown { .. }) => {
             return refused(NotReplaceable::Unknown {
                 serial: serial.to_owned(),
             });
@@ -199,23 +199,20 @@ pub async fn revoke(
 ) -> Result<(), ExchangeError> {
     let certificate = match exchange.catalog.certificate(serial).await {
         Ok(certificate) => certificate,
-        Err(ExchangeError::Unknown(_)) => {
+        Err(ExchangeError::Unknown { .. }) => {
             return Err(ExchangeError::UnknownCertificate(serial.to_owned()));
         }
         Err(error) => return Err(error),
     };
     let subsystem = parse(SubsystemId::parse(&certificate.subsystem), "subsystem")?;
     manager.require(&subsystem.member)?;
-    let already_revoked = |how: String| ExchangeError::AlreadyRevoked {
+    let already_revoked = |by_at| ExchangeError::AlreadyRevoked {
         serial: certificate.serial.clone(),
-        how,
+        by_at,
     };
-    if let Some(at) = &certificate.revoked_at {
-        let by = certificate.revoked_by.as_deref().unwrap_or("?");
-        return Err(already_revoked(format!(
-            "at {} by {by}",
-            store::timestamp::format(*at)
-        )));
+    if let Some(at) = certificate.revoked_at {
+        let by = certificate.revoked_by.clone().unwrap_or_default();
+        return Err(already_revoked(Some((by, at))));
     }
     match exchange
         .catalog
@@ -224,7 +221,7 @@ pub async fn revoke(
     {
         Ok(()) => Ok(()),
         // Revoked by someone else between the lookup and the update.
-        Err(ExchangeError::Unknown(_)) => Err(already_revoked("a moment ago".into())),
+        Err(ExchangeError::Unknown { .. }) => Err(already_revoked(None)),
         Err(error) => Err(error),
     }
 }

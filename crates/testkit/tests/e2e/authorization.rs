@@ -161,6 +161,7 @@ const TABLE: &[Row] = &[
 
     // Managing the exchange.
     row("GET", "/exchange", "/exchange", Empty, [303, 403, 403, 403, 200, 200, 403, 303, 303, 303]),
+    row("POST", "/exchange/members", "/exchange/members", Form("id=VN%2FGOV%2FBTP&name=B%E1%BB%99+T%C6%B0+ph%C3%A1p"), [303, 403, 403, 403, 409, 403, 403, 303, 303, 303]),
     row("POST", "/exchange/subsystems", "/exchange/subsystems", Form("id=VN%2FGOV%2FBYT%2Finsurance&name=B%E1%BA%A3o+hi%E1%BB%83m"), [303, 403, 403, 403, 409, 409, 403, 303, 303, 303]),
     row("POST", "/exchange/rights", "/exchange/rights", Form("client=VN%2FGOV%2FBTP%2Fnobody&service=VN%2FGOV%2FBYT%2Finsurance%2Fcards"), [303, 403, 403, 403, 404, 404, 403, 303, 303, 303]),
     row("POST", "/exchange/rights/{id}/revoke", "/exchange/rights/00000000-0000-7000-8000-000000000000/revoke", Empty, [303, 403, 403, 403, 404, 404, 403, 303, 303, 303]),

@@ -311,7 +311,12 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
         .await?;
         assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let text = bad.text().await?;
-        assert!(text.contains(r#"role="alert">csr: "#), "{text}");
+        assert!(
+            text.contains(r##"<a href="#certificate_csr">"##)
+                && text.contains("đây không phải yêu cầu cấp chứng thư dạng PEM")
+                && text.contains(r#"id="certificate_csr-error""#),
+            "the summary links to the CSR, told in Vietnamese beside it: {text}"
+        );
         assert!(text.contains(">hello</textarea>"));
         assert!(app.state.exchange.catalog.certificates().await?.is_empty());
 
@@ -366,8 +371,28 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
         .await?;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
-        let revoked = post(
+        let asked = post(
             &format!("/exchange/certificates/{serial}/revoke"),
+            &admin,
+            &[],
+        )
+        .await?;
+        assert_eq!(asked.status(), StatusCode::OK);
+        let asked = asked.text().await?;
+        assert!(
+            asked.contains("Thu hồi chứng thư số?") && asked.contains(&serial),
+            "{asked}"
+        );
+        assert!(
+            page("/exchange", &admin)
+                .await?
+                .text()
+                .await?
+                .contains("Đang hiệu lực"),
+            "asking revokes nothing"
+        );
+        let revoked = post(
+            &format!("/exchange/certificates/{serial}/revoke?confirm=yes"),
             &admin,
             &[],
         )
@@ -386,7 +411,7 @@ async fn the_exchange_page_issues_lists_and_revokes_certificates() -> TestResult
         )
         .await?;
         assert_eq!(again.status(), StatusCode::CONFLICT);
-        assert!(again.text().await?.contains("already revoked"));
+        assert!(again.text().await?.contains("đã bị thu hồi"));
 
         admin.add_cookie("lang=en");
         let english = admin.get("/exchange").send().await?.text().await?;

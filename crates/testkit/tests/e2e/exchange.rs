@@ -409,6 +409,33 @@ async fn operators_see_the_traffic_and_citizens_see_who_used_their_data() -> Tes
         assert_eq!(operators.status(), StatusCode::OK);
         let text = operators.text().await?;
         assert!(text.contains("VN/GOV/BCA/registry/residence") && text.contains(CLIENT));
+
+        // An operator registers a new member on the page; a bad code is told on its field
+        // and registers nothing.
+        let add = |fields: &'static [(&'static str, &'static str)]| {
+            official.post("/exchange/members").form(fields).send()
+        };
+        let bad = add(&[("id", "VN/GOV"), ("name", "Bộ Xây dựng")]).await?;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let bad = bad.text().await?;
+        assert!(
+            bad.contains(r##"<a href="#member_id">"##)
+                && bad.contains("phải có dạng INSTANCE/CLASS/MEMBER")
+                && bad.contains(r#"value="Bộ Xây dựng""#),
+            "{bad}"
+        );
+        let added = add(&[("id", "VN/GOV/BXD"), ("name", "Bộ Xây dựng")]).await?;
+        assert_eq!(added.status(), StatusCode::SEE_OTHER);
+        let snapshot = app.state.exchange.catalog.snapshot().await;
+        assert!(
+            snapshot
+                .members
+                .iter()
+                .any(|(id, name)| id.to_string() == "VN/GOV/BXD" && name == "Bộ Xây dựng")
+        );
+        let again = add(&[("id", "VN/GOV/BXD"), ("name", "Bộ Xây dựng")]).await?;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        assert!(again.text().await?.contains("VN/GOV/BXD đã được đăng ký"));
         app.stop().await?;
         Ok(())
     })
@@ -442,12 +469,16 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
         )
         .await?;
         assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let bad = bad.text().await?;
         assert!(
-            bad.text()
-                .await?
-                .contains("INSTANCE/CLASS/MEMBER/SUBSYSTEM"),
-            "the page names what is wrong"
+            bad.contains("phải có dạng INSTANCE/CLASS/MEMBER/SUBSYSTEM"),
+            "the page names what is wrong, in Vietnamese: {bad}"
         );
+        assert!(
+            bad.contains(r##"<a href="#right_client">"##) && bad.contains(r#"value="VN/GOV""#),
+            "the summary links to the field, which keeps what was typed: {bad}"
+        );
+        assert!(!bad.contains("client: "), "no API prefix on the page");
         let foreign = post(
             "/exchange/subsystems",
             &admin,
@@ -500,8 +531,31 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
         .await?;
         assert_eq!(own.status(), StatusCode::SEE_OTHER);
 
-        let revoked = post(
+        let asked = post(
             &format!("/exchange/rights/{}/revoke", right.id),
+            &admin,
+            &[],
+        )
+        .await?;
+        assert_eq!(asked.status(), StatusCode::OK);
+        let asked = asked.text().await?;
+        assert!(asked.contains("Thu hồi quyền truy cập?"), "{asked}");
+        assert!(
+            asked.contains(CLIENT),
+            "the question names the client: {asked}"
+        );
+        assert!(
+            app.state
+                .exchange
+                .catalog
+                .snapshot()
+                .await
+                .all_rights()
+                .any(|r| r.client == CLIENT),
+            "asking revokes nothing"
+        );
+        let revoked = post(
+            &format!("/exchange/rights/{}/revoke?confirm=yes", right.id),
             &admin,
             &[],
         )

@@ -343,3 +343,125 @@ async fn page_requests_get_pages_and_the_api_gets_problems() -> TestResult {
     })
     .await
 }
+
+/// The exchange's forms in Chromium: an operator adds a member (bad code, then good), grants
+/// a right with a malformed client (told on the field, values kept), and is asked before a
+/// right is revoked.
+#[tokio::test]
+async fn exchange_forms_in_a_browser() -> TestResult {
+    let Some(browser) = Chromium::phone().await? else {
+        return Ok(());
+    };
+    let outcome = for_each_backend(|app| {
+        let browser = &browser;
+        async move {
+            let person = app.open_account(app.resident().await?).await?;
+            app.grant(person.id(), Caller::ExchangeOperator).await?;
+            browser.goto(&app.url("/lang?to=vi&next=/")).await?;
+            browser
+                .sign_in(&app.base, &person.id().to_string(), &person.password)
+                .await?;
+
+            browser.goto(&app.url("/exchange")).await?;
+            settled(browser, "Nền tảng chia sẻ dữ liệu").await?;
+            browser.fill("member_id", "VN/GOV").await?;
+            browser.fill("member_name", "Bộ Xây dựng").await?;
+            browser
+                .open_by("form[action='/exchange/members'] button")
+                .await?;
+            let text = settled(browser, "Nền tảng chia sẻ dữ liệu").await?;
+            assert_no_english("the exchange page with errors", &text)?;
+            assert!(
+                text.contains("phải có dạng INSTANCE/CLASS/MEMBER"),
+                "{text}"
+            );
+            assert_eq!(
+                browser
+                    .eval("return document.activeElement.className")
+                    .await?,
+                "error-summary"
+            );
+            assert_eq!(
+                browser.attribute("#member_id", "aria-invalid").await?,
+                Some("true".into())
+            );
+            assert_eq!(
+                browser.attribute("#member_name", "value").await?,
+                Some("Bộ Xây dựng".into()),
+                "what was typed is kept"
+            );
+            browser.click(".error-summary a[href='#member_id']").await?;
+            assert_eq!(
+                browser.eval("return document.activeElement.id").await?,
+                "member_id"
+            );
+            browser.fill("member_id", "VN/GOV/BXD").await?;
+            browser
+                .open_by("form[action='/exchange/members'] button")
+                .await?;
+            let text = settled(browser, "Nền tảng chia sẻ dữ liệu").await?;
+            assert!(text.contains("Bộ Xây dựng (VN/GOV/BXD)"), "{text}");
+
+            browser.fill("subsystem_id", "VN/GOV/BXD/permits").await?;
+            browser.fill("subsystem_name", "Cấp phép xây dựng").await?;
+            browser
+                .open_by("form[action='/exchange/subsystems'] button")
+                .await?;
+            settled(browser, "Nền tảng chia sẻ dữ liệu").await?;
+            browser.fill("right_client", "VN/GOV/BXD/per mits").await?;
+            browser
+                .open_by("form[action='/exchange/rights'] button")
+                .await?;
+            let text = settled(browser, "Nền tảng chia sẻ dữ liệu").await?;
+            assert!(
+                text.contains(r#"phần SUBSYSTEM "per mits" có ký tự ' '"#),
+                "{text}"
+            );
+            assert_eq!(
+                browser.attribute("#right_client", "aria-invalid").await?,
+                Some("true".into())
+            );
+            browser.fill("right_client", "VN/GOV/BXD/permits").await?;
+            browser
+                .open_by("form[action='/exchange/rights'] button")
+                .await?;
+            settled(browser, "Nền tảng chia sẻ dữ liệu").await?;
+            let granted = |app: &TestApp| {
+                let catalog = app.state.exchange.catalog.clone();
+                async move {
+                    catalog
+                        .snapshot()
+                        .await
+                        .all_rights()
+                        .any(|r| r.client == "VN/GOV/BXD/permits")
+                }
+            };
+            assert!(granted(&app).await, "the right is in force");
+
+            let action = browser
+                .eval(
+                    "return [...document.querySelectorAll('tr')]
+                        .find(row => row.cells[0]?.innerText === 'VN/GOV/BXD/permits')
+                        .querySelector('form').getAttribute('action')",
+                )
+                .await?;
+            let action = action.as_str().ok_or("no revoke button for the right")?;
+            browser
+                .open_by(&format!("form[action='{action}'] button"))
+                .await?;
+            let text = settled(browser, "Thu hồi quyền truy cập?").await?;
+            assert!(text.contains("VN/GOV/BXD/permits"), "{text}");
+            assert!(granted(&app).await, "asking revokes nothing");
+            browser
+                .open_by("form[action$='/revoke?confirm=yes'] button")
+                .await?;
+            settled(browser, "Nền tảng chia sẻ dữ liệu").await?;
+            assert!(!granted(&app).await, "revoked once confirmed");
+            app.stop().await?;
+            Ok::<(), Failure>(())
+        }
+    })
+    .await;
+    browser.close().await?;
+    outcome
+}

@@ -8,7 +8,7 @@ use super::chromium::{Chromium, Failure, assert_no_english};
 
 /// Pages whose words are not yet all in the catalogue (issue 13 moves them): their
 /// Vietnamese version is walked without the English check until then.
-const ENGLISH_NOT_YET_CHECKED: [&str; 4] = ["/account", "/account/totp", "/exchange", "/assist"];
+const ENGLISH_NOT_YET_CHECKED: [&str; 3] = ["/account", "/account/totp", "/assist"];
 
 async fn walk(browser: &Chromium, app: &TestApp, paths: &[String]) -> Result<(), Failure> {
     for lang in ["vi", "en"] {

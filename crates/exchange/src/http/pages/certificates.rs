@@ -4,14 +4,15 @@
 //! revocation list. The same service calls and rules as the API.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
+use kernel::Message;
 use serde::Deserialize;
 use web::{Authenticated, Chrome, Principal, Problem};
 
-use super::show;
+use super::{Ask, Confirmation, Refusal, show};
 use crate::Exchange;
 use crate::ca::DEFAULT_DAYS;
 use crate::catalog::{ExchangeError, Snapshot};
@@ -36,7 +37,6 @@ pub(in crate::http) struct IssueForm {
 #[derive(Debug, Default)]
 pub(super) struct Shown {
     issued: Option<String>,
-    error: Option<String>,
     form: IssueForm,
 }
 
@@ -68,7 +68,6 @@ pub(super) struct Section {
     /// `None` first, then the active certificates a new one could replace.
     pub replaceable: Vec<Choice>,
     pub issued: Option<JustIssued>,
-    pub error: Option<String>,
     pub csr: String,
     pub days: String,
 }
@@ -117,7 +116,6 @@ pub(super) async fn section(
         subsystems,
         replaceable,
         issued,
-        error: shown.error,
         days: match form.days.trim() {
             "" => DEFAULT_DAYS.to_string(),
             typed => typed.to_owned(),
@@ -126,7 +124,15 @@ pub(super) async fn section(
     })
 }
 
-/// The page again with `refusal` in the certificates section, above the form.
+/// The issue form's API field names and the page's ids for them.
+const INPUTS: [(&str, &str); 4] = [
+    ("subsystem", "certificate_subsystem"),
+    ("csr", "certificate_csr"),
+    ("days", "certificate_days"),
+    ("replaces", "certificate_replaces"),
+];
+
+/// The page again with `refusal` told on the issue form, which keeps what was sent.
 async fn refused(
     chrome: &Chrome,
     exchange: &Exchange,
@@ -134,22 +140,19 @@ async fn refused(
     refusal: Problem,
     form: IssueForm,
 ) -> Response {
-    let shown = Shown {
-        issued: None,
-        error: Some(refusal.detail().to_owned()),
-        form,
-    };
-    show(chrome, exchange, principal, refusal.status(), None, shown).await
+    let shown = Shown { issued: None, form };
+    let told = Refusal::of(&refusal, &INPUTS, Vec::new());
+    show(chrome, exchange, principal, refusal.status(), told, shown).await
 }
 
 fn request(form: &IssueForm) -> Result<CertificateRequest, Problem> {
     let days = match form.days.trim() {
         "" => None,
         typed => Some(typed.parse::<u32>().map_err(|_| {
-            Problem::new(
+            Problem::told(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-field",
-                format!("days: {typed:?} is not a whole number of days"),
+                Message::new("exchange.days_number").with("found", format!("{typed:?}")),
             )
             .field("days")
         })?),
@@ -185,12 +188,51 @@ pub(in crate::http) async fn issue(
     }
 }
 
+/// Revoking asks first: every connection the system makes with the certificate is refused
+/// from then on, and a revoked certificate cannot be brought back.
 pub(in crate::http) async fn revoke(
     chrome: Chrome,
     Authenticated(principal): Authenticated,
     State(exchange): State<Exchange>,
     Path(serial): Path<String>,
+    Query(confirmation): Query<Confirmation>,
 ) -> Response {
+    if confirmation.confirm.is_none() {
+        // Only a certificate the viewer manages is described, even when its serial is guessed.
+        let managed = match Manager::of(&principal) {
+            Ok(manager) => certificates::visible(&exchange, &manager)
+                .await
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        if let Some(certificate) = managed
+            .into_iter()
+            .find(|c| c.serial == serial && c.is_active())
+        {
+            let t = chrome.t();
+            let validity = format!(
+                "{} – {}",
+                web::layout::local_time(&certificate.not_before),
+                web::layout::local_time(&certificate.not_after)
+            );
+            return Ask {
+                t,
+                title: t.get("certificates.revoke_title"),
+                lead: t.get("certificates.revoke_lead"),
+                facts: vec![
+                    (t.get("certificates.subsystem"), certificate.subsystem),
+                    (t.get("certificates.serial"), certificate.serial.clone()),
+                    (t.get("certificates.validity"), validity),
+                ],
+                action: format!(
+                    "/exchange/certificates/{}/revoke?confirm=yes",
+                    certificate.serial
+                ),
+                button: t.get("certificates.revoke"),
+            }
+            .page(&chrome);
+        }
+    }
     let revoked = match Manager::of(&principal) {
         Ok(manager) => certificates::revoke(&exchange, &manager, &serial).await,
         Err(refusal) => Err(refusal),

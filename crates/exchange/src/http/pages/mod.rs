@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use web::form::{Feedback, FormErrors};
 use web::lang::Texts;
 use web::layout::render;
 use web::{Authenticated, Chrome, MaybePrincipal, Principal, Problem};
@@ -30,18 +31,69 @@ pub struct Traffic {
     pub millis: String,
 }
 
+/// Every input on the page, by id: the error summary links to these.
+const INPUTS: [&str; 12] = [
+    "member_id",
+    "member_name",
+    "subsystem_id",
+    "subsystem_name",
+    "right_client",
+    "right_service",
+    "right_method",
+    "right_path",
+    "certificate_subsystem",
+    "certificate_csr",
+    "certificate_days",
+    "certificate_replaces",
+];
+
+/// A change the page refused: what is wrong, by input id, and what was typed, so it can be
+/// corrected instead of retyped.
+#[derive(Default)]
+pub(super) struct Refusal {
+    errors: FormErrors,
+    typed: Vec<(&'static str, String)>,
+}
+
+impl Refusal {
+    /// `problem` told on the form whose API field names `inputs` maps to the page's ids.
+    pub(super) fn of(
+        problem: &Problem,
+        inputs: &[(&str, &str)],
+        typed: Vec<(&'static str, String)>,
+    ) -> Self {
+        Self {
+            errors: FormErrors::of_problem(problem).renamed(inputs),
+            typed,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "exchange.html")]
 struct ExchangePage<'a> {
     t: &'a Texts,
     member: Option<String>,
+    operator: bool,
     counts: Vec<(String, i64)>,
     traffic: Vec<Traffic>,
     services: Vec<Service>,
     rights: Vec<Right>,
     members: Vec<(String, String)>,
     certificates: Section,
-    error: Option<String>,
+    feedback: Feedback,
+    typed: Vec<(&'static str, String)>,
+}
+
+impl ExchangePage<'_> {
+    /// What was typed into `input` before a refusal, or nothing.
+    fn typed(&self, input: &str) -> &str {
+        self.typed
+            .iter()
+            .find(|(id, _)| *id == input)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default()
+    }
 }
 
 pub(super) async fn page(
@@ -54,17 +106,25 @@ pub(super) async fn page(
         return Redirect::to("/login?next=/exchange").into_response();
     };
     let shown = Shown::issued(query.issued);
-    show(&chrome, &exchange, &principal, StatusCode::OK, None, shown).await
+    show(
+        &chrome,
+        &exchange,
+        &principal,
+        StatusCode::OK,
+        Refusal::default(),
+        shown,
+    )
+    .await
 }
 
-/// The page, with `error` above everything when a change was refused, and the certificates
-/// section showing what `certificates` says.
+/// The page, with a refused change's errors and values, and the certificates section
+/// showing what `certificates` says.
 async fn show(
     chrome: &Chrome,
     exchange: &Exchange,
     principal: &Principal,
     status: StatusCode,
-    error: Option<String>,
+    refusal: Refusal,
     certificates: Shown,
 ) -> Response {
     let t = chrome.t();
@@ -85,9 +145,11 @@ async fn show(
             Ok(section) => section,
             Err(error) => return Problem::from(error).into_response(),
         };
+    let feedback = Feedback::of(t, &refusal.errors, &INPUTS);
     let page = ExchangePage {
         t,
         member: overview.member,
+        operator: matches!(manager, Manager::Operator(_)),
         counts: overview.counts,
         traffic: overview
             .traffic
@@ -105,37 +167,67 @@ async fn show(
         rights: overview.rights,
         members: overview.members,
         certificates,
-        error,
+        typed: refusal.typed,
+        feedback,
     };
+    let title = page.feedback.title(t, t.get("exchange.title"));
     match render(&page) {
-        Ok(body) => chrome.page_with_status(status, t.get("exchange.title"), &body),
+        Ok(body) => chrome.page_with_status(status, &title, &body),
         Err(problem) => problem.into_response(),
     }
 }
 
-/// After a change: back to the page, or the page again with the reason for a refusal.
+/// After a change: back to the page, or the page again with the refusal told on the form
+/// that was sent (`inputs` maps its API field names to the page's ids).
 async fn outcome(
     chrome: &Chrome,
     exchange: &Exchange,
     principal: &Principal,
     result: Result<(), ExchangeError>,
+    inputs: &[(&str, &str)],
+    typed: Vec<(&'static str, String)>,
 ) -> Response {
     match result {
         Ok(()) => Redirect::to("/exchange").into_response(),
         Err(error) => {
-            let refusal = Problem::from(error);
-            let reason = refusal.detail().to_owned();
+            let problem = Problem::from(error);
+            let refusal = Refusal::of(&problem, inputs, typed);
             show(
                 chrome,
                 exchange,
                 principal,
-                refusal.status(),
-                Some(reason),
+                problem.status(),
+                refusal,
                 Shown::default(),
             )
             .await
         }
     }
+}
+
+#[derive(Deserialize)]
+pub(super) struct MemberForm {
+    id: String,
+    name: String,
+}
+
+/// Registers a member (operators only), so its systems can be added and given rights.
+pub(super) async fn add_member(
+    chrome: Chrome,
+    Authenticated(principal): Authenticated,
+    State(exchange): State<Exchange>,
+    Form(form): Form<MemberForm>,
+) -> Response {
+    let result = async {
+        let manager = Manager::of(&principal)?;
+        management::add_member(&exchange, &manager, form.id.trim(), &form.name)
+            .await
+            .map(drop)
+    }
+    .await;
+    let typed = vec![("member_id", form.id), ("member_name", form.name)];
+    let inputs = [("id", "member_id"), ("name", "member_name")];
+    outcome(&chrome, &exchange, &principal, result, &inputs, typed).await
 }
 
 #[derive(Deserialize)]
@@ -157,7 +249,9 @@ pub(super) async fn add_subsystem(
             .map(drop)
     }
     .await;
-    outcome(&chrome, &exchange, &principal, result).await
+    let typed = vec![("subsystem_id", form.id), ("subsystem_name", form.name)];
+    let inputs = [("id", "subsystem_id"), ("name", "subsystem_name")];
+    outcome(&chrome, &exchange, &principal, result, &inputs, typed).await
 }
 
 #[derive(Deserialize)]
@@ -174,34 +268,118 @@ pub(super) async fn grant(
     State(exchange): State<Exchange>,
     Form(form): Form<RightForm>,
 ) -> Response {
+    let filled = |v: &Option<String>| {
+        v.as_deref()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let right = NewRight {
+        client: form.client.trim().to_owned(),
+        service: form.service.trim().to_owned(),
+        method: filled(&form.method),
+        path: filled(&form.path),
+        fields: None,
+    };
     let result = async {
         let manager = Manager::of(&principal)?;
-        let filled = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        let right = NewRight {
-            client: form.client.trim().to_owned(),
-            service: form.service.trim().to_owned(),
-            method: filled(form.method),
-            path: filled(form.path),
-            fields: None,
-        };
         management::grant(&exchange, &manager, right)
             .await
             .map(drop)
     }
     .await;
-    outcome(&chrome, &exchange, &principal, result).await
+    let typed = vec![
+        ("right_client", form.client),
+        ("right_service", form.service),
+        ("right_method", form.method.unwrap_or_default()),
+        ("right_path", form.path.unwrap_or_default()),
+    ];
+    let inputs = [
+        ("client", "right_client"),
+        ("service", "right_service"),
+        ("method", "right_method"),
+        ("path", "right_path"),
+    ];
+    outcome(&chrome, &exchange, &principal, result, &inputs, typed).await
 }
 
+/// `?confirm=yes` on a change that asks first: the person saw what it does and went on.
+#[derive(Deserialize)]
+pub(super) struct Confirmation {
+    confirm: Option<String>,
+}
+
+/// Revoking a right asks first: the client loses access at once.
 pub(super) async fn revoke(
     chrome: Chrome,
     Authenticated(principal): Authenticated,
     State(exchange): State<Exchange>,
     Path(id): Path<String>,
+    Query(confirmation): Query<Confirmation>,
 ) -> Response {
+    if confirmation.confirm.is_none() {
+        let snapshot = exchange.catalog.snapshot().await;
+        // Only a right the viewer manages is described, even when its id is guessed.
+        let managed = Manager::of(&principal)
+            .map(|manager| manager.rights(&snapshot))
+            .unwrap_or_default();
+        let Some(right) = managed.into_iter().find(|r| r.id == id) else {
+            let refusal = Problem::from(ExchangeError::NoActiveRight(id));
+            let refusal = Refusal::of(&refusal, &[], Vec::new());
+            return show(
+                &chrome,
+                &exchange,
+                &principal,
+                StatusCode::NOT_FOUND,
+                refusal,
+                Shown::default(),
+            )
+            .await;
+        };
+        let t = chrome.t();
+        let endpoint = match (&right.method, &right.path) {
+            (Some(method), Some(path)) => format!("{method} {path}"),
+            _ => t.get("exchange.whole_service").to_owned(),
+        };
+        let ask = Ask {
+            t,
+            title: t.get("exchange.revoke_right_title"),
+            lead: t.get("exchange.revoke_right_lead"),
+            facts: vec![
+                (t.get("exchange.client"), right.client),
+                (t.get("exchange.service"), right.service),
+                (t.get("exchange.endpoint"), endpoint),
+            ],
+            action: format!("/exchange/rights/{}/revoke?confirm=yes", right.id),
+            button: t.get("exchange.revoke"),
+        };
+        return ask.page(&chrome);
+    }
     let result = async {
         let manager = Manager::of(&principal)?;
         management::revoke(&exchange, &manager, &id).await
     }
     .await;
-    outcome(&chrome, &exchange, &principal, result).await
+    outcome(&chrome, &exchange, &principal, result, &[], Vec::new()).await
+}
+
+/// "Are you sure?" before something that cannot be undone: what it is, then a button that
+/// does it and a link back.
+#[derive(Template)]
+#[template(path = "exchange_confirm.html")]
+pub(super) struct Ask<'a> {
+    pub t: &'a Texts,
+    pub title: &'a str,
+    pub lead: &'a str,
+    pub facts: Vec<(&'a str, String)>,
+    pub action: String,
+    pub button: &'a str,
+}
+
+impl Ask<'_> {
+    pub(super) fn page(&self, chrome: &Chrome) -> Response {
+        match render(self) {
+            Ok(body) => chrome.page(self.title, &body),
+            Err(problem) => problem.into_response(),
+        }
+    }
 }
