@@ -32,6 +32,7 @@ pub struct Chrome {
     /// pages whose markup uses `hx-*` ask for it ([`Chrome::with_htmx`]).
     htmx: bool,
     i18n: Arc<I18n>,
+    people: crate::people::People,
 }
 
 pub struct NavItem {
@@ -56,6 +57,15 @@ struct Layout<'a> {
 impl Chrome {
     pub fn t(&self) -> &Texts {
         self.i18n.texts(self.lang)
+    }
+
+    /// Who is behind each of these actors (`account:<id>`), for a page that says who did
+    /// something: the names known.
+    pub async fn names<'a>(
+        &self,
+        actors: impl IntoIterator<Item = &'a str>,
+    ) -> std::collections::HashMap<String, String> {
+        self.people.names(actors).await
     }
 
     /// For a page whose markup uses `hx-*` attributes: its layout loads htmx.
@@ -143,6 +153,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let lang = Lang::from_request_parts(parts, state).await?;
+        let site = Site::from_ref(state);
         let principal = parts.extensions.get::<crate::Principal>();
         Ok(Self {
             lang,
@@ -160,7 +171,8 @@ where
                 .get::<crate::auth::ActingFor>()
                 .map(|a| a.citizen_name.clone()),
             htmx: false,
-            i18n: Site::from_ref(state).i18n,
+            i18n: site.i18n,
+            people: site.people,
         })
     }
 }

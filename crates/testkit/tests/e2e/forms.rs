@@ -425,7 +425,16 @@ async fn exchange_forms_in_a_browser() -> TestResult {
             browser
                 .open_by("form[action='/exchange/rights'] button")
                 .await?;
-            settled(browser, "Nền tảng chia sẻ dữ liệu").await?;
+            let text = settled(browser, "Nền tảng chia sẻ dữ liệu").await?;
+            assert!(
+                text.contains(&format!("{}, ", person.record.full_name))
+                    && !text.contains("account:"),
+                "who granted is told by name, never an account id: {text}"
+            );
+            assert!(
+                text.contains("Bộ Xây dựng (VN/GOV/BXD/permits)"),
+                "the client with its member's name: {text}"
+            );
             let granted = |app: &TestApp| {
                 let catalog = app.state.exchange.catalog.clone();
                 async move {
@@ -441,7 +450,7 @@ async fn exchange_forms_in_a_browser() -> TestResult {
             let action = browser
                 .eval(
                     "return [...document.querySelectorAll('tr')]
-                        .find(row => row.cells[0]?.innerText === 'VN/GOV/BXD/permits')
+                        .find(row => row.cells[0]?.innerText.includes('VN/GOV/BXD/permits'))
                         .querySelector('form').getAttribute('action')",
                 )
                 .await?;
@@ -451,6 +460,7 @@ async fn exchange_forms_in_a_browser() -> TestResult {
                 .await?;
             let text = settled(browser, "Thu hồi quyền truy cập?").await?;
             assert!(text.contains("VN/GOV/BXD/permits"), "{text}");
+
             assert!(granted(&app).await, "asking revokes nothing");
             browser
                 .open_by("form[action$='/revoke?confirm=yes'] button")

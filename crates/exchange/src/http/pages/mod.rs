@@ -6,6 +6,8 @@
 
 pub(super) mod certificates;
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -83,9 +85,33 @@ struct ExchangePage<'a> {
     certificates: Section,
     feedback: Feedback,
     typed: Vec<(&'static str, String)>,
+    /// The people behind the actors shown, by actor.
+    names: HashMap<String, String>,
 }
 
 impl ExchangePage<'_> {
+    /// Who granted or revoked something, as a person reads it: a name, never an account id.
+    fn who(&self, actor: &str) -> String {
+        if let Some(name) = self.names.get(actor) {
+            return name.clone();
+        }
+        match actor.split_once(':') {
+            Some(("lienthong", _)) => self.t.get("exchange.by_platform").to_owned(),
+            Some(("account", _)) => self.t.get("exchange.by_unknown").to_owned(),
+            _ => actor.to_owned(),
+        }
+    }
+
+    /// A client or member identifier with the name of its member first:
+    /// `Bộ Tư pháp (VN/GOV/BTP/civil)`.
+    fn party(&self, id: &str) -> String {
+        let member: String = id.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+        match self.members.iter().find(|(known, _)| *known == member) {
+            Some((_, name)) => format!("{name} ({id})"),
+            None => id.to_owned(),
+        }
+    }
+
     /// What was typed into `input` before a refusal, or nothing.
     fn typed(&self, input: &str) -> &str {
         self.typed
@@ -146,6 +172,20 @@ async fn show(
             Err(error) => return Problem::from(error).into_response(),
         };
     let feedback = Feedback::of(t, &refusal.errors, &INPUTS);
+    let names = chrome
+        .names(
+            overview
+                .rights
+                .iter()
+                .map(|right| right.granted_by.as_str())
+                .chain(
+                    certificates
+                        .rows
+                        .iter()
+                        .filter_map(|c| c.revoked_by.as_deref()),
+                ),
+        )
+        .await;
     let page = ExchangePage {
         t,
         member: overview.member,
@@ -169,6 +209,7 @@ async fn show(
         certificates,
         typed: refusal.typed,
         feedback,
+        names,
     };
     let title = page.feedback.title(t, t.get("exchange.title"));
     match render(&page) {
