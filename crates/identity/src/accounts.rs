@@ -7,9 +7,10 @@ use store::{Db, timestamp};
 use time::Date;
 use web::Principal;
 
-use crate::attempts::{self, AccountKey, Checked, Factor, Reservation};
+use crate::attempts::{self, AccountKey, Factor, Reservation};
 use crate::error::IdentityError;
 use crate::password::{self, PasswordChecks};
+use crate::store::accounts::{self as store_accounts, NewAccount, PasswordCheck};
 
 /// Why registration reads the registry; the citizen whose number was given sees it.
 const REGISTRATION_PURPOSE: &str =
@@ -134,19 +135,15 @@ impl Identity {
             .map_err(IdentityError::Internal)?;
         let account_id = uuid::Uuid::now_v7().to_string();
         let mut tx = self.db.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO identity_accounts (id, personal_id, password_hash, assurance_level, phone, email, failed_logins, created_at) \
-             VALUES ($1, $2, $3, 1, $4, $5, 0, $6) ON CONFLICT (personal_id) DO NOTHING",
-        )
-        .bind(&account_id)
-        .bind(&id_text)
-        .bind(hash)
-        .bind(phone.map(|number| number.to_string()))
-        .bind(email)
-        .bind(timestamp::now())
-        .execute(tx.conn())
-        .await?;
-        if inserted.rows_affected() == 0 {
+        let account = NewAccount {
+            id: &account_id,
+            personal_id: &id_text,
+            password_hash: hash,
+            phone: phone.map(|number| number.to_string()),
+            email,
+            created_at: timestamp::now(),
+        };
+        if !store_accounts::insert(&mut tx, account).await? {
             return Err(IdentityError::AccountExists);
         }
         let registered = Event::AccountRegistered(AccountRegistered { level: 1 });
@@ -165,13 +162,14 @@ impl Identity {
             .agency_with(Role::IdentityVerifier)
             .ok_or(IdentityError::Forbidden(Role::IdentityVerifier))?;
         let mut tx = self.db.begin().await?;
-        let updated = sqlx::query("UPDATE identity_accounts SET assurance_level = 2, level2_by = $1, level2_at = $2 WHERE personal_id = $3")
-            .bind(format!("{}@{agency}", official.actor()))
-            .bind(timestamp::now())
-            .bind(personal_id.to_string())
-            .execute(tx.conn())
-            .await?;
-        if updated.rows_affected() == 0 {
+        let confirmed = store_accounts::confirm_level2(
+            &mut tx,
+            &format!("{}@{agency}", official.actor()),
+            &timestamp::now(),
+            &personal_id.to_string(),
+        )
+        .await?;
+        if !confirmed {
             return Err(IdentityError::NoAccount);
         }
         tx.commit().await?;
@@ -187,22 +185,17 @@ impl Identity {
         granted_by: &str,
     ) -> Result<(), IdentityError> {
         let mut tx = self.db.begin().await?;
-        let account: Option<String> =
-            sqlx::query_scalar("SELECT id FROM identity_accounts WHERE personal_id = $1")
-                .bind(personal_id.to_string())
-                .fetch_optional(tx.conn())
-                .await?;
-        let account = account.ok_or(IdentityError::NoAccount)?;
-        sqlx::query(
-            "INSERT INTO identity_roles (account_id, agency, role, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (account_id, agency, role) DO NOTHING",
+        let account = store_accounts::id_by_personal_id_in(&mut tx, &personal_id.to_string())
+            .await?
+            .ok_or(IdentityError::NoAccount)?;
+        store_accounts::grant_role(
+            &mut tx,
+            account,
+            agency.as_str(),
+            role.as_str(),
+            granted_by,
+            timestamp::now(),
         )
-        .bind(account)
-        .bind(agency.as_str())
-        .bind(role.as_str())
-        .bind(granted_by)
-        .bind(timestamp::now())
-        .execute(tx.conn())
         .await?;
         tx.commit().await?;
         Ok(())
@@ -311,18 +304,6 @@ impl Identity {
             SignIn::Complete(token)
         })
     }
-}
-
-/// What a password sign-in checks, read as the attempt is counted.
-#[derive(sqlx::FromRow)]
-struct PasswordCheck {
-    id: String,
-    password_hash: String,
-    totp_confirmed_at: Option<String>,
-}
-
-impl Checked for PasswordCheck {
-    const COLUMNS: &'static str = "id, password_hash, totp_confirmed_at";
 }
 
 /// The outcome of a right password: a session token, complete or waiting for a code.

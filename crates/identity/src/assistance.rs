@@ -19,6 +19,9 @@ use crate::accounts::Identity;
 use crate::error::IdentityError;
 use crate::population::RecordView;
 use crate::sessions::digest;
+use crate::store::accounts as store_accounts;
+use crate::store::mandates::{self, Helper, NewAction, NewMandate, Party};
+use crate::store::sessions as store_sessions;
 
 /// The longest mandate a citizen can give in one go.
 pub const MAX_DAYS: i64 = 30;
@@ -70,38 +73,6 @@ fn parse_scopes(text: &str) -> Vec<Scope> {
         .collect()
 }
 
-#[derive(sqlx::FromRow)]
-struct MandateRow {
-    id: String,
-    helper_agency: String,
-    scopes: String,
-    granted_at: String,
-    expires_at: String,
-    revoked_at: Option<String>,
-    citizen_pid: String,
-    helper_pid: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct ActingRow {
-    id: String,
-    citizen_account: String,
-    scopes: String,
-    expires_at: String,
-    personal_id: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct ActionRow {
-    acted_at: String,
-    action: String,
-    helper_agency: String,
-    personal_id: String,
-}
-
-const MANDATE_COLUMNS: &str = "m.id, m.helper_agency, m.scopes, m.granted_at, m.expires_at, m.revoked_at, \
-     c.personal_id AS citizen_pid, h.personal_id AS helper_pid";
-
 impl Identity {
     /// The signed-in citizen gives `helper_personal_id`, a registered helper, a mandate for
     /// `scopes` during `days` days.
@@ -133,15 +104,12 @@ impl Identity {
         if !(1..=MAX_DAYS).contains(&days) {
             return Err(invalid("days", format!("from 1 to {MAX_DAYS} days")));
         }
-        let (helper_account, agency): (String, Option<String>) = sqlx::query_as(
-            "SELECT a.id, r.agency FROM identity_accounts a LEFT JOIN identity_roles r ON r.account_id = a.id AND r.role = $1 \
-             WHERE a.personal_id = $2 ORDER BY r.agency",
-        )
-        .bind(Role::AssistHelper.as_str())
-        .bind(helper_id.to_string())
-        .fetch_optional(self.db.reader())
-        .await?
-        .ok_or_else(|| invalid("helper_personal_id", "no e-ID account has this number"))?;
+        let Helper {
+            id: helper_account,
+            agency,
+        } = mandates::helper(&self.db, Role::AssistHelper.as_str(), helper_id.to_string())
+            .await?
+            .ok_or_else(|| invalid("helper_personal_id", "no e-ID account has this number"))?;
         let agency = agency.ok_or_else(|| {
             invalid(
                 "helper_personal_id",
@@ -157,19 +125,16 @@ impl Identity {
             .collect();
         scope_text.dedup();
         let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "INSERT INTO identity_mandates (id, citizen_account, helper_account, helper_agency, scopes, granted_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(&citizen.account_id)
-        .bind(&helper_account)
-        .bind(&agency)
-        .bind(scope_text.join(" "))
-        .bind(timestamp::format(now))
-        .bind(timestamp::format(now + Duration::days(days)))
-        .execute(tx.conn())
-        .await?;
+        let mandate = NewMandate {
+            id: &id,
+            citizen_account: &citizen.account_id,
+            helper_account: &helper_account,
+            helper_agency: &agency,
+            scopes: scope_text.join(" "),
+            granted_at: timestamp::format(now),
+            expires_at: timestamp::format(now + Duration::days(days)),
+        };
+        mandates::insert(&mut tx, mandate).await?;
         let granted = MandateGranted {
             mandate: id.clone(),
             days,
@@ -191,28 +156,17 @@ impl Identity {
         mandate_id: &str,
     ) -> Result<bool, IdentityError> {
         let mut tx = self.db.begin().await?;
-        let revoked = sqlx::query(
-            "UPDATE identity_mandates SET revoked_at = $1 WHERE id = $2 AND citizen_account = $3 AND revoked_at IS NULL",
-        )
-        .bind(timestamp::now())
-        .bind(mandate_id)
-        .bind(citizen_account)
-        .execute(tx.conn())
-        .await?;
-        if revoked.rows_affected() > 0 {
-            sqlx::query(
-                "UPDATE identity_sessions SET acting_mandate = NULL WHERE acting_mandate = $1",
-            )
-            .bind(mandate_id)
-            .execute(tx.conn())
-            .await?;
+        let revoked =
+            mandates::revoke(&mut tx, timestamp::now(), mandate_id, citizen_account).await?;
+        if revoked {
+            store_sessions::stop_acting_under(&mut tx, mandate_id).await?;
             let event = Event::MandateRevoked(MandateRevoked {
                 mandate: mandate_id.to_owned(),
             });
             store::events::append(&mut tx, citizen_account, &event).await?;
         }
         tx.commit().await?;
-        Ok(revoked.rows_affected() > 0)
+        Ok(revoked)
     }
 
     /// Mandates the citizen gave, newest first.
@@ -220,24 +174,16 @@ impl Identity {
         &self,
         citizen_account: &str,
     ) -> Result<Vec<Mandate>, IdentityError> {
-        self.mandates("m.citizen_account", citizen_account).await
+        self.mandates(Party::Citizen, citizen_account).await
     }
 
     /// Mandates given to the helper, newest first.
     pub async fn mandates_held(&self, helper_account: &str) -> Result<Vec<Mandate>, IdentityError> {
-        self.mandates("m.helper_account", helper_account).await
+        self.mandates(Party::Helper, helper_account).await
     }
 
-    async fn mandates(&self, column: &str, account: &str) -> Result<Vec<Mandate>, IdentityError> {
-        // `column` is one of two literals above, never input.
-        let rows = sqlx::query_as::<_, MandateRow>(&format!(
-            "SELECT {MANDATE_COLUMNS} FROM identity_mandates m \
-             JOIN identity_accounts c ON c.id = m.citizen_account JOIN identity_accounts h ON h.id = m.helper_account \
-             WHERE {column} = $1 ORDER BY m.granted_at DESC, m.id DESC LIMIT 100"
-        ))
-        .bind(account)
-        .fetch_all(self.db.reader())
-        .await?;
+    async fn mandates(&self, party: Party, account: &str) -> Result<Vec<Mandate>, IdentityError> {
+        let rows = mandates::of(&self.db, party, account).await?;
         let now = OffsetDateTime::now_utc();
         let mut mandates = Vec::with_capacity(rows.len());
         for row in rows {
@@ -270,16 +216,7 @@ impl Identity {
         mandate_id: &str,
         helper_account: &str,
     ) -> Result<Option<ActingFor>, IdentityError> {
-        let row = sqlx::query_as::<_, ActingRow>(
-            "SELECT m.id, m.citizen_account, m.scopes, m.expires_at, c.personal_id FROM identity_mandates m \
-             JOIN identity_accounts c ON c.id = m.citizen_account \
-             WHERE m.id = $1 AND m.helper_account = $2 AND m.revoked_at IS NULL AND m.expires_at > $3",
-        )
-        .bind(mandate_id)
-        .bind(helper_account)
-        .bind(timestamp::now())
-        .fetch_optional(self.db.reader())
-        .await?;
+        let row = mandates::active(&self.db, mandate_id, helper_account, timestamp::now()).await?;
         let Some(row) = row else { return Ok(None) };
         let citizen_personal_id =
             PersonalId::parse(&row.personal_id).map_err(|e| IdentityError::Internal(e.reason))?;
@@ -309,15 +246,14 @@ impl Identity {
             .await?
             .ok_or(IdentityError::NoMandate)?;
         let mut tx = self.db.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE identity_sessions SET acting_mandate = $1 WHERE token_hash = $2 AND account_id = $3 AND revoked_at IS NULL",
+        let started = store_sessions::start_acting(
+            &mut tx,
+            &acting.mandate_id,
+            digest(session_token),
+            &helper.account_id,
         )
-        .bind(&acting.mandate_id)
-        .bind(digest(session_token))
-        .bind(&helper.account_id)
-        .execute(tx.conn())
         .await?;
-        if updated.rows_affected() == 0 {
+        if !started {
             return Err(IdentityError::BadCredentials);
         }
         record(&mut tx, &acting, helper, "assist.started").await?;
@@ -333,11 +269,7 @@ impl Identity {
         acting: Option<&ActingFor>,
     ) -> Result<(), IdentityError> {
         let mut tx = self.db.begin().await?;
-        sqlx::query("UPDATE identity_sessions SET acting_mandate = NULL WHERE token_hash = $1 AND account_id = $2")
-            .bind(digest(session_token))
-            .bind(&helper.account_id)
-            .execute(tx.conn())
-            .await?;
+        store_sessions::stop_acting(&mut tx, digest(session_token), &helper.account_id).await?;
         if let Some(acting) = acting {
             record(&mut tx, acting, helper, "assist.stopped").await?;
         }
@@ -375,14 +307,7 @@ impl Identity {
         &self,
         citizen_account: &str,
     ) -> Result<Vec<AssistedAction>, IdentityError> {
-        let rows = sqlx::query_as::<_, ActionRow>(
-            "SELECT x.acted_at, x.action, m.helper_agency, h.personal_id FROM identity_assisted_actions x \
-             JOIN identity_mandates m ON m.id = x.mandate_id JOIN identity_accounts h ON h.id = x.helper_account \
-             WHERE x.citizen_account = $1 ORDER BY x.acted_at DESC, x.id DESC LIMIT 200",
-        )
-        .bind(citizen_account)
-        .fetch_all(self.db.reader())
-        .await?;
+        let rows = mandates::actions(&self.db, citizen_account).await?;
         let mut actions = Vec::with_capacity(rows.len());
         for row in rows {
             actions.push(AssistedAction {
@@ -436,11 +361,7 @@ impl Identity {
             )
             .await?
             .ok_or(IdentityError::NoAccount)?;
-        let level: i64 =
-            sqlx::query_scalar("SELECT assurance_level FROM identity_accounts WHERE id = $1")
-                .bind(&acting.citizen_account_id)
-                .fetch_one(self.db.reader())
-                .await?;
+        let level = store_accounts::assurance_level(&self.db, &acting.citizen_account_id).await?;
         Ok(AssistedProfile {
             full_name: record.full_name,
             personal_id: record.personal_id.to_string(),
@@ -478,16 +399,14 @@ async fn record(
     helper: &Principal,
     action: &str,
 ) -> Result<(), IdentityError> {
-    sqlx::query(
-        "INSERT INTO identity_assisted_actions (id, mandate_id, citizen_account, helper_account, action, acted_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(&acting.mandate_id)
-    .bind(&acting.citizen_account_id)
-    .bind(&helper.account_id)
-    .bind(action)
-    .bind(timestamp::now())
-    .execute(tx.conn())
-    .await?;
+    let recorded = NewAction {
+        id: uuid::Uuid::now_v7().to_string(),
+        mandate_id: &acting.mandate_id,
+        citizen_account: &acting.citizen_account_id,
+        helper_account: &helper.account_id,
+        action,
+        acted_at: timestamp::now(),
+    };
+    mandates::record_action(tx, recorded).await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::store::accounts as store_accounts;
 use crate::{Identity, IdentityError};
 
 impl Identity {
@@ -19,11 +20,7 @@ impl Identity {
             if names.contains_key(actor) {
                 continue;
             }
-            let name: Option<Option<String>> =
-                sqlx::query_scalar("SELECT full_name FROM identity_accounts WHERE id = $1")
-                    .bind(account)
-                    .fetch_optional(self.db.reader())
-                    .await?;
+            let name = store_accounts::name_by_id(&self.db, account).await?;
             if let Some(Some(name)) = name {
                 names.insert(actor.clone(), name);
             }

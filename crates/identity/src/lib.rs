@@ -17,6 +17,7 @@ pub mod population;
 mod recovery;
 pub mod sealing;
 mod sessions;
+mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
@@ -30,4 +31,4 @@ pub use sessions::{SESSION_COOKIE, SessionInfo, resolve_session};
 pub use totp::Enrolment;
 
 /// Identity's tables: accounts, sessions, OpenID Connect, passkeys, assistance (migrations/).
-pub static MIGRATIONS: store::Migrations = store::migrations!("identity");
+pub static MIGRATIONS: ::store::Migrations = ::store::migrations!("identity");

@@ -22,6 +22,9 @@ use webauthn_rs::prelude::{
 use crate::accounts::Identity;
 use crate::error::IdentityError;
 use crate::sessions::SignInMethod;
+use crate::store::accounts as store_accounts;
+use crate::store::ceremonies::{self, Ceremony, StoredCeremony};
+use crate::store::{attempts as store_attempts, passkeys as store_passkeys};
 
 /// How long a challenge may be answered. WebAuthn L3 §15.1 recommends 300 s to 600 s for
 /// ceremonies with user verification; the shorter end keeps the table small.
@@ -93,50 +96,19 @@ struct SealedSignIn {
 /// cannot make; two concurrent uses meet on the primary key and one is refused.
 async fn spend_sign_in(tx: &mut store::Tx, sealed: &str) -> Result<(), IdentityError> {
     let now = OffsetDateTime::now_utc();
-    sqlx::query("DELETE FROM identity_webauthn_ceremonies WHERE expires_at < $1")
-        .bind(timestamp::format(now))
-        .execute(tx.conn())
-        .await?;
-    let spent = sqlx::query(
-        "INSERT INTO identity_webauthn_ceremonies (id, purpose, account_id, name, state, expires_at) \
-         VALUES ($1, 'spent', NULL, NULL, '', $2) ON CONFLICT (id) DO NOTHING",
+    ceremonies::clear_expired(tx, timestamp::format(now)).await?;
+    let spent = ceremonies::mark_spent(
+        tx,
+        format!("spent:{}", crate::sessions::digest(sealed)),
+        timestamp::format(now + Duration::seconds(CEREMONY_SECONDS)),
     )
-    .bind(format!("spent:{}", crate::sessions::digest(sealed)))
-    .bind(timestamp::format(now + Duration::seconds(CEREMONY_SECONDS)))
-    .execute(tx.conn())
     .await?;
-    if spent.rows_affected() == 0 {
+    if !spent {
         return Err(refused(
             "the challenge is unknown, used or expired; start again",
         ));
     }
     Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct Ceremony {
-    purpose: String,
-    account_id: Option<String>,
-    name: Option<String>,
-    state: String,
-}
-
-/// A ceremony as stored, until it runs out.
-#[derive(sqlx::FromRow)]
-struct StoredCeremony {
-    #[sqlx(flatten)]
-    ceremony: Ceremony,
-    expires_at: String,
-}
-
-/// A passkey and the state of its account, read to check a sign-in answer.
-#[derive(sqlx::FromRow)]
-struct PasskeyOwner {
-    account_id: String,
-    credential: String,
-    locked_until: Option<String>,
-    failed_logins: i64,
-    failed_codes: i64,
 }
 
 impl Identity {
@@ -254,18 +226,9 @@ impl Identity {
         };
         let mut tx = self.db.begin().await?;
         // A credential ID already registered, to anyone, is refused (WebAuthn L3 §7.1 step 26).
-        let inserted = sqlx::query(
-            "INSERT INTO identity_passkeys (credential_id, account_id, name, credential, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (credential_id) DO NOTHING",
-        )
-        .bind(&info.id)
-        .bind(account_id)
-        .bind(&info.name)
-        .bind(serde_json::to_string(&passkey).map_err(internal)?)
-        .bind(&info.created_at)
-        .execute(tx.conn())
-        .await?;
-        if inserted.rows_affected() == 0 {
+        let credential = serde_json::to_string(&passkey).map_err(internal)?;
+        let inserted = store_passkeys::insert(&mut tx, &info, account_id, credential).await?;
+        if !inserted {
             return Err(refused("this passkey is already registered"));
         }
         let added = Event::PasskeyAdded(PasskeyChanged {});
@@ -283,14 +246,7 @@ impl Identity {
         personal_id: Option<&str>,
     ) -> Result<PasskeyChallenge, IdentityError> {
         let account = match personal_id.map(str::trim).filter(|id| !id.is_empty()) {
-            Some(id) => {
-                sqlx::query_scalar::<_, String>(
-                    "SELECT id FROM identity_accounts WHERE personal_id = $1",
-                )
-                .bind(id)
-                .fetch_optional(self.db.reader())
-                .await?
-            }
+            Some(id) => store_accounts::id_by_personal_id(&self.db, id).await?,
             None => None,
         };
         let passkeys = match &account {
@@ -359,13 +315,7 @@ impl Identity {
                 reason: format!("not a WebAuthn authentication response: {e}"),
             })?;
         let credential_id = URL_SAFE_NO_PAD.encode(credential.get_credential_id());
-        let row = sqlx::query_as::<_, PasskeyOwner>(
-            "SELECT p.account_id, p.credential, a.locked_until, a.failed_logins, a.failed_codes FROM identity_passkeys p \
-             JOIN identity_accounts a ON a.id = p.account_id WHERE p.credential_id = $1",
-        )
-        .bind(&credential_id)
-        .fetch_optional(self.db.reader())
-        .await?;
+        let row = store_passkeys::owner(&self.db, &credential_id).await?;
         // Unknown, or removed since: WebAuthn L3 §7.2 step 6 wants the credential known.
         let row = row.ok_or_else(|| refused("this passkey is not registered here"))?;
         let account_id = row.account_id;
@@ -406,27 +356,14 @@ impl Identity {
         let mut tx = self.db.begin().await?;
         spend_sign_in(&mut tx, sealed_ceremony).await?;
         if changed {
-            sqlx::query("UPDATE identity_passkeys SET credential = $1, last_used_at = $2 WHERE credential_id = $3")
-                .bind(serde_json::to_string(&passkey).map_err(internal)?)
-                .bind(&now)
-                .bind(&credential_id)
-                .execute(tx.conn())
-                .await?;
+            let updated = serde_json::to_string(&passkey).map_err(internal)?;
+            store_passkeys::used_changed(&mut tx, updated, &now, &credential_id).await?;
         } else {
-            sqlx::query("UPDATE identity_passkeys SET last_used_at = $1 WHERE credential_id = $2")
-                .bind(&now)
-                .bind(&credential_id)
-                .execute(tx.conn())
-                .await?;
+            store_passkeys::used(&mut tx, &now, &credential_id).await?;
         }
         // A passkey proves both factors at once, so it forgives failures of either.
         if row.failed_logins > 0 || row.failed_codes > 0 {
-            sqlx::query(
-                "UPDATE identity_accounts SET failed_logins = 0, failed_codes = 0, locked_until = NULL WHERE id = $1",
-            )
-            .bind(&account_id)
-            .execute(tx.conn())
-            .await?;
+            store_attempts::forgive_both(&mut tx, &account_id).await?;
         }
         let token =
             crate::sessions::open(&mut tx, &account_id, user_agent, SignInMethod::Passkey).await?;
@@ -436,53 +373,31 @@ impl Identity {
 
     /// The account's passkeys, oldest first.
     pub async fn passkeys(&self, account_id: &str) -> Result<Vec<PasskeyInfo>, IdentityError> {
-        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT credential_id, name, created_at, last_used_at FROM identity_passkeys WHERE account_id = $1 ORDER BY created_at, credential_id",
-        )
-        .bind(account_id)
-        .fetch_all(self.db.reader())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, created_at, last_used_at)| PasskeyInfo {
-                id,
-                name,
-                created_at,
-                last_used_at,
-            })
-            .collect())
+        store_passkeys::listed(&self.db, account_id).await
     }
 
     /// Removes one of the account's passkeys; it cannot sign in from then on.
     pub async fn remove_passkey(&self, account_id: &str, id: &str) -> Result<bool, IdentityError> {
         let mut tx = self.db.begin().await?;
-        let removed = sqlx::query(
-            "DELETE FROM identity_passkeys WHERE account_id = $1 AND credential_id = $2",
-        )
-        .bind(account_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
-        if removed.rows_affected() > 0 {
+        let removed = store_passkeys::remove(&mut tx, account_id, id).await?;
+        if removed {
             let event = Event::PasskeyRemoved(PasskeyChanged {});
             store::events::append(&mut tx, account_id, &event).await?;
         }
         tx.commit().await?;
-        Ok(removed.rows_affected() > 0)
+        Ok(removed)
     }
 
     async fn stored_passkeys(
         &self,
         account_id: &str,
     ) -> Result<Vec<(String, Passkey)>, IdentityError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT credential_id, credential FROM identity_passkeys WHERE account_id = $1",
-        )
-        .bind(account_id)
-        .fetch_all(self.db.reader())
-        .await?;
+        let rows = store_passkeys::credentials(&self.db, account_id).await?;
         rows.into_iter()
-            .map(|(id, credential)| Ok((id, serde_json::from_str(&credential).map_err(internal)?)))
+            .map(|row| {
+                let passkey = serde_json::from_str(&row.credential).map_err(internal)?;
+                Ok((row.credential_id, passkey))
+            })
             .collect()
     }
 
@@ -497,21 +412,15 @@ impl Identity {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
         // Expired ceremonies are cleared as new ones start: no background job needed.
-        sqlx::query("DELETE FROM identity_webauthn_ceremonies WHERE expires_at < $1")
-            .bind(timestamp::format(now))
-            .execute(tx.conn())
-            .await?;
-        sqlx::query(
-            "INSERT INTO identity_webauthn_ceremonies (id, purpose, account_id, name, state, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&id)
-        .bind(purpose)
-        .bind(account_id)
-        .bind(name)
-        .bind(serde_json::to_string(state).map_err(internal)?)
-        .bind(timestamp::format(now + Duration::seconds(CEREMONY_SECONDS)))
-        .execute(tx.conn())
-        .await?;
+        ceremonies::clear_expired(&mut tx, timestamp::format(now)).await?;
+        let ceremony = Ceremony {
+            purpose: purpose.to_owned(),
+            account_id: account_id.map(str::to_owned),
+            name: name.map(str::to_owned),
+            state: serde_json::to_string(state).map_err(internal)?,
+        };
+        let expires_at = timestamp::format(now + Duration::seconds(CEREMONY_SECONDS));
+        ceremonies::insert(&mut tx, &id, &ceremony, expires_at).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -559,12 +468,7 @@ impl Identity {
         purposes: &[&str],
     ) -> Result<Option<Ceremony>, IdentityError> {
         let mut tx = self.db.begin().await?;
-        let row = sqlx::query_as::<_, StoredCeremony>(
-            "DELETE FROM identity_webauthn_ceremonies WHERE id = $1 AND purpose <> 'spent' RETURNING purpose, account_id, name, state, expires_at",
-        )
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
+        let row = ceremonies::take(&mut tx, id).await?;
         tx.commit().await?;
         let Some(StoredCeremony {
             ceremony,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::IdentityError;
+use crate::store::accounts as store_accounts;
 
 /// The e-ID system's subsystem code under the Ministry of Public Security.
 pub const SUBSYSTEM_CODE: &str = "eid";
@@ -250,11 +251,7 @@ impl crate::Identity {
         let Ok(id) = PersonalId::parse(personal_id) else {
             return Ok(String::new());
         };
-        let kept: Option<Option<String>> =
-            sqlx::query_scalar("SELECT full_name FROM identity_accounts WHERE personal_id = $1")
-                .bind(personal_id)
-                .fetch_optional(self.db.reader())
-                .await?;
+        let kept = store_accounts::name_by_personal_id(&self.db, personal_id).await?;
         if let Some(Some(name)) = kept {
             return Ok(name);
         }
@@ -267,11 +264,7 @@ impl crate::Identity {
         };
         if kept.is_some() {
             let mut tx = self.db.begin().await?;
-            sqlx::query("UPDATE identity_accounts SET full_name = $1 WHERE personal_id = $2")
-                .bind(&person.full_name)
-                .bind(personal_id)
-                .execute(tx.conn())
-                .await?;
+            store_accounts::keep_name(&mut tx, personal_id, &person.full_name).await?;
             tx.commit().await?;
         }
         Ok(person.full_name)

@@ -20,6 +20,9 @@ use crate::accounts::Identity;
 use crate::error::IdentityError;
 use crate::password;
 use crate::sessions::digest;
+use crate::store::accounts as store_accounts;
+use crate::store::recovery_codes::{self, CodeHolder, NewCode};
+use crate::store::{passkeys as store_passkeys, sessions as store_sessions, tokens};
 
 const CODE_MINUTES: i64 = 30;
 
@@ -34,30 +37,23 @@ impl Identity {
         let agency = official
             .agency_with(Role::IdentityVerifier)
             .ok_or(IdentityError::Forbidden(Role::IdentityVerifier))?;
-        let account: Option<String> =
-            sqlx::query_scalar("SELECT id FROM identity_accounts WHERE personal_id = $1")
-                .bind(personal_id.to_string())
-                .fetch_optional(self.db.reader())
-                .await?;
+        let account = store_accounts::id_by_personal_id(&self.db, &personal_id.to_string()).await?;
         let account = account.ok_or(IdentityError::NoAccount)?;
         let mut bytes = [0_u8; 15];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let code = URL_SAFE_NO_PAD.encode(bytes);
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
-        sqlx::query("UPDATE identity_recovery_codes SET used_at = $1 WHERE account_id = $2 AND used_at IS NULL")
-            .bind(timestamp::format(now))
-            .bind(&account)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query("INSERT INTO identity_recovery_codes (code_hash, account_id, issued_by, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(digest(&code))
-            .bind(&account)
-            .bind(format!("{}@{agency}", official.actor()))
-            .bind(timestamp::format(now))
-            .bind(timestamp::format(now + Duration::minutes(CODE_MINUTES)))
-            .execute(tx.conn())
-            .await?;
+        let issued_at = timestamp::format(now);
+        recovery_codes::retire_unused(&mut tx, &issued_at, &account).await?;
+        let new_code = NewCode {
+            code_hash: digest(&code),
+            account_id: &account,
+            issued_by: format!("{}@{agency}", official.actor()),
+            issued_at: &issued_at,
+            expires_at: timestamp::format(now + Duration::minutes(CODE_MINUTES)),
+        };
+        recovery_codes::insert(&mut tx, new_code).await?;
         tx.commit().await?;
         Ok(code)
     }
@@ -96,15 +92,9 @@ impl Identity {
             birth_date: None,
         };
         password::check_strength(&new_password, &id_only).map_err(refused)?;
-        let account: Option<CodeHolder> = sqlx::query_as(
-            "SELECT r.account_id, a.phone FROM identity_recovery_codes r JOIN identity_accounts a ON a.id = r.account_id \
-             WHERE r.code_hash = $1 AND a.personal_id = $2 AND r.used_at IS NULL AND r.expires_at > $3",
-        )
-        .bind(digest(code.trim()))
-        .bind(personal_id)
-        .bind(timestamp::now())
-        .fetch_optional(self.db.reader())
-        .await?;
+        let account =
+            recovery_codes::holder(&self.db, digest(code.trim()), personal_id, timestamp::now())
+                .await?;
         let Some(CodeHolder {
             account_id: account,
             phone,
@@ -130,42 +120,16 @@ impl Identity {
         let now = timestamp::now();
         let mut tx = self.db.begin().await?;
         // Conditional on the code still being unused: two concurrent uses cannot both win.
-        let used = sqlx::query("UPDATE identity_recovery_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
-            .bind(&now)
-            .bind(digest(code.trim()))
-            .execute(tx.conn())
-            .await?;
-        if used.rows_affected() == 0 {
+        if !recovery_codes::spend(&mut tx, &now, digest(code.trim())).await? {
             return Err(IdentityError::BadCredentials);
         }
-        sqlx::query(
-            "UPDATE identity_accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL, \
-             totp_secret = NULL, totp_confirmed_at = NULL, totp_last_step = NULL WHERE id = $2",
-        )
-        .bind(hash)
-        .bind(&account)
-        .execute(tx.conn())
-        .await?;
-        sqlx::query("DELETE FROM identity_passkeys WHERE account_id = $1")
-            .bind(&account)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query("UPDATE identity_sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
-            .bind(&now)
-            .bind(&account)
-            .execute(tx.conn())
-            .await?;
-        crate::oidc::revoke_account_tokens(&mut tx, &account, &now).await?;
+        store_accounts::reset_credentials(&mut tx, hash, &account).await?;
+        store_passkeys::remove_all(&mut tx, &account).await?;
+        store_sessions::revoke_all(&mut tx, &now, &account).await?;
+        tokens::revoke_account(&mut tx, &account, &now).await?;
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// The account a recovery code was issued for, and the phone number it gave.
-#[derive(sqlx::FromRow)]
-struct CodeHolder {
-    account_id: String,
-    phone: Option<String>,
 }
 
 /// What others may know about a citizen, for refusing a password built from it.

@@ -18,6 +18,8 @@ use web::auth::{ActingFor, AgencyRole};
 
 use crate::accounts::Identity;
 use crate::error::IdentityError;
+use crate::store::accounts as store_accounts;
+use crate::store::sessions::{self as store_sessions, Ended, NewSession};
 
 pub const SESSION_COOKIE: &str = "lt_session";
 /// How long a session lasts; the cookie's Max-Age says the same.
@@ -67,16 +69,13 @@ pub(crate) async fn renew_after_code(
     tx: &mut Tx,
     pending_token: &str,
 ) -> Result<String, IdentityError> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "UPDATE identity_sessions SET revoked_at = $1 WHERE token_hash = $2 AND pending_code = 1 AND revoked_at IS NULL \
-         RETURNING account_id, user_agent",
-    )
-    .bind(timestamp::now())
-    .bind(digest(pending_token))
-    .fetch_optional(tx.conn())
-    .await?;
+    let row = store_sessions::end_pending(tx, timestamp::now(), digest(pending_token)).await?;
     // Another request completed (or ended) this sign-in first.
-    let Some((account_id, user_agent)) = row else {
+    let Some(Ended {
+        account_id,
+        user_agent,
+    }) = row
+    else {
         return Err(IdentityError::BadCredentials);
     };
     insert(
@@ -100,18 +99,16 @@ async fn insert(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let now = OffsetDateTime::now_utc();
-    sqlx::query(
-        "INSERT INTO identity_sessions (token_hash, account_id, created_at, expires_at, user_agent, pending_code, method) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-        .bind(digest(&token))
-        .bind(account_id)
-        .bind(timestamp::format(now))
-        .bind(timestamp::format(now + Duration::seconds(SESSION_SECONDS)))
-        .bind(user_agent.chars().take(200).collect::<String>())
-        .bind(i64::from(pending_code))
-        .bind(method.as_str())
-        .execute(tx.conn())
-        .await?;
+    let session = NewSession {
+        token_hash: digest(&token),
+        account_id,
+        created_at: timestamp::format(now),
+        expires_at: timestamp::format(now + Duration::seconds(SESSION_SECONDS)),
+        user_agent: user_agent.chars().take(200).collect(),
+        pending_code,
+        method: method.as_str(),
+    };
+    store_sessions::insert(tx, session).await?;
     Ok(token)
 }
 
@@ -128,24 +125,6 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
-/// A live session and the account it signs in.
-#[derive(sqlx::FromRow)]
-struct LiveSession {
-    id: String,
-    personal_id: String,
-    assurance_level: i64,
-    acting_mandate: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct ListedSession {
-    token_hash: String,
-    created_at: String,
-    expires_at: String,
-    user_agent: String,
-    method: String,
-}
-
 impl Identity {
     /// The person behind a live session token.
     pub async fn principal(&self, token: &str) -> Result<Option<Principal>, IdentityError> {
@@ -158,26 +137,14 @@ impl Identity {
         &self,
         token: &str,
     ) -> Result<Option<(Principal, Option<ActingFor>)>, IdentityError> {
-        let row = sqlx::query_as::<_, LiveSession>(
-            "SELECT a.id, a.personal_id, a.assurance_level, s.acting_mandate FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
-             WHERE s.token_hash = $1 AND s.pending_code = 0 AND s.revoked_at IS NULL AND s.expires_at > $2",
-        )
-        .bind(digest(token))
-        .bind(timestamp::now())
-        .fetch_optional(self.db.reader())
-        .await?;
+        let row = store_sessions::live(&self.db, digest(token), timestamp::now()).await?;
         let Some(row) = row else { return Ok(None) };
         let account_id = row.id;
         let personal_id =
             PersonalId::parse(&row.personal_id).map_err(|e| IdentityError::Internal(e.reason))?;
-        let grants: Vec<(String, String)> = sqlx::query_as(
-            "SELECT agency, role FROM identity_roles WHERE account_id = $1 ORDER BY agency, role",
-        )
-        .bind(&account_id)
-        .fetch_all(self.db.reader())
-        .await?;
+        let grants = store_accounts::grants(&self.db, &account_id).await?;
         let mut roles = Vec::with_capacity(grants.len());
-        for (agency, role) in grants {
+        for store_accounts::Grant { agency, role } in grants {
             // Before roles were a closed list any text could be granted; such a grant
             // was never checked by anything, so it grants nothing now either.
             match Role::parse(&role) {
@@ -211,14 +178,7 @@ impl Identity {
         current_token: Option<&str>,
     ) -> Result<Vec<SessionInfo>, IdentityError> {
         let current = current_token.map(digest);
-        let rows = sqlx::query_as::<_, ListedSession>(
-            "SELECT token_hash, created_at, expires_at, user_agent, method FROM identity_sessions \
-             WHERE account_id = $1 AND pending_code = 0 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC",
-        )
-        .bind(account_id)
-        .bind(timestamp::now())
-        .fetch_all(self.db.reader())
-        .await?;
+        let rows = store_sessions::listed(&self.db, account_id, timestamp::now()).await?;
         Ok(rows
             .into_iter()
             .map(|row| SessionInfo {
@@ -238,23 +198,16 @@ impl Identity {
             return Ok(false);
         }
         let mut tx = self.db.begin().await?;
-        let revoked = sqlx::query("UPDATE identity_sessions SET revoked_at = $1 WHERE account_id = $2 AND token_hash LIKE $3 AND revoked_at IS NULL")
-            .bind(timestamp::now())
-            .bind(account_id)
-            .bind(format!("{session_id}%"))
-            .execute(tx.conn())
-            .await?;
+        let revoked =
+            store_sessions::revoke_by_prefix(&mut tx, timestamp::now(), account_id, session_id)
+                .await?;
         tx.commit().await?;
-        Ok(revoked.rows_affected() > 0)
+        Ok(revoked > 0)
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), IdentityError> {
         let mut tx = self.db.begin().await?;
-        sqlx::query("UPDATE identity_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-            .bind(timestamp::now())
-            .bind(digest(token))
-            .execute(tx.conn())
-            .await?;
+        store_sessions::revoke(&mut tx, timestamp::now(), digest(token)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -7,8 +7,10 @@ use store::timestamp;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::accounts::Identity;
-use crate::attempts::{self, AccountKey, Checked, Factor, Reservation};
+use crate::attempts::{self, AccountKey, Factor, Reservation};
 use crate::error::IdentityError;
+use crate::store::sessions as store_sessions;
+use crate::store::totp::{self as store_totp, Seed};
 
 const STEP_SECONDS: u64 = 30;
 const ISSUER: &str = "lienthong";
@@ -64,17 +66,6 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// An account's sealed TOTP seed and the last step a code was accepted for.
-#[derive(sqlx::FromRow)]
-struct Seed {
-    totp_secret: Option<String>,
-    totp_last_step: Option<i64>,
-}
-
-impl Checked for Seed {
-    const COLUMNS: &'static str = "totp_secret, totp_last_step";
-}
-
 /// What the person needs to add the account to an authenticator app.
 #[derive(Debug, Clone)]
 pub struct Enrolment {
@@ -97,12 +88,9 @@ impl Identity {
         };
         let url = totp(&secret, label)?.get_url();
         let mut tx = self.db.begin().await?;
-        let updated = sqlx::query("UPDATE identity_accounts SET totp_secret = $1, totp_last_step = NULL WHERE id = $2 AND totp_confirmed_at IS NULL")
-            .bind(self.sealing.seal(&secret, &totp_context(account_id))?)
-            .bind(account_id)
-            .execute(tx.conn())
-            .await?;
-        if updated.rows_affected() == 0 {
+        let sealed = self.sealing.seal(&secret, &totp_context(account_id))?;
+        let begun = store_totp::begin(&mut tx, sealed, account_id).await?;
+        if !begun {
             return Err(IdentityError::Invalid {
                 field: "totp",
                 reason: "a second factor is already set up".into(),
@@ -114,10 +102,7 @@ impl Identity {
 
     /// Confirms enrolment with a first code from the app.
     pub async fn confirm_totp(&self, account_id: &str, code: &str) -> Result<(), IdentityError> {
-        let row = sqlx::query_as::<_, Seed>("SELECT totp_secret, totp_last_step FROM identity_accounts WHERE id = $1 AND totp_confirmed_at IS NULL")
-            .bind(account_id)
-            .fetch_optional(self.db.reader())
-            .await?;
+        let row = store_totp::unconfirmed(&self.db, account_id).await?;
         let Some(row) = row else {
             return Err(IdentityError::Invalid {
                 field: "totp",
@@ -142,22 +127,13 @@ impl Identity {
             reason: "the code is not right; check the phone's clock".into(),
         })?;
         let mut tx = self.db.begin().await?;
-        sqlx::query("UPDATE identity_accounts SET totp_confirmed_at = $1, totp_last_step = $2 WHERE id = $3")
-            .bind(timestamp::now())
-            .bind(step)
-            .bind(account_id)
-            .execute(tx.conn())
-            .await?;
+        store_totp::confirm(&mut tx, timestamp::now(), step, account_id).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn has_totp(&self, account_id: &str) -> Result<bool, IdentityError> {
-        let confirmed: Option<Option<String>> =
-            sqlx::query_scalar("SELECT totp_confirmed_at FROM identity_accounts WHERE id = $1")
-                .bind(account_id)
-                .fetch_optional(self.db.reader())
-                .await?;
+        let confirmed = store_totp::confirmed_at(&self.db, account_id).await?;
         Ok(confirmed.flatten().is_some())
     }
 
@@ -177,13 +153,11 @@ impl Identity {
     }
 
     async fn check_code(&self, token: &str, code: &str) -> Result<String, IdentityError> {
-        let account_id: Option<String> = sqlx::query_scalar(
-            "SELECT a.id FROM identity_sessions s JOIN identity_accounts a ON a.id = s.account_id \
-             WHERE s.token_hash = $1 AND s.pending_code = 1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.totp_confirmed_at IS NOT NULL",
+        let account_id = store_sessions::awaiting_code(
+            &self.db,
+            crate::sessions::digest(token),
+            timestamp::now(),
         )
-        .bind(crate::sessions::digest(token))
-        .bind(timestamp::now())
-        .fetch_optional(self.db.reader())
         .await?;
         let Some(account_id) = account_id else {
             return Err(IdentityError::BadCredentials);
@@ -223,15 +197,8 @@ impl Identity {
         };
         let mut tx = self.db.begin().await?;
         // The step condition makes two concurrent uses of one code impossible.
-        let accepted = sqlx::query(
-            "UPDATE identity_accounts SET totp_last_step = $1 \
-             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
-        )
-        .bind(step)
-        .bind(&account_id)
-        .execute(tx.conn())
-        .await?;
-        if accepted.rows_affected() == 0 {
+        let accepted = store_totp::accept_step(&mut tx, step, &account_id).await?;
+        if !accepted {
             return Err(wrong_code(locks_until));
         }
         attempts::forgive(&mut tx, Factor::Code, &account_id).await?;

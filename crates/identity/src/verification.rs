@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::accounts::Identity;
 use crate::error::IdentityError;
 use crate::oidc::MachineToken;
+use crate::store::verifications as store_verifications;
 
 /// The scope a bank's client needs.
 pub const VERIFY_SCOPE: &str = "identity.verify";
@@ -110,22 +111,19 @@ impl Identity {
             living: matched.living.into(),
         };
         let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "INSERT INTO identity_verifications (id, client_id, subject, personal_id, personal_id_match, full_name_match, birth_date_match, living_match, reference, checked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&check.check_id)
-        .bind(&caller.client_id)
-        .bind(&caller.subject)
-        .bind(personal_id.to_string())
-        .bind(i64::from(matched.personal_id))
-        .bind(i64::from(matched.full_name))
-        .bind(i64::from(matched.birth_date))
-        .bind(i64::from(matched.living))
-        .bind(&reference)
-        .bind(&check.checked_at)
-        .execute(tx.conn())
-        .await?;
+        let kept = store_verifications::Check {
+            id: &check.check_id,
+            client_id: &caller.client_id,
+            subject: &caller.subject,
+            personal_id: personal_id.to_string(),
+            personal_id_match: matched.personal_id,
+            full_name_match: matched.full_name,
+            birth_date_match: matched.birth_date,
+            living_match: matched.living,
+            reference: &reference,
+            checked_at: &check.checked_at,
+        };
+        store_verifications::insert(&mut tx, kept).await?;
         tx.commit().await?;
         Ok(check)
     }

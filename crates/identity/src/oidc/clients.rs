@@ -9,6 +9,7 @@ use store::timestamp;
 use crate::accounts::Identity;
 use crate::error::IdentityError;
 use crate::sessions::digest;
+use crate::store::clients as store_clients;
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -89,16 +90,6 @@ fn check_redirect_uri(uri: &str) -> Result<(), IdentityError> {
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
-struct ClientRow {
-    client_id: String,
-    name: String,
-    /// One per line.
-    redirect_uris: String,
-    secret_hash: Option<String>,
-    id_token_alg: String,
-}
-
 impl Identity {
     /// Registers a relying party; returns its id and, for a confidential client, its
     /// secret, shown this once (only a hash is kept).
@@ -128,33 +119,20 @@ impl Identity {
             URL_SAFE_NO_PAD.encode(bytes)
         });
         let mut tx = self.db.begin().await?;
-        sqlx::query("INSERT INTO oidc_clients (client_id, name, redirect_uris, secret_hash, id_token_alg, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&client_id)
-            .bind(client.name.trim())
-            .bind(client.redirect_uris.join("\n"))
-            .bind(secret.as_deref().map(digest))
-            .bind(client.id_token_alg.as_str())
-            .bind(timestamp::now())
-            .execute(tx.conn())
-            .await?;
+        let new_client = store_clients::NewClient {
+            client_id: &client_id,
+            name: client.name.trim(),
+            redirect_uris: &client.redirect_uris,
+            secret_hash: secret.as_deref().map(digest),
+            id_token_alg: client.id_token_alg,
+            created_at: timestamp::now(),
+        };
+        store_clients::insert(&mut tx, new_client).await?;
         tx.commit().await?;
         Ok((client_id, secret))
     }
 
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, IdentityError> {
-        let row = sqlx::query_as::<_, ClientRow>("SELECT client_id, name, redirect_uris, secret_hash, id_token_alg FROM oidc_clients WHERE client_id = $1")
-            .bind(client_id)
-            .fetch_optional(self.db.reader())
-            .await?;
-        row.map(|row| -> Result<Client, IdentityError> {
-            Ok(Client {
-                client_id: row.client_id,
-                name: row.name,
-                redirect_uris: row.redirect_uris.lines().map(str::to_owned).collect(),
-                secret_hash: row.secret_hash,
-                id_token_alg: row.id_token_alg.parse()?,
-            })
-        })
-        .transpose()
+        store_clients::get(&self.db, client_id).await
     }
 }

@@ -14,6 +14,9 @@ use super::clients::IdTokenAlg;
 use crate::accounts::Identity;
 use crate::error::IdentityError;
 use crate::sessions::digest;
+use crate::store::accounts as store_accounts;
+use crate::store::grants::{self, CodeRow, NewCode};
+use crate::store::tokens::{self, AccessRow, Issued, NewToken, RefreshRow};
 
 const CODE_SECONDS: i64 = 60;
 const TOKEN_SECONDS: i64 = 600;
@@ -27,28 +30,6 @@ pub const SCOPES: [(&str, &[&str]); 5] = [
     ("address", &["address"]),
     ("phone", &["phone_number"]),
 ];
-
-/// An authorization code as stored, to check a token request against.
-#[derive(sqlx::FromRow)]
-struct CodeRow {
-    client_id: String,
-    account_id: String,
-    redirect_uri: String,
-    scope: String,
-    nonce: Option<String>,
-    code_challenge: String,
-    auth_time: i64,
-    expires_at: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct RefreshRow {
-    family: String,
-    account_id: String,
-    client_id: String,
-    scope: String,
-    expires_at: String,
-}
 
 /// A validated request to sign someone in to a client.
 #[derive(Debug, Clone)]
@@ -144,13 +125,7 @@ impl Identity {
         client_id: &str,
         scope: &str,
     ) -> Result<bool, IdentityError> {
-        let found: Option<String> = sqlx::query_scalar("SELECT scope FROM oidc_consents WHERE account_id = $1 AND client_id = $2 AND scope = $3")
-            .bind(account_id)
-            .bind(client_id)
-            .bind(scope)
-            .fetch_optional(self.db.reader())
-            .await?;
-        Ok(found.is_some())
+        grants::has_consent(&self.db, account_id, client_id, scope).await
     }
 
     /// Records consent (remembered for this client and scope set) and issues a code.
@@ -164,29 +139,27 @@ impl Identity {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
         if remember {
-            sqlx::query("INSERT INTO oidc_consents (account_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, client_id, scope) DO NOTHING")
-                .bind(account_id)
-                .bind(&request.client_id)
-                .bind(&request.scope)
-                .bind(timestamp::format(now))
-                .execute(tx.conn())
-                .await?;
+            grants::remember_consent(
+                &mut tx,
+                account_id,
+                &request.client_id,
+                &request.scope,
+                timestamp::format(now),
+            )
+            .await?;
         }
-        sqlx::query(
-            "INSERT INTO oidc_codes (code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(digest(&code))
-        .bind(&request.client_id)
-        .bind(account_id)
-        .bind(&request.redirect_uri)
-        .bind(&request.scope)
-        .bind(&request.nonce)
-        .bind(&request.code_challenge)
-        .bind(now.unix_timestamp())
-        .bind(timestamp::format(now + Duration::seconds(CODE_SECONDS)))
-        .execute(tx.conn())
-        .await?;
+        let new_code = NewCode {
+            code_hash: digest(&code),
+            client_id: &request.client_id,
+            account_id,
+            redirect_uri: &request.redirect_uri,
+            scope: &request.scope,
+            nonce: &request.nonce,
+            code_challenge: &request.code_challenge,
+            auth_time: now.unix_timestamp(),
+            expires_at: timestamp::format(now + Duration::seconds(CODE_SECONDS)),
+        };
+        grants::insert_code(&mut tx, new_code).await?;
         tx.commit().await?;
         Ok(code)
     }
@@ -204,26 +177,15 @@ impl Identity {
     ) -> Result<Value, IdentityError> {
         self.authenticate_client(client_id, client_secret).await?;
         let code_hash = digest(code);
-        let row = sqlx::query_as::<_, CodeRow>(
-            "SELECT client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at FROM oidc_codes WHERE code_hash = $1",
-        )
-        .bind(&code_hash)
-        .fetch_optional(self.db.reader())
-        .await?;
+        let row = grants::code(&self.db, &code_hash).await?;
         let Some(row) = row else {
             return Err(token_error(OAuthError::InvalidGrant, "unknown code"));
         };
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
-        let used = sqlx::query(
-            "UPDATE oidc_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
-        )
-        .bind(timestamp::format(now))
-        .bind(&code_hash)
-        .execute(tx.conn())
-        .await?;
-        if used.rows_affected() == 0 {
-            revoke_family(&mut tx, &code_hash, now).await?;
+        let fresh = grants::spend_code(&mut tx, timestamp::format(now), &code_hash).await?;
+        if !fresh {
+            tokens::revoke_family(&mut tx, &code_hash, &timestamp::format(now)).await?;
             tx.commit().await?;
             return Err(token_error(
                 OAuthError::InvalidGrant,
@@ -280,11 +242,7 @@ impl Identity {
             now,
         )
         .await?;
-        let level: i64 =
-            sqlx::query_scalar("SELECT assurance_level FROM identity_accounts WHERE id = $1")
-                .bind(&account_id)
-                .fetch_one(tx.conn())
-                .await?;
+        let level = store_accounts::assurance_level_in(&mut tx, &account_id).await?;
         tx.commit().await?;
         let mut claims = json!({
             "iss": issuer,
@@ -323,10 +281,7 @@ impl Identity {
         refresh_token: &str,
     ) -> Result<Value, IdentityError> {
         self.authenticate_client(client_id, client_secret).await?;
-        let row = sqlx::query_as::<_, RefreshRow>("SELECT family, account_id, client_id, scope, expires_at FROM oidc_refresh_tokens WHERE token_hash = $1")
-            .bind(digest(refresh_token))
-            .fetch_optional(self.db.reader())
-            .await?;
+        let row = tokens::refresh_token(&self.db, digest(refresh_token)).await?;
         let Some(row) = row else {
             return Err(token_error(
                 OAuthError::InvalidGrant,
@@ -350,13 +305,10 @@ impl Identity {
         } = row;
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
-        let spent = sqlx::query("UPDATE oidc_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL")
-            .bind(timestamp::format(now))
-            .bind(digest(refresh_token))
-            .execute(tx.conn())
-            .await?;
-        if spent.rows_affected() == 0 {
-            revoke_family(&mut tx, &family, now).await?;
+        let spent =
+            tokens::spend_refresh(&mut tx, timestamp::format(now), digest(refresh_token)).await?;
+        if !spent {
+            tokens::revoke_family(&mut tx, &family, &timestamp::format(now)).await?;
             tx.commit().await?;
             return Err(token_error(
                 OAuthError::InvalidGrant,
@@ -409,21 +361,13 @@ impl Identity {
         let token_hash = digest(token);
         let now = OffsetDateTime::now_utc();
         let mut tx = self.db.begin().await?;
-        let family: Option<String> = sqlx::query_scalar(
-            "SELECT family FROM oidc_refresh_tokens WHERE token_hash = $1 AND client_id = $2",
-        )
-        .bind(&token_hash)
-        .bind(client_id)
-        .fetch_optional(tx.conn())
-        .await?;
+        let family = tokens::refresh_family(&mut tx, &token_hash, client_id).await?;
         match family {
-            Some(family) => revoke_family(&mut tx, &family, now).await?,
+            Some(family) => {
+                tokens::revoke_family(&mut tx, &family, &timestamp::format(now)).await?
+            }
             None => {
-                sqlx::query("UPDATE oidc_access_tokens SET revoked_at = $1 WHERE token_hash = $2 AND client_id = $3 AND revoked_at IS NULL")
-                    .bind(timestamp::format(now))
-                    .bind(&token_hash)
-                    .bind(client_id)
-                    .execute(tx.conn())
+                tokens::revoke_access(&mut tx, timestamp::format(now), &token_hash, client_id)
                     .await?;
             }
         }
@@ -434,15 +378,14 @@ impl Identity {
     /// The claims an access token's scopes release, from the registry; `None` for a token
     /// that is unknown, expired or revoked.
     pub async fn userinfo(&self, access_token: &str) -> Result<Option<Value>, IdentityError> {
-        let row: Option<(String, String, String, String)> = sqlx::query_as(
-            "SELECT t.account_id, t.client_id, t.scope, a.personal_id FROM oidc_access_tokens t JOIN identity_accounts a ON a.id = t.account_id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
-        )
-        .bind(digest(access_token))
-        .bind(timestamp::now())
-        .fetch_optional(self.db.reader())
-        .await?;
-        let Some((account_id, client_id, scope, personal_id)) = row else {
+        let row = tokens::live_access(&self.db, digest(access_token), timestamp::now()).await?;
+        let Some(AccessRow {
+            account_id,
+            client_id,
+            scope,
+            personal_id,
+        }) = row
+        else {
             return Ok(None);
         };
         let personal_id = kernel::PersonalId::parse(&personal_id)
@@ -508,28 +451,11 @@ fn e164(phone: &str) -> Option<String> {
         .then(|| format!("+84{national}"))
 }
 
-/// The two kinds of token a grant issues, each in its own table with its own lifetime.
-#[derive(Clone, Copy)]
-enum Issued {
-    Access,
-    Refresh,
-}
-
-impl Issued {
-    const BOTH: [Self; 2] = [Self::Access, Self::Refresh];
-
-    fn table(self) -> &'static str {
-        match self {
-            Self::Access => "oidc_access_tokens",
-            Self::Refresh => "oidc_refresh_tokens",
-        }
-    }
-
-    fn lifetime(self) -> Duration {
-        match self {
-            Self::Access => Duration::seconds(TOKEN_SECONDS),
-            Self::Refresh => Duration::days(REFRESH_DAYS),
-        }
+/// How long each kind of token lives.
+fn lifetime(kind: Issued) -> Duration {
+    match kind {
+        Issued::Access => Duration::seconds(TOKEN_SECONDS),
+        Issued::Refresh => Duration::days(REFRESH_DAYS),
     }
 }
 
@@ -543,59 +469,16 @@ async fn issue(
     now: OffsetDateTime,
 ) -> Result<String, IdentityError> {
     let token = random_token();
-    sqlx::query(&format!(
-        "INSERT INTO {} (token_hash, family, account_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        kind.table()
-    ))
-    .bind(digest(&token))
-    .bind(family)
-    .bind(account_id)
-    .bind(client_id)
-    .bind(scope)
-    .bind(timestamp::format(now + kind.lifetime()))
-    .execute(tx.conn())
-    .await?;
+    let new_token = NewToken {
+        token_hash: digest(&token),
+        family,
+        account_id,
+        client_id,
+        scope,
+        expires_at: timestamp::format(now + lifetime(kind)),
+    };
+    tokens::insert(tx, kind, new_token).await?;
     Ok(token)
-}
-
-/// Revokes every access and refresh token of an account, for every client: after a
-/// recovery in person, whoever held the lost credentials may hold these too.
-pub(crate) async fn revoke_account_tokens(
-    tx: &mut store::Tx,
-    account_id: &str,
-    now: &str,
-) -> Result<(), IdentityError> {
-    for kind in Issued::BOTH {
-        sqlx::query(&format!(
-            "UPDATE {} SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
-            kind.table()
-        ))
-        .bind(now)
-        .bind(account_id)
-        .execute(tx.conn())
-        .await?;
-    }
-    Ok(())
-}
-
-/// Revokes every access and refresh token descended from one authorization code.
-async fn revoke_family(
-    tx: &mut store::Tx,
-    family: &str,
-    now: OffsetDateTime,
-) -> Result<(), IdentityError> {
-    let stamp = timestamp::format(now);
-    for kind in Issued::BOTH {
-        sqlx::query(&format!(
-            "UPDATE {} SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
-            kind.table()
-        ))
-        .bind(&stamp)
-        .bind(family)
-        .execute(tx.conn())
-        .await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use store::timestamp;
 
 use crate::accounts::Identity;
 use crate::error::IdentityError;
+use crate::store::signing_keys::{self, KeyTable};
 
 /// A signing key. Signing goes through `ring`, whose assembly P-256 is several times faster
 /// than the portable implementation; `p256` still makes keys and writes their JWK.
@@ -103,57 +104,41 @@ fn key_context(kid: &str) -> String {
     format!("oidc-signing-key:{kid}")
 }
 
-/// A signing key as stored: sealed for its `kid`.
-#[derive(sqlx::FromRow)]
-struct SealedKey {
-    kid: String,
-    private_key: String,
-}
-
 impl Identity {
     pub(super) async fn published_keys(&self) -> Result<Vec<Key>, IdentityError> {
-        self.unsealed_keys(
-            "SELECT kid, private_key FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid",
-            key_context,
-        )
-        .await?
-        .into_iter()
-        .map(|(kid, opened)| decode(kid, &opened))
-        .collect()
+        self.unsealed_keys(KeyTable::Es256, key_context)
+            .await?
+            .into_iter()
+            .map(|(kid, opened)| decode(kid, &opened))
+            .collect()
     }
 
-    /// Stores a new key under a fresh kid, sealed for `context(kid)`, with `insert` (kid,
-    /// sealed key, time), and retires with `retire` (time) all but the two newest: the new
-    /// one signs, the one before stays published for tokens already issued.
+    /// Stores a new key in `table` under a fresh kid, sealed for `context(kid)`, and retires
+    /// all but the two newest: the new one signs, the one before stays published for tokens
+    /// already issued.
     pub(super) async fn store_sealed_key(
         &self,
-        insert: &'static str,
-        retire: &'static str,
+        table: KeyTable,
         private_key: &str,
         context: fn(&str) -> String,
     ) -> Result<String, IdentityError> {
         let kid = uuid::Uuid::now_v7().simple().to_string();
         let now = timestamp::now();
         let mut tx = self.db.begin().await?;
-        sqlx::query(insert)
-            .bind(&kid)
-            .bind(self.sealing.seal(private_key, &context(&kid))?)
-            .bind(&now)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query(retire).bind(&now).execute(tx.conn()).await?;
+        let sealed = self.sealing.seal(private_key, &context(&kid))?;
+        signing_keys::add(&mut tx, table, &kid, sealed, &now).await?;
         tx.commit().await?;
         Ok(kid)
     }
 
-    /// The `(kid, private_key)` rows `query` selects, newest first, each unsealed for the
-    /// context `context(kid)` it was sealed for.
+    /// The `(kid, private_key)` of the keys `table` publishes, newest first, each unsealed
+    /// for the context `context(kid)` it was sealed for.
     pub(super) async fn unsealed_keys(
         &self,
-        query: &'static str,
+        table: KeyTable,
         context: fn(&str) -> String,
     ) -> Result<Vec<(String, String)>, IdentityError> {
-        let rows: Vec<SealedKey> = sqlx::query_as(query).fetch_all(self.db.reader()).await?;
+        let rows = signing_keys::published(&self.db, table).await?;
         rows.into_iter()
             .map(|row| {
                 let opened = self.sealing.open(&row.private_key, &context(&row.kid))?;
@@ -190,9 +175,7 @@ impl Identity {
         let signing = SigningKey::random(&mut OsRng);
         let kid = self
             .store_sealed_key(
-                "INSERT INTO oidc_signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)",
-                "UPDATE oidc_signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid NOT IN \
-                 (SELECT kid FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 2)",
+                KeyTable::Es256,
                 &URL_SAFE_NO_PAD.encode(signing.to_bytes()),
                 key_context,
             )

@@ -30,6 +30,7 @@ use super::flow::{OAuthError, random_token, token_error};
 use super::keys::Key;
 use crate::accounts::Identity;
 use crate::error::IdentityError;
+use crate::store::{assertion_ids, machine_clients};
 
 /// RFC 7523 §2.2: the `client_assertion_type` that announces a JWT.
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -96,14 +97,6 @@ fn point_of(key: &VerifyingKey) -> PublicPoint {
 
 /// The provider's published keys by `kid`.
 type PublishedKeys = Vec<(String, PublicPoint)>;
-
-#[derive(sqlx::FromRow)]
-struct MachineClientRow {
-    name: String,
-    subject: String,
-    public_key: String,
-    scopes: String,
-}
 
 #[derive(Clone)]
 pub(crate) struct Registered {
@@ -293,15 +286,15 @@ impl Identity {
         }
         let client_id = uuid::Uuid::now_v7().simple().to_string();
         let mut tx = self.db.begin().await?;
-        sqlx::query("INSERT INTO oidc_machine_clients (client_id, name, subject, public_key, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&client_id)
-            .bind(client.name.trim())
-            .bind(client.subject.trim())
-            .bind(client.public_key_pem.trim())
-            .bind(client.scopes.join(" "))
-            .bind(timestamp::now())
-            .execute(tx.conn())
-            .await?;
+        let registered = machine_clients::NewMachineClient {
+            client_id: &client_id,
+            name: client.name.trim(),
+            subject: client.subject.trim(),
+            public_key: client.public_key_pem.trim(),
+            scopes: client.scopes.join(" "),
+            created_at: timestamp::now(),
+        };
+        machine_clients::insert(&mut tx, registered).await?;
         tx.commit().await?;
         Ok(client_id)
     }
@@ -309,16 +302,12 @@ impl Identity {
     /// Stops a client from getting new tokens; returns false for an unknown client.
     pub async fn disable_machine_client(&self, client_id: &str) -> Result<bool, IdentityError> {
         let mut tx = self.db.begin().await?;
-        let done = sqlx::query("UPDATE oidc_machine_clients SET disabled_at = $1 WHERE client_id = $2 AND disabled_at IS NULL")
-            .bind(timestamp::now())
-            .bind(client_id)
-            .execute(tx.conn())
-            .await?;
+        let done = machine_clients::disable(&mut tx, timestamp::now(), client_id).await?;
         tx.commit().await?;
         if let Ok(mut clients) = self.machine.clients.write() {
             clients.remove(client_id);
         }
-        Ok(done.rows_affected() == 1)
+        Ok(done)
     }
 
     pub(crate) async fn machine_client(
@@ -334,10 +323,7 @@ impl Identity {
         if let Some(registered) = cached.filter(|r| fresh(r.loaded)) {
             return Ok(Some(registered));
         }
-        let row = sqlx::query_as::<_, MachineClientRow>("SELECT name, subject, public_key, scopes FROM oidc_machine_clients WHERE client_id = $1 AND disabled_at IS NULL")
-            .bind(client_id)
-            .fetch_optional(self.db.reader())
-            .await?;
+        let row = machine_clients::enabled(&self.db, client_id).await?;
         let Some(row) = row else { return Ok(None) };
         let key = VerifyingKey::from_public_key_pem(&row.public_key)
             .map_err(|e| IdentityError::Internal(format!("stored client key: {e}")))?;
@@ -391,21 +377,10 @@ impl Identity {
             }
         }
         let mut tx = self.db.begin().await?;
-        sqlx::query("DELETE FROM oidc_assertion_ids WHERE forget_at < $1")
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
-        let recorded = sqlx::query(
-            "INSERT INTO oidc_assertion_ids (client_id, jti, forget_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (client_id, jti) DO NOTHING",
-        )
-        .bind(client_id)
-        .bind(jti)
-        .bind(forget_at)
-        .execute(tx.conn())
-        .await?;
+        assertion_ids::forget_before(&mut tx, now).await?;
+        let recorded = assertion_ids::record(&mut tx, client_id, jti, forget_at).await?;
         tx.commit().await?;
-        Ok(recorded.rows_affected() == 1)
+        Ok(recorded)
     }
 
     /// The `client_credentials` grant: checks the client's signed assertion and issues an

@@ -11,7 +11,6 @@ mod rsa_keys;
 
 pub use clients::{Client, IdTokenAlg, NewClient};
 pub use endpoints::{return_to_client_after, routes};
-pub(crate) use flow::revoke_account_tokens;
 pub use flow::{OAuthError, SCOPES, TokenError};
 pub(crate) use machine::MachineCache;
 pub use machine::{

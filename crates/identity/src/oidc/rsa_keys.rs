@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::accounts::Identity;
 use crate::error::IdentityError;
+use crate::store::signing_keys::KeyTable;
 
 /// RFC 7518 §3.3: at least 2048 bits.
 const MODULUS_BITS: usize = 2048;
@@ -80,19 +81,16 @@ fn key_context(kid: &str) -> String {
 
 impl Identity {
     pub(super) async fn published_rsa_keys(&self) -> Result<Vec<RsaKey>, IdentityError> {
-        self.unsealed_keys(
-            "SELECT kid, private_key FROM oidc_rsa_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid",
-            key_context,
-        )
-        .await?
-        .into_iter()
-        .map(|(kid, opened)| {
-            let der = URL_SAFE_NO_PAD
-                .decode(opened)
-                .map_err(|e| IdentityError::Internal(e.to_string()))?;
-            RsaKey::from_pkcs8(kid, &der)
-        })
-        .collect()
+        self.unsealed_keys(KeyTable::Rsa, key_context)
+            .await?
+            .into_iter()
+            .map(|(kid, opened)| {
+                let der = URL_SAFE_NO_PAD
+                    .decode(opened)
+                    .map_err(|e| IdentityError::Internal(e.to_string()))?;
+                RsaKey::from_pkcs8(kid, &der)
+            })
+            .collect()
     }
 
     /// The RSA key to sign with now: the newest, made on first use.
@@ -121,14 +119,8 @@ impl Identity {
         .await
         .map_err(|e| IdentityError::Internal(format!("making an RSA key: {e}")))?
         .map_err(|e| IdentityError::Internal(format!("making an RSA key: {e}")))?;
-        self.store_sealed_key(
-            "INSERT INTO oidc_rsa_signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)",
-            "UPDATE oidc_rsa_signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid NOT IN \
-             (SELECT kid FROM oidc_rsa_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 2)",
-            &URL_SAFE_NO_PAD.encode(&der),
-            key_context,
-        )
-        .await
+        self.store_sealed_key(KeyTable::Rsa, &URL_SAFE_NO_PAD.encode(&der), key_context)
+            .await
     }
 
     /// The payload of an RS256 compact JWS signed with a published RSA key, or None (an
