@@ -65,7 +65,7 @@ pub(crate) struct NewAction<'a> {
     pub acted_at: String,
 }
 
-/// Which side of the mandates to list.
+/// Which side of the mandates to list; its column is one of two literals, never input.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Party {
     Citizen,

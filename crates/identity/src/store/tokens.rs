@@ -144,7 +144,8 @@ pub(crate) async fn live_access(
     .await?)
 }
 
-/// Revokes every access and refresh token of an account, for every client.
+/// Revokes every access and refresh token of an account, for every client: after a
+/// recovery in person, whoever held the lost credentials may hold these too.
 pub(crate) async fn revoke_account(
     tx: &mut Tx,
     account_id: &str,
