@@ -20,6 +20,8 @@ mod forwarding;
 mod gateway;
 #[path = "e2e/hardening.rs"]
 mod hardening;
+#[path = "e2e/identity_forms.rs"]
+mod identity_forms;
 #[path = "e2e/layout.rs"]
 mod layout;
 #[path = "e2e/machine.rs"]
@@ -480,7 +482,7 @@ async fn officials_see_records_with_a_purpose_and_every_view_is_logged() -> Test
         // The citizen sees the view on their own account page.
         let subject = app.sign_in(app.open_account(subject.clone()).await?).await?;
         let account = subject.get("/account").send().await?.text().await?;
-        assert!(account.contains("<td>BCA</td><td>Giải quyết hồ sơ số 42</td>"), "{account}");
+        assert!(account.contains("<td>Bộ Công an</td><td>Giải quyết hồ sơ số 42</td>"), "{account}");
 
         // Sent from another site with the official's cookie, as a forged form would be.
         let forged = app.client.post(app.url(&format!("/registry/citizens/{id}/changes"))).header("cookie", official.cookies()).header("origin", "https://evil.example").form(&[("expected_version", "2"), ("basis", "giả mạo")]).send().await?;
@@ -541,7 +543,7 @@ async fn officials_register_births_and_residence_changes_and_confirm_level_two()
         app.grant(official.person.id(), Caller::IdentityVerifier).await?;
         assert_eq!(post(level2, &official, json!({})).await?.status(), StatusCode::NO_CONTENT);
         let account = citizen.get("/account").send().await?.text().await?;
-        assert!(account.contains("<dd>2</dd>"), "the citizen's account shows level 2");
+        assert!(account.contains("<dd>Mức 2 (đã xác minh trực tiếp tại cơ quan công an)</dd>"), "the citizen's account shows level 2 in words");
         Ok(())
     })
     .await

@@ -98,6 +98,7 @@ impl Chrome {
             (Role::ExchangeOperator, ("/exchange", "nav.exchange")),
             (Role::ExchangeAdmin, ("/exchange", "nav.exchange")),
             (Role::AssistHelper, ("/assist", "nav.assist")),
+            (Role::IdentityVerifier, ("/identity/verify", "nav.verify")),
         ] {
             if self.roles.contains(&role) && !nav.contains(&item) {
                 nav.push(item);

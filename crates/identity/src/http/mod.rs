@@ -12,7 +12,7 @@ use crate::accounts::Identity;
 use crate::sessions::SESSION_COOKIE;
 
 mod api;
-mod error;
+pub(crate) mod error;
 pub(crate) mod pages;
 
 /// The pages, and the JSON endpoints that serve them and officials.

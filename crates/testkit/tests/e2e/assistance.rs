@@ -23,7 +23,7 @@ async fn a_helper_acts_for_a_citizen_only_within_the_mandate() -> TestResult {
         // The citizen gives a mandate from /account; a wrong duration is named.
         let too_long = post("/account/mandates", &citizen, vec![("helper_personal_id", helper_id.to_string()), ("scope", "profile.view".into()), ("days", "45".into())]).await?;
         assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(too_long.text().await?.contains("days: from 1 to 30 days"));
+        assert!(too_long.text().await?.contains(&kernel::Message::new("identity.mandate_days").vietnamese()));
         let given = post("/account/mandates", &citizen, vec![("helper_personal_id", helper_id.to_string()), ("scope", "profile.view".into()), ("scope", "dossier.submit".into()), ("days", "7".into())]).await?;
         assert_eq!(given.status(), StatusCode::SEE_OTHER);
 

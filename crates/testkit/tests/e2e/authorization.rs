@@ -100,14 +100,15 @@ const TABLE: &[Row] = &[
     row("POST", "/login/code", "/login/code", Form("code=000000"), [303, 401, 401, 401, 401, 401, 401, 303, 303, 303]),
     row("GET", "/register", "/register", Empty, [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     row("POST", "/register", "/register", Form("personal_id=12345&full_name=&birth_date=&password="), [422, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
+    row("GET", "/register/done", "/register/done", Empty, [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     row("GET", "/recover", "/recover", Empty, [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     row("POST", "/recover", "/recover", Form("personal_id={subject}&code=0000-0000&password=mat-khau-moi-dai-du"), [422, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
     row("POST", "/api/v1/identity/passkeys/sign-in/start", "/api/v1/identity/passkeys/sign-in/start", Json("{}"), [400, 400, 400, 400, 400, 400, 400, 400, 400, 400]),
     row("POST", "/api/v1/identity/passkeys/sign-in/finish", "/api/v1/identity/passkeys/sign-in/finish", Json(r#"{"ceremony":"x","credential":{}}"#), [400, 400, 400, 400, 400, 400, 400, 400, 400, 400]),
 
     // A person's own account.
-    row("GET", "/account", "/account", Empty, [303, 200, 200, 200, 200, 200, 200, 303, 303, 303]),
-    row("GET", "/account/totp", "/account/totp", Empty, [303, 200, 200, 200, 200, 200, 200, 303, 303, 303]),
+    row("GET", "/account", "/account", Empty, [303, 200, 200, 200, 200, 200, 303, 303, 303, 303]),
+    row("GET", "/account/totp", "/account/totp", Empty, [303, 200, 200, 200, 200, 200, 303, 303, 303, 303]),
     row("POST", "/account/totp", "/account/totp", Form("code=000000"), [303, 422, 422, 422, 422, 422, 422, 303, 303, 303]),
     row("POST", "/account/sessions/{id}/revoke", "/account/sessions/00000000-0000-7000-8000-000000000000/revoke", Empty, [303, 303, 303, 303, 303, 303, 303, 303, 303, 303]),
     row("POST", "/api/v1/identity/passkeys/register/start", "/api/v1/identity/passkeys/register/start", Json(r#"{"name":"Khóa thử"}"#), [401, 400, 400, 400, 400, 400, 400, 401, 401, 401]),
@@ -140,6 +141,8 @@ const TABLE: &[Row] = &[
     row("POST", "/oauth/authorize", "/oauth/authorize", Form("decision=allow"), [303, 400, 400, 400, 400, 400, 400, 303, 303, 303]),
 
     // Identity officials.
+    row("GET", "/identity/verify", "/identity/verify", Empty, [303, 403, 403, 200, 403, 403, 403, 303, 303, 303]),
+    row("POST", "/identity/verify", "/identity/verify", Form("personal_id={subject}&step=level2"), [303, 403, 403, 422, 403, 403, 403, 303, 303, 303]),
     row("POST", "/api/v1/identity/accounts/{personal_id}/level2", "/api/v1/identity/accounts/{subject}/level2", Json("{}"), [401, 403, 403, 404, 403, 403, 403, 401, 401, 401]),
     row("POST", "/api/v1/identity/accounts/{personal_id}/recovery-code", "/api/v1/identity/accounts/{subject}/recovery-code", Json("{}"), [401, 403, 403, 404, 403, 403, 403, 401, 401, 401]),
     row("POST", "/api/v1/identity/verifications", "/api/v1/identity/verifications", Json(r#"{"personal_id":"{subject}","full_name":"Người Thử","birth_date":"1990-01-01","reference":"HS-1"}"#), [401, 401, 401, 401, 401, 401, 401, 200, 403, 401]),

@@ -223,7 +223,7 @@ async fn officials_reads_of_searches_households_and_history_need_a_purpose_and_a
             .await?;
         let account = daughter.get("/account").send().await?.text().await?;
         assert!(
-            account.contains("<td>BCA</td><td>Xác minh hộ khẩu</td>"),
+            account.contains("<td>Bộ Công an</td><td>Xác minh hộ khẩu</td>"),
             "{account}"
         );
         Ok(())

@@ -14,7 +14,7 @@ use web::{ApiJson, Authenticated, Chrome, Problem, Site, Texts};
 
 use crate::accounts::Identity;
 use crate::error::IdentityError;
-use crate::http::error::with_retry_after;
+use crate::http::error::{message_of, with_retry_after};
 use crate::http::{ClientAddress, local, session_cookie};
 use crate::passkeys::RelyingParty;
 use crate::sessions::SESSION_SECONDS;
@@ -45,7 +45,7 @@ where
 }
 
 /// The problem for a passkey error, in the reader's language where it is theirs to act on:
-/// the status, code and field are those of `http/error.rs`, the words the page's.
+/// the status, code and field are those of `http/error.rs`, the words the catalogue's.
 fn problem(t: &Texts, error: IdentityError) -> Problem {
     let words = match &error {
         IdentityError::Invalid { reason, .. } => Some(reason.clone()),
@@ -55,11 +55,9 @@ fn problem(t: &Texts, error: IdentityError) -> Problem {
         IdentityError::PasskeysUnavailable(reason) => {
             Some(format!("{} ({reason})", t.get("passkeys.unavailable")))
         }
-        IdentityError::Locked { until } => {
-            Some(format!("{} {until} UTC", t.get("identity.locked")))
-        }
-        IdentityError::Throttled { .. } => Some(t.get("identity.too_many").to_owned()),
-        IdentityError::Busy { .. } => Some(t.get("identity.busy").to_owned()),
+        IdentityError::Locked { .. }
+        | IdentityError::Throttled { .. }
+        | IdentityError::Busy { .. } => Some(t.message(&message_of(&error))),
         _ => None,
     };
     let problem = Problem::from(error);

@@ -10,11 +10,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kernel::Scope;
+use kernel::{Message, Scope};
 use web::auth::ActingFor;
-use web::{Authenticated, Chrome, Principal, Site, Texts};
+use web::{Authenticated, Chrome, Feedback, FormErrors, Principal, Site, Texts};
 
-use super::{page, see_other};
+use super::account::{Names, level_label};
+use super::{Refused, page, personal_id, see_other};
 use crate::accounts::Identity;
 use crate::assistance::{AssistedProfile, MAX_DAYS, MandateStatus};
 use crate::error::IdentityError;
@@ -112,7 +113,7 @@ impl MandateForm {
 }
 
 /// The helper's acting state, as the session middleware resolved it on the server.
-struct Acting(Option<ActingFor>);
+pub(crate) struct Acting(pub Option<ActingFor>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Acting {
     type Rejection = std::convert::Infallible;
@@ -128,7 +129,37 @@ struct MandatePage<'a> {
     t: &'a Texts,
     scopes: [Scope; 3],
     form: MandateForm,
-    form_error: Option<String>,
+    errors: Feedback,
+}
+
+/// The fields of the mandate form (the first scope box is `#scope`).
+const MANDATE_FIELDS: [&str; 3] = ["helper_personal_id", "scope", "days"];
+
+/// Reads the form's own rules before asking the service, so every mistake is told at once.
+fn check(form: &MandateForm, citizen: &Principal) -> (FormErrors, Option<i64>) {
+    let mut errors = FormErrors::new();
+    if let Some(helper) = personal_id(&mut errors, "helper_personal_id", &form.helper_personal_id)
+        && helper == citizen.personal_id
+    {
+        errors.field("helper_personal_id", Message::new("identity.mandate_self"));
+    }
+    for scope in &form.scopes {
+        if let Err(invalid) = Scope::parse(scope.trim()) {
+            errors.field("scope", invalid.message);
+        }
+    }
+    if form.scopes.is_empty() {
+        errors.field("scope", Message::new("identity.scopes_required"));
+    }
+    let days = form
+        .days
+        .parse::<i64>()
+        .ok()
+        .filter(|days| (1..=MAX_DAYS).contains(days));
+    if days.is_none() {
+        errors.field("days", Message::new("identity.mandate_days"));
+    }
+    (errors, days)
 }
 
 async fn grant(
@@ -138,36 +169,32 @@ async fn grant(
     body: Bytes,
 ) -> Response {
     let form = MandateForm::parse(&body);
-    let days = form
-        .days
-        .parse::<i64>()
-        .map_err(|_| IdentityError::Invalid {
-            field: "days",
-            reason: format!("a whole number of days from 1 to {MAX_DAYS}"),
-        });
-    let granted = match days {
-        Ok(days) => {
-            identity
-                .grant_mandate(&citizen, &form.helper_personal_id, &form.scopes, days)
-                .await
-        }
-        Err(error) => Err(error),
-    };
-    match granted {
-        Ok(_) => see_other("/account#mandates", None),
-        Err(error @ IdentityError::Invalid { .. }) => page(
-            &chrome,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "assist.grant_title",
-            &MandatePage {
-                t: chrome.t(),
-                scopes: Scope::ALL,
-                form,
-                form_error: Some(error.to_string()),
+    let refused = match check(&form, &citizen) {
+        (errors, Some(days)) if errors.is_empty() => match identity
+            .grant_mandate(&citizen, &form.helper_personal_id, &form.scopes, days)
+            .await
+        {
+            Ok(_) => return see_other("/account?done=mandate#mandates", None),
+            Err(error) => match Refused::of(error, &[("scopes", "scope")]) {
+                Ok(refused) => refused,
+                Err(problem) => return problem.into_response(),
             },
-        ),
-        Err(other) => web::Problem::from(other).into_response(),
-    }
+        },
+        (errors, _) => Refused::invalid(errors),
+    };
+    let t = chrome.t();
+    let errors = Feedback::of(t, &refused.errors, &MANDATE_FIELDS);
+    let title = errors.title(t, t.get("assist.grant_title"));
+    refused.page(
+        &chrome,
+        &title,
+        &MandatePage {
+            t,
+            scopes: Scope::ALL,
+            form,
+            errors,
+        },
+    )
 }
 
 async fn revoke(
@@ -287,6 +314,10 @@ impl ProfilePage<'_> {
             kernel::Sex::Female => "registry.sex_female",
         })
     }
+
+    fn level(&self) -> &str {
+        level_label(self.t, self.profile.assurance_level)
+    }
 }
 
 async fn profile(
@@ -316,13 +347,15 @@ async fn profile(
 #[template(path = "assist_access.html")]
 struct AccessPage<'a> {
     t: &'a Texts,
-    views: Vec<crate::population::RecordView>,
+    /// When, which agency (by name), for what.
+    views: Vec<(String, String, String)>,
 }
 
 async fn data_access(
     chrome: Chrome,
     Authenticated(helper): Authenticated,
     State(identity): State<Identity>,
+    State(site): State<Site>,
     Acting(acting): Acting,
 ) -> Response {
     let Some(acting) = acting else {
@@ -336,7 +369,19 @@ async fn data_access(
             "assist.access_title",
             &AccessPage {
                 t: chrome.t(),
-                views,
+                views: {
+                    let names = Names::new(&site, chrome.lang);
+                    views
+                        .into_iter()
+                        .map(|view| {
+                            (
+                                web::layout::local_time(&view.viewed_at),
+                                names.agency(&view.agency),
+                                view.purpose,
+                            )
+                        })
+                        .collect()
+                },
             },
         ),
         Err(error) => refused(&chrome, error),

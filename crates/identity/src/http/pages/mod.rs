@@ -1,30 +1,34 @@
 //! Sign-in, registration and account pages. Plain HTML forms: they work without JavaScript
-//! on the smallest phone.
+//! on the smallest phone. Every form answers a mistake with the platform's one pattern
+//! (`web::form`, ADR 0027): the form again, a summary at the top linking to each field at
+//! fault, the message beside its field, what was typed kept (never a password or a code),
+//! every word from the catalogue in the reader's language.
 
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kernel::{PersonalId, Role, Scope};
+use kernel::{Message, PersonalId};
 use serde::Deserialize;
-use time::Date;
-use time::macros::format_description;
 use web::layout::render;
-use web::{Authenticated, Chrome, Site, Texts};
+use web::{Chrome, Feedback, FormErrors, Problem, Site, Texts};
 
 use super::error::with_retry_after;
 use super::{ClientAddress, local, session_cookie};
-use crate::accounts::{Identity, Registration, SignIn};
-use crate::assistance::{AssistedAction, Mandate, MandateStatus};
+use crate::accounts::{Identity, SignIn};
 use crate::error::IdentityError;
-use crate::passkeys::PasskeyInfo;
-use crate::sessions::{SESSION_SECONDS, SessionInfo, session_token};
+use crate::sessions::{SESSION_SECONDS, session_token};
 
+mod account;
 pub(crate) mod assistance;
+mod recover;
+mod register;
+mod totp;
+mod verify;
 
 pub fn routes<S>() -> Router<S>
 where
@@ -35,54 +39,75 @@ where
     Router::new()
         .route("/login", get(login_form).post(login))
         .route("/login/code", get(code_form).post(code))
-        .route("/account/totp", get(totp_form).post(totp_confirm))
-        .route("/recover", get(recover_form).post(recover))
         .route("/logout", post(logout))
-        .route("/register", get(register_form).post(register))
-        .route("/account", get(account))
-        .route("/account/sessions/{id}/revoke", post(revoke))
-        .route("/account/passkeys/{id}/remove", post(remove_passkey))
+        .merge(account::routes())
+        .merge(register::routes())
+        .merge(recover::routes())
+        .merge(totp::routes())
+        .merge(verify::routes())
         .merge(assistance::routes())
 }
 
-/// A refused sign-in step, told to the person in words, with when to come back where that
-/// is known (RFC 9110 §10.2.3 Retry-After, on 429 and 503).
-struct Refusal {
-    status: StatusCode,
-    message: String,
-    retry_after: Option<u64>,
+/// A form sent back with what is wrong: the status the error maps to, the errors to show,
+/// and when to come back where that is known (RFC 9110 §10.2.3 Retry-After, on 429 and 503).
+pub(super) struct Refused {
+    pub status: StatusCode,
+    pub errors: FormErrors,
+    pub retry_after: Option<u64>,
 }
 
-impl Refusal {
-    /// The refusal for a sign-in error, with the status `http/error.rs` gives it; any other
-    /// error is answered as a problem.
-    fn of(t: &Texts, error: IdentityError, wrong_key: &str) -> Result<Self, web::Problem> {
-        let words = match &error {
-            IdentityError::BadCredentials => Some(t.get(wrong_key).to_owned()),
-            IdentityError::Locked { until } => {
-                Some(format!("{} {until} UTC", t.get("identity.locked")))
-            }
-            IdentityError::Throttled { .. } => Some(t.get("identity.too_many").to_owned()),
-            IdentityError::Busy { .. } => Some(t.get("identity.busy").to_owned()),
-            _ => None,
-        };
-        let Some(message) = words else {
-            return Err(web::Problem::from(error));
-        };
+impl Refused {
+    /// The form's own mistakes, found before asking the service.
+    pub fn invalid(errors: FormErrors) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+            retry_after: None,
+        }
+    }
+
+    /// What the service refused, told on the form. `fields` places a problem on a field of
+    /// the page, by the problem's field or its code (`("scopes", "scope")`,
+    /// `("bad-credentials", "personal_id")`); a problem placed nowhere is told at the top.
+    /// Errors a person cannot fix on this form (a role missing, a failure of ours) are
+    /// answered as a problem: the page layer shows it as an error page.
+    pub fn of(error: IdentityError, fields: &[(&str, &str)]) -> Result<Self, Problem> {
         let retry_after = error.retry_after_seconds();
+        let problem = Problem::from(error);
+        let status = problem.status();
+        if !matches!(status.as_u16(), 401 | 404 | 409 | 422 | 429 | 503) {
+            return Err(problem);
+        }
+        let message = web::form::problem_message(&problem);
+        let placed = fields
+            .iter()
+            .find(|(from, _)| problem.field_name() == Some(*from))
+            .or_else(|| fields.iter().find(|(from, _)| *from == problem.code()))
+            .map(|(_, to)| *to)
+            .or(problem.field_name())
+            .filter(|field| !field.is_empty());
+        let mut errors = FormErrors::new();
+        match placed {
+            Some(field) => errors.field(field, message),
+            None => errors.general(message),
+        }
         Ok(Self {
-            status: web::Problem::from(error).status(),
-            message,
+            status,
+            errors,
             retry_after,
         })
     }
 
-    fn page(&self, chrome: &Chrome, title: &str, template: &impl Template) -> Response {
-        with_retry_after(page(chrome, self.status, title, template), self.retry_after)
+    /// The form again, with these errors; `title` from [`Feedback::title`].
+    pub fn page(&self, chrome: &Chrome, title: &str, template: &impl Template) -> Response {
+        with_retry_after(
+            titled(chrome, self.status, title, template),
+            self.retry_after,
+        )
     }
 }
 
-fn see_other(location: &str, cookie: Option<String>) -> Response {
+pub(super) fn see_other(location: &str, cookie: Option<String>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(LOCATION, value);
@@ -93,14 +118,74 @@ fn see_other(location: &str, cookie: Option<String>) -> Response {
     response
 }
 
+/// A page whose title is the text of `title`.
+pub(super) fn page(
+    chrome: &Chrome,
+    status: StatusCode,
+    title: &str,
+    template: &impl Template,
+) -> Response {
+    titled(chrome, status, chrome.t().get(title), template)
+}
+
+/// A page whose title is given in words (a form's starts with "Lỗi:" when it shows errors).
+pub(super) fn titled(
+    chrome: &Chrome,
+    status: StatusCode,
+    title: &str,
+    template: &impl Template,
+) -> Response {
+    match render(template) {
+        Ok(body) => chrome.page_with_status(status, title, &body),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// The value of a required field, or `None` with the field noted.
+pub(super) fn required<'a>(
+    errors: &mut FormErrors,
+    field: &str,
+    value: &'a str,
+) -> Option<&'a str> {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.field(field, Message::new("field.required"));
+        None
+    } else {
+        Some(value)
+    }
+}
+
+/// A personal ID number typed on a form, or `None` with the field noted.
+pub(super) fn personal_id(errors: &mut FormErrors, field: &str, value: &str) -> Option<PersonalId> {
+    required(errors, field, value)
+        .and_then(|text| errors.check(field, PersonalId::parse(text).map_err(|e| e.message)))
+}
+
+/// A one-time code from an authenticator app: six digits, spaces between them forgiven.
+pub(super) fn six_digits(errors: &mut FormErrors, field: &str, value: &str) -> Option<String> {
+    let digits: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.is_empty() {
+        errors.field(field, Message::new("field.required"));
+        None
+    } else if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Some(digits)
+    } else {
+        errors.field(field, Message::new("identity.code_format"));
+        None
+    }
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
     t: &'a Texts,
     next: &'a str,
     personal_id: &'a str,
-    error: Option<String>,
+    errors: Feedback,
 }
+
+const LOGIN_FIELDS: [&str; 2] = ["personal_id", "password"];
 
 #[derive(Deserialize)]
 struct NextQuery {
@@ -121,17 +206,10 @@ async fn login_form(
             t: chrome.t(),
             next: &next,
             personal_id: "",
-            error: None,
+            errors: Feedback::none(),
         },
     );
     crate::oidc::return_to_client_after(&identity, &next, response).await
-}
-
-fn page(chrome: &Chrome, status: StatusCode, title: &str, template: &impl Template) -> Response {
-    match render(template) {
-        Ok(body) => chrome.page_with_status(status, chrome.t().get(title), &body),
-        Err(problem) => problem.into_response(),
-    }
 }
 
 #[derive(Deserialize)]
@@ -156,36 +234,47 @@ async fn login(
         .unwrap_or("");
     let t = chrome.t();
     let password = form.password.unwrap_or_default();
-    let refusal = match identity
-        .login(&personal_id, &password, user_agent, address)
-        .await
-    {
-        Ok(SignIn::Complete(token)) => {
-            return see_other(
-                &next,
-                Some(session_cookie(&identity, &token, SESSION_SECONDS)),
-            );
+    let mut errors = FormErrors::new();
+    required(&mut errors, "personal_id", &personal_id);
+    if password.is_empty() {
+        errors.field("password", Message::new("field.required"));
+    }
+    let refused = if errors.is_empty() {
+        match identity
+            .login(&personal_id, &password, user_agent, address)
+            .await
+        {
+            Ok(SignIn::Complete(token)) => {
+                return see_other(
+                    &next,
+                    Some(session_cookie(&identity, &token, SESSION_SECONDS)),
+                );
+            }
+            Ok(SignIn::NeedsCode(token)) => {
+                let target: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                return see_other(
+                    &format!("/login/code?next={target}"),
+                    Some(session_cookie(&identity, &token, SESSION_SECONDS)),
+                );
+            }
+            Err(error) => match Refused::of(error, &[("bad-credentials", "personal_id")]) {
+                Ok(refused) => refused,
+                Err(problem) => return problem.into_response(),
+            },
         }
-        Ok(SignIn::NeedsCode(token)) => {
-            let target: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-            return see_other(
-                &format!("/login/code?next={target}"),
-                Some(session_cookie(&identity, &token, SESSION_SECONDS)),
-            );
-        }
-        Err(error) => match Refusal::of(t, error, "identity.bad_credentials") {
-            Ok(refusal) => refusal,
-            Err(problem) => return problem.into_response(),
-        },
+    } else {
+        Refused::invalid(errors)
     };
-    let response = refusal.page(
+    let errors = Feedback::of(t, &refused.errors, &LOGIN_FIELDS);
+    let title = errors.title(t, t.get("identity.login_title"));
+    let response = refused.page(
         &chrome,
-        "identity.login_title",
+        &title,
         &LoginPage {
             t,
             next: &next,
             personal_id: &personal_id,
-            error: Some(refusal.message.clone()),
+            errors,
         },
     );
     crate::oidc::return_to_client_after(&identity, &next, response).await
@@ -195,235 +284,9 @@ async fn logout(State(identity): State<Identity>, headers: HeaderMap) -> Respons
     if let Some(token) = session_token(&headers)
         && let Err(error) = identity.logout(&token).await
     {
-        return web::Problem::from(error).into_response();
+        return Problem::from(error).into_response();
     }
     see_other("/", Some(session_cookie(&identity, "", 0)))
-}
-
-#[derive(Template)]
-#[template(path = "register.html")]
-struct RegisterPage<'a> {
-    t: &'a Texts,
-    form: RegisterForm,
-    error: Option<String>,
-}
-
-#[derive(Deserialize, Default, Clone)]
-struct RegisterForm {
-    personal_id: Option<String>,
-    full_name: Option<String>,
-    birth_date: Option<String>,
-    phone: Option<String>,
-    email: Option<String>,
-    password: Option<String>,
-}
-
-impl RegisterForm {
-    fn value(field: &Option<String>) -> &str {
-        field.as_deref().unwrap_or("")
-    }
-}
-
-async fn register_form(chrome: Chrome) -> Response {
-    page(
-        &chrome,
-        StatusCode::OK,
-        "identity.register_title",
-        &RegisterPage {
-            t: chrome.t(),
-            form: RegisterForm::default(),
-            error: None,
-        },
-    )
-}
-
-async fn register(
-    chrome: Chrome,
-    State(identity): State<Identity>,
-    Form(form): Form<RegisterForm>,
-) -> Response {
-    let t = chrome.t();
-    let parsed = (|| {
-        let personal_id = PersonalId::parse(form.personal_id.as_deref().unwrap_or("").trim())
-            .map_err(|e| format!("{}: {}", t.get("identity.personal_id"), e.reason))?;
-        let birth_date = Date::parse(
-            form.birth_date.as_deref().unwrap_or("").trim(),
-            format_description!("[year]-[month]-[day]"),
-        )
-        .map_err(|_| format!("{}: YYYY-MM-DD", t.get("identity.birth_date")))?;
-        Ok::<_, String>(Registration {
-            personal_id,
-            full_name: form.full_name.clone().unwrap_or_default(),
-            birth_date,
-            phone: form.phone.clone(),
-            email: form.email.clone(),
-            password: form.password.clone().unwrap_or_default(),
-        })
-    })();
-    let unprocessable = |message| Refusal {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        message,
-        retry_after: None,
-    };
-    let refusal = match parsed {
-        Err(message) => unprocessable(message),
-        Ok(registration) => match identity.register(registration).await {
-            Ok(_) => return see_other("/login?registered=1", None),
-            Err(
-                error @ (IdentityError::Invalid { .. }
-                | IdentityError::NoMatch
-                | IdentityError::AccountExists),
-            ) => unprocessable(error.to_string()),
-            // Hashing the new password waits its turn like a sign-in, and may be refused.
-            Err(error @ IdentityError::Busy { .. }) => match Refusal::of(t, error, "") {
-                Ok(refusal) => refusal,
-                Err(problem) => return problem.into_response(),
-            },
-            Err(other) => return web::Problem::from(other).into_response(),
-        },
-    };
-    let message = refusal.message.clone();
-    // The password is never sent back into the page.
-    let form = RegisterForm {
-        password: None,
-        ..form
-    };
-    refusal.page(
-        &chrome,
-        "identity.register_title",
-        &RegisterPage {
-            t,
-            form,
-            error: Some(message),
-        },
-    )
-}
-
-#[derive(Template)]
-#[template(path = "account.html")]
-struct AccountPage<'a> {
-    t: &'a Texts,
-    principal: &'a web::Principal,
-    sessions: Vec<SessionInfo>,
-    /// Who looked at this person's registry record, newest first.
-    views: Vec<crate::population::RecordView>,
-    second_factor: bool,
-    passkeys: Vec<PasskeyInfo>,
-    /// Mandates this person gave to helpers, and what helpers did under them.
-    mandates_given: Vec<Mandate>,
-    actions: Vec<AssistedAction>,
-    /// For a community digital technology team member: mandates given to them.
-    is_helper: bool,
-    mandates_held: Vec<Mandate>,
-    scopes: [Scope; 3],
-    form: assistance::MandateForm,
-    form_error: Option<String>,
-}
-
-impl AccountPage<'_> {
-    fn method_label(&self, method: &str) -> &str {
-        self.t.get(match method {
-            "passkey" => "identity.method_passkey",
-            "password_totp" => "identity.method_password_totp",
-            _ => "identity.method_password",
-        })
-    }
-}
-
-async fn account(
-    chrome: Chrome,
-    Authenticated(principal): Authenticated,
-    State(identity): State<Identity>,
-    headers: HeaderMap,
-) -> Response {
-    let page_parts = async {
-        let sessions = identity
-            .sessions(&principal.account_id, session_token(&headers).as_deref())
-            .await
-            .map_err(web::Problem::from)?;
-        let views = identity
-            .who_viewed(principal.personal_id)
-            .await
-            .map_err(|e| web::Problem::internal(&e))?;
-        let second_factor = identity
-            .has_totp(&principal.account_id)
-            .await
-            .map_err(web::Problem::from)?;
-        let passkeys = identity
-            .passkeys(&principal.account_id)
-            .await
-            .map_err(web::Problem::from)?;
-        let mandates_given = identity
-            .mandates_given(&principal.account_id)
-            .await
-            .map_err(web::Problem::from)?;
-        let actions = identity
-            .assisted_actions(&principal.account_id)
-            .await
-            .map_err(web::Problem::from)?;
-        let mandates_held = identity
-            .mandates_held(&principal.account_id)
-            .await
-            .map_err(web::Problem::from)?;
-        Ok::<_, web::Problem>((
-            sessions,
-            views,
-            second_factor,
-            passkeys,
-            (mandates_given, actions, mandates_held),
-        ))
-    };
-    match page_parts.await {
-        Ok((
-            sessions,
-            views,
-            second_factor,
-            passkeys,
-            (mandates_given, actions, mandates_held),
-        )) => page(
-            &chrome,
-            StatusCode::OK,
-            "identity.account_title",
-            &AccountPage {
-                t: chrome.t(),
-                principal: &principal,
-                sessions,
-                views,
-                second_factor,
-                passkeys,
-                mandates_given,
-                actions,
-                is_helper: principal.agency_with(Role::AssistHelper).is_some(),
-                mandates_held,
-                scopes: Scope::ALL,
-                form: assistance::MandateForm::default(),
-                form_error: None,
-            },
-        ),
-        Err(problem) => problem.into_response(),
-    }
-}
-
-async fn remove_passkey(
-    Authenticated(principal): Authenticated,
-    State(identity): State<Identity>,
-    Path(id): Path<String>,
-) -> Response {
-    match identity.remove_passkey(&principal.account_id, &id).await {
-        Ok(_) => see_other("/account#passkeys", None),
-        Err(error) => web::Problem::from(error).into_response(),
-    }
-}
-
-async fn revoke(
-    Authenticated(principal): Authenticated,
-    State(identity): State<Identity>,
-    Path(id): Path<String>,
-) -> Response {
-    match identity.revoke(&principal.account_id, &id).await {
-        Ok(_) => see_other("/account", None),
-        Err(error) => web::Problem::from(error).into_response(),
-    }
 }
 
 #[derive(Template)]
@@ -431,7 +294,7 @@ async fn revoke(
 struct CodePage<'a> {
     t: &'a Texts,
     next: &'a str,
-    error: Option<String>,
+    errors: Feedback,
 }
 
 async fn code_form(
@@ -447,7 +310,7 @@ async fn code_form(
         &CodePage {
             t: chrome.t(),
             next: &next,
-            error: None,
+            errors: Feedback::none(),
         },
     );
     crate::oidc::return_to_client_after(&identity, &next, response).await
@@ -471,173 +334,43 @@ async fn code(
     let Some(token) = session_token(&headers) else {
         return see_other("/login", None);
     };
-    let refusal = match identity
-        .complete_sign_in(&token, form.code.as_deref().unwrap_or(""), address)
-        .await
-    {
-        // The token from before the code is dead now: the browser gets the new one.
-        Ok(renewed) => {
-            return see_other(
-                &next,
-                Some(session_cookie(&identity, &renewed, SESSION_SECONDS)),
-            );
-        }
-        Err(error) => match Refusal::of(t, error, "identity.bad_code") {
-            Ok(refusal) => refusal,
-            Err(problem) => return problem.into_response(),
+    let mut errors = FormErrors::new();
+    let typed = six_digits(&mut errors, "code", form.code.as_deref().unwrap_or(""));
+    let refused = match typed {
+        Some(code) => match identity.complete_sign_in(&token, &code, address).await {
+            // The token from before the code is dead now: the browser gets the new one.
+            Ok(renewed) => {
+                return see_other(
+                    &next,
+                    Some(session_cookie(&identity, &renewed, SESSION_SECONDS)),
+                );
+            }
+            Err(IdentityError::BadCredentials) => Refused {
+                status: StatusCode::UNAUTHORIZED,
+                errors: {
+                    let mut wrong = FormErrors::new();
+                    wrong.field("code", Message::new("identity.bad_code"));
+                    wrong
+                },
+                retry_after: None,
+            },
+            Err(error) => match Refused::of(error, &[]) {
+                Ok(refused) => refused,
+                Err(problem) => return problem.into_response(),
+            },
         },
+        None => Refused::invalid(errors),
     };
-    let response = refusal.page(
+    let errors = Feedback::of(t, &refused.errors, &["code"]);
+    let title = errors.title(t, t.get("identity.code_title"));
+    let response = refused.page(
         &chrome,
-        "identity.code_title",
+        &title,
         &CodePage {
             t,
             next: &next,
-            error: Some(refusal.message.clone()),
+            errors,
         },
     );
     crate::oidc::return_to_client_after(&identity, &next, response).await
-}
-
-#[derive(Template)]
-#[template(path = "totp.html")]
-struct TotpPage<'a> {
-    t: &'a Texts,
-    enrolment: Option<crate::Enrolment>,
-    error: Option<String>,
-}
-
-/// Shows a new secret to add to an authenticator app, or that one is already set up.
-async fn totp_form(
-    chrome: Chrome,
-    Authenticated(principal): Authenticated,
-    State(identity): State<Identity>,
-) -> Response {
-    let enrolment = match identity
-        .begin_totp(&principal.account_id, &principal.personal_id.to_string())
-        .await
-    {
-        Ok(enrolment) => Some(enrolment),
-        Err(IdentityError::Invalid { .. }) => None,
-        Err(other) => return web::Problem::from(other).into_response(),
-    };
-    page(
-        &chrome,
-        StatusCode::OK,
-        "identity.totp_title",
-        &TotpPage {
-            t: chrome.t(),
-            enrolment,
-            error: None,
-        },
-    )
-}
-
-#[derive(Deserialize)]
-struct TotpForm {
-    code: Option<String>,
-}
-
-async fn totp_confirm(
-    chrome: Chrome,
-    Authenticated(principal): Authenticated,
-    State(identity): State<Identity>,
-    Form(form): Form<TotpForm>,
-) -> Response {
-    match identity
-        .confirm_totp(&principal.account_id, form.code.as_deref().unwrap_or(""))
-        .await
-    {
-        Ok(()) => see_other("/account", None),
-        Err(error @ IdentityError::Invalid { .. }) => {
-            // A new secret, since the person may have scanned the old one wrongly.
-            let enrolment = identity
-                .begin_totp(&principal.account_id, &principal.personal_id.to_string())
-                .await
-                .ok();
-            page(
-                &chrome,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "identity.totp_title",
-                &TotpPage {
-                    t: chrome.t(),
-                    enrolment,
-                    error: Some(error.to_string()),
-                },
-            )
-        }
-        Err(other) => web::Problem::from(other).into_response(),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "recover.html")]
-struct RecoverPage<'a> {
-    t: &'a Texts,
-    personal_id: &'a str,
-    error: Option<String>,
-}
-
-async fn recover_form(chrome: Chrome) -> Response {
-    page(
-        &chrome,
-        StatusCode::OK,
-        "identity.recover_title",
-        &RecoverPage {
-            t: chrome.t(),
-            personal_id: "",
-            error: None,
-        },
-    )
-}
-
-#[derive(Deserialize)]
-struct RecoverForm {
-    personal_id: Option<String>,
-    code: Option<String>,
-    password: Option<String>,
-}
-
-async fn recover(
-    chrome: Chrome,
-    State(identity): State<Identity>,
-    ClientAddress(address): ClientAddress,
-    Form(form): Form<RecoverForm>,
-) -> Response {
-    let t = chrome.t();
-    let personal_id = form.personal_id.unwrap_or_default().trim().to_owned();
-    let outcome = identity
-        .recover(
-            &personal_id,
-            form.code.as_deref().unwrap_or(""),
-            form.password.unwrap_or_default(),
-            address,
-        )
-        .await;
-    let refusal = match outcome {
-        Ok(()) => return see_other("/login?recovered=1", None),
-        Err(error @ IdentityError::Invalid { .. }) => Refusal {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: error.to_string(),
-            retry_after: None,
-        },
-        Err(error) => match Refusal::of(t, error, "identity.bad_recovery") {
-            // A wrong code is told as a form error, as before.
-            Ok(refusal) if refusal.status == StatusCode::UNAUTHORIZED => Refusal {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                ..refusal
-            },
-            Ok(refusal) => refusal,
-            Err(problem) => return problem.into_response(),
-        },
-    };
-    refusal.page(
-        &chrome,
-        "identity.recover_title",
-        &RecoverPage {
-            t,
-            personal_id: &personal_id,
-            error: Some(refusal.message.clone()),
-        },
-    )
 }
