@@ -68,7 +68,7 @@ pub(crate) fn message_of(error: &IdentityError) -> Message {
         IdentityError::AccountExists => Message::new("identity.account_exists"),
         IdentityError::BadCredentials => Message::new("identity.bad_credentials"),
         IdentityError::Locked { until } => {
-            Message::new("identity.locked").with("until", web::layout::local_time(until))
+            Message::new("identity.locked").with("until", web::layout::local_stored_time(until))
         }
         IdentityError::Throttled {
             retry_after_seconds,

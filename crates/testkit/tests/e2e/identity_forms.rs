@@ -175,9 +175,7 @@ async fn identity_forms_in_a_browser() -> TestResult {
             assert_no_english("the registration confirmation", &text)?;
 
             // Signing in with a wrong password: told at the top, linked to the number.
-            browser
-                .open_by("a[href='/login?next=/account']")
-                .await?;
+            browser.open_by("a[href='/login?next=/account']").await?;
             settled(browser, "Đăng nhập").await?;
             browser.fill("personal_id", &id).await?;
             browser.fill("password", "không phải mật khẩu").await?;
@@ -244,9 +242,7 @@ async fn identity_forms_in_a_browser() -> TestResult {
             assert!(text.contains("Đã bật xác thực hai yếu tố"), "{text}");
 
             // Signing in again asks for a code: a wrong one is told beside the field.
-            browser
-                .open_by("form[action='/logout'] button")
-                .await?;
+            browser.open_by("form[action='/logout'] button").await?;
             wait_for_path(browser, "/").await?;
             browser.goto(&app.url("/login")).await?;
             browser.fill("personal_id", &id).await?;
