@@ -44,16 +44,20 @@ pub struct Mandate {
     /// The agency (team) in which the helper holds the helper role.
     pub helper_agency: String,
     pub scopes: Vec<Scope>,
-    pub granted_at: String,
-    pub expires_at: String,
-    pub revoked_at: Option<String>,
+    #[serde(with = "kernel::timestamp::text")]
+    pub granted_at: OffsetDateTime,
+    #[serde(with = "kernel::timestamp::text")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "kernel::timestamp::text::option")]
+    pub revoked_at: Option<OffsetDateTime>,
     pub status: MandateStatus,
 }
 
 /// One action a helper took for a citizen.
 #[derive(Debug, Clone, Serialize)]
 pub struct AssistedAction {
-    pub at: String,
+    #[serde(with = "kernel::timestamp::text")]
+    pub at: OffsetDateTime,
     pub helper_name: String,
     pub helper_agency: String,
     /// `assist.started`, `assist.stopped`, `profile.viewed` or `access_log.viewed`.
@@ -201,9 +205,13 @@ impl Identity {
                 helper_name: self.name_of(&row.helper_pid).await?,
                 helper_agency: row.helper_agency,
                 scopes: parse_scopes(&row.scopes),
-                granted_at: row.granted_at,
-                expires_at: row.expires_at,
-                revoked_at: row.revoked_at,
+                granted_at: timestamp::parse(&row.granted_at)?,
+                expires_at: timestamp::parse(&row.expires_at)?,
+                revoked_at: row
+                    .revoked_at
+                    .as_deref()
+                    .map(timestamp::parse)
+                    .transpose()?,
                 status,
             });
         }
@@ -226,7 +234,7 @@ impl Identity {
             citizen_personal_id,
             citizen_name: self.name_of(&row.personal_id).await?,
             scopes: parse_scopes(&row.scopes),
-            expires_at: row.expires_at,
+            expires_at: timestamp::parse(&row.expires_at)?,
         }))
     }
 
@@ -311,7 +319,7 @@ impl Identity {
         let mut actions = Vec::with_capacity(rows.len());
         for row in rows {
             actions.push(AssistedAction {
-                at: row.acted_at,
+                at: timestamp::parse(&row.acted_at)?,
                 helper_name: self.name_of(&row.personal_id).await?,
                 helper_agency: row.helper_agency,
                 action: row.action,

@@ -38,7 +38,7 @@ pub(crate) enum Reservation<R> {
         locks_until: Option<String>,
     },
     Locked {
-        until: String,
+        until: time::OffsetDateTime,
     },
     NoAccount,
 }
@@ -70,7 +70,9 @@ pub(crate) async fn reserve<R: Checked>(
         match store_attempts::lock(db, account).await? {
             None => return Ok(Reservation::NoAccount),
             Some(Some(until)) if until > timestamp::format(now) => {
-                return Ok(Reservation::Locked { until });
+                return Ok(Reservation::Locked {
+                    until: timestamp::parse(&until)?,
+                });
             }
             Some(_) => {}
         }
@@ -92,8 +94,9 @@ pub(crate) async fn forgive(
 
 /// The error for a wrong answer to a counted attempt.
 pub(crate) fn wrong_answer(locks_until: Option<String>) -> IdentityError {
-    match locks_until {
-        Some(until) => IdentityError::Locked { until },
+    match locks_until.as_deref().map(timestamp::parse) {
+        Some(Ok(until)) => IdentityError::Locked { until },
+        Some(Err(unreadable)) => unreadable.into(),
         None => IdentityError::BadCredentials,
     }
 }

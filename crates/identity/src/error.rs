@@ -18,8 +18,11 @@ pub enum IdentityError {
     AccountExists,
     #[error("wrong personal ID number or password")]
     BadCredentials,
-    #[error("too many failed attempts: sign-in is blocked until {until} (UTC)")]
-    Locked { until: String },
+    #[error(
+        "too many failed attempts: sign-in is blocked until {} (UTC)",
+        kernel::timestamp::format(*.until)
+    )]
+    Locked { until: time::OffsetDateTime },
     #[error("too many failed attempts from this address: try again in {retry_after_seconds} s")]
     Throttled { retry_after_seconds: u64 },
     #[error("too many sign-ins at once: try again in {retry_after_seconds} s")]
@@ -79,6 +82,13 @@ impl IdentityError {
             } => Some(*retry_after_seconds),
             _ => None,
         }
+    }
+}
+
+/// A stored time that no longer reads is a decoding failure of the store.
+impl From<time::error::Parse> for IdentityError {
+    fn from(error: time::error::Parse) -> Self {
+        Self::Store(store::Error::Sql(sqlx::Error::Decode(Box::new(error))))
     }
 }
 

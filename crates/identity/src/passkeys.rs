@@ -55,8 +55,10 @@ pub struct PasskeyInfo {
     /// The credential ID in base64url: names the passkey for removal.
     pub id: String,
     pub name: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
+    #[serde(with = "kernel::timestamp::text")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "kernel::timestamp::text::option")]
+    pub last_used_at: Option<OffsetDateTime>,
 }
 
 fn refused(reason: impl Into<String>) -> IdentityError {
@@ -221,7 +223,7 @@ impl Identity {
         let info = PasskeyInfo {
             id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
             name: ceremony.name.unwrap_or_default(),
-            created_at: timestamp::now(),
+            created_at: OffsetDateTime::now_utc(),
             last_used_at: None,
         };
         let mut tx = self.db.begin().await?;
@@ -320,8 +322,13 @@ impl Identity {
         let row = row.ok_or_else(|| refused("this passkey is not registered here"))?;
         let account_id = row.account_id;
         let mut passkey: Passkey = serde_json::from_str(&row.credential).map_err(internal)?;
-        if let Some(until) = row.locked_until
-            && timestamp::parse(&until).is_ok_and(|until| until > OffsetDateTime::now_utc())
+        let locked_until = row
+            .locked_until
+            .as_deref()
+            .map(timestamp::parse)
+            .transpose()?;
+        if let Some(until) = locked_until
+            && until > OffsetDateTime::now_utc()
         {
             return Err(IdentityError::Locked { until });
         }

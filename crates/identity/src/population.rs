@@ -85,7 +85,9 @@ pub struct RecordView {
     pub viewer: String,
     pub agency: String,
     pub purpose: String,
-    pub viewed_at: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub viewed_at: time::OffsetDateTime,
 }
 
 struct Connected {
@@ -299,10 +301,10 @@ impl crate::Identity {
                 viewer: entry.client,
                 agency: for_whom,
                 purpose: entry.issue.unwrap_or_default(),
-                viewed_at: store::timestamp::format(entry.at),
+                viewed_at: entry.at,
             })
         }));
-        views.sort_by(|a, b| b.viewed_at.cmp(&a.viewed_at));
+        views.sort_by_key(|view| std::cmp::Reverse(view.viewed_at));
         Ok(views)
     }
 }

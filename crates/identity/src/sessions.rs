@@ -117,8 +117,10 @@ async fn insert(
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionInfo {
     pub id: String,
-    pub created_at: String,
-    pub expires_at: String,
+    #[serde(with = "kernel::timestamp::text")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "kernel::timestamp::text")]
+    pub expires_at: OffsetDateTime,
     pub user_agent: String,
     /// `password`, `password_totp` or `passkey`.
     pub method: String,
@@ -179,17 +181,18 @@ impl Identity {
     ) -> Result<Vec<SessionInfo>, IdentityError> {
         let current = current_token.map(digest);
         let rows = store_sessions::listed(&self.db, account_id, timestamp::now()).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| SessionInfo {
-                id: row.token_hash.chars().take(16).collect(),
-                current: current.as_deref() == Some(row.token_hash.as_str()),
-                created_at: row.created_at,
-                expires_at: row.expires_at,
-                user_agent: row.user_agent,
-                method: row.method,
+        rows.into_iter()
+            .map(|row| {
+                Ok(SessionInfo {
+                    id: row.token_hash.chars().take(16).collect(),
+                    current: current.as_deref() == Some(row.token_hash.as_str()),
+                    created_at: timestamp::parse(&row.created_at)?,
+                    expires_at: timestamp::parse(&row.expires_at)?,
+                    user_agent: row.user_agent,
+                    method: row.method,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Ends one of the account's sessions, named by its listed id.

@@ -53,7 +53,9 @@ impl From<bool> for Outcome {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HolderCheck {
     pub check_id: String,
-    pub checked_at: String,
+    #[serde(with = "kernel::timestamp::text")]
+    #[schema(value_type = String, format = DateTime)]
+    pub checked_at: time::OffsetDateTime,
     pub personal_id: Outcome,
     pub full_name: Outcome,
     pub birth_date: Outcome,
@@ -104,7 +106,7 @@ impl Identity {
             .await?;
         let check = HolderCheck {
             check_id: uuid::Uuid::now_v7().to_string(),
-            checked_at: timestamp::now(),
+            checked_at: time::OffsetDateTime::now_utc(),
             personal_id: matched.personal_id.into(),
             full_name: matched.full_name.into(),
             birth_date: matched.birth_date.into(),
@@ -121,7 +123,7 @@ impl Identity {
             birth_date_match: matched.birth_date,
             living_match: matched.living,
             reference: &reference,
-            checked_at: &check.checked_at,
+            checked_at: &timestamp::format(check.checked_at),
         };
         store_verifications::insert(&mut tx, kept).await?;
         tx.commit().await?;

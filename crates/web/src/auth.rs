@@ -56,7 +56,7 @@ pub struct ActingFor {
     pub citizen_name: String,
     /// Scopes the citizen consented to.
     pub scopes: Vec<Scope>,
-    pub expires_at: String,
+    pub expires_at: time::OffsetDateTime,
 }
 
 impl ActingFor {

@@ -205,14 +205,6 @@ pub fn local_time(at: &time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The same for a timestamp still held as stored text (identity's types, until they hold
-/// instants); text that is not a timestamp is shown as it is.
-pub fn local_stored_time(stored: &str) -> String {
-    kernel::timestamp::parse(stored)
-        .map(|at| local_time(&at))
-        .unwrap_or_else(|_| stored.to_owned())
-}
-
 /// A date as typed in a form (`2026-11-23`) as people in Vietnam write it: `23/11/2026`.
 /// Text that is not such a date is shown as it is.
 pub fn local_date(typed: &str) -> String {
@@ -256,10 +248,5 @@ mod tests {
             super::local_time(&datetime!(2026-12-31 17:00 UTC)),
             "01/01/2027 00:00"
         );
-        assert_eq!(
-            super::local_stored_time("2026-12-31T17:00:00Z"),
-            "01/01/2027 00:00"
-        );
-        assert_eq!(super::local_stored_time("not a time"), "not a time");
     }
 }

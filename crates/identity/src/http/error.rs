@@ -68,7 +68,7 @@ pub(crate) fn message_of(error: &IdentityError) -> Message {
         IdentityError::AccountExists => Message::new("identity.account_exists"),
         IdentityError::BadCredentials => Message::new("identity.bad_credentials"),
         IdentityError::Locked { until } => {
-            Message::new("identity.locked").with("until", web::layout::local_stored_time(until))
+            Message::new("identity.locked").with("until", web::layout::local_time(until))
         }
         IdentityError::Throttled {
             retry_after_seconds,
@@ -250,7 +250,7 @@ mod tests {
             Some("identity.invalid")
         );
         let locked = Problem::from(IdentityError::Locked {
-            until: "2026-12-01T13:28:25.526526Z".into(),
+            until: time::macros::datetime!(2026-12-01 13:28:25.526526 UTC),
         });
         let text = locked
             .message()

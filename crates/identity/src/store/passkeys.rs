@@ -31,14 +31,20 @@ struct ListedPasskey {
     last_used_at: Option<String>,
 }
 
-impl From<ListedPasskey> for PasskeyInfo {
-    fn from(row: ListedPasskey) -> Self {
-        Self {
+impl TryFrom<ListedPasskey> for PasskeyInfo {
+    type Error = IdentityError;
+
+    fn try_from(row: ListedPasskey) -> Result<Self, IdentityError> {
+        Ok(Self {
             id: row.credential_id,
             name: row.name,
-            created_at: row.created_at,
-            last_used_at: row.last_used_at,
-        }
+            created_at: store::timestamp::parse(&row.created_at)?,
+            last_used_at: row
+                .last_used_at
+                .as_deref()
+                .map(store::timestamp::parse)
+                .transpose()?,
+        })
     }
 }
 
@@ -57,7 +63,7 @@ pub(crate) async fn insert(
     .bind(account_id)
     .bind(&info.name)
     .bind(credential)
-    .bind(&info.created_at)
+    .bind(store::timestamp::format(info.created_at))
     .execute(tx.conn())
     .await?;
     Ok(inserted.rows_affected() != 0)
@@ -112,7 +118,7 @@ pub(crate) async fn listed(db: &Db, account_id: &str) -> Result<Vec<PasskeyInfo>
     .bind(account_id)
     .fetch_all(db.reader())
     .await?;
-    Ok(rows.into_iter().map(PasskeyInfo::from).collect())
+    rows.into_iter().map(PasskeyInfo::try_from).collect()
 }
 
 pub(crate) async fn credentials(

@@ -471,7 +471,7 @@ async fn administrators_manage_their_own_member_from_the_page() -> TestResult {
         assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let bad = bad.text().await?;
         assert!(
-            bad.contains("phải có dạng INSTANCE/CLASS/MEMBER/SUBSYSTEM"),
+            bad.contains("phải có dạng INSTANCE/CLASS/MEMBER hoặc INSTANCE/CLASS/MEMBER/SUBSYSTEM"),
             "the page names what is wrong, in Vietnamese: {bad}"
         );
         assert!(

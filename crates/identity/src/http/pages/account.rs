@@ -245,7 +245,7 @@ async fn account(
     let sessions = sessions
         .into_iter()
         .map(|session| SessionRow {
-            started: web::layout::local_stored_time(&session.created_at),
+            started: web::layout::local_time(&session.created_at),
             method: method_key(&session.method),
             device: device(t, &session.user_agent),
             current: session.current,
@@ -256,7 +256,7 @@ async fn account(
         .into_iter()
         .map(|view| {
             (
-                web::layout::local_stored_time(&view.viewed_at),
+                web::layout::local_time(&view.viewed_at),
                 names.agency(&view.agency),
                 view.purpose,
             )

@@ -375,7 +375,7 @@ async fn data_access(
                         .into_iter()
                         .map(|view| {
                             (
-                                web::layout::local_stored_time(&view.viewed_at),
+                                web::layout::local_time(&view.viewed_at),
                                 names.agency(&view.agency),
                                 view.purpose,
                             )
