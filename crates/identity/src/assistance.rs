@@ -129,6 +129,19 @@ impl Identity {
             .collect();
         scope_text.dedup();
         let mut tx = self.db.begin().await?;
+        // A new mandate to the same helper replaces the one in force: one line per helper on
+        // the citizen's page, and the helper acts under the scopes and days just chosen.
+        let in_force = mandates::in_force_between(
+            &mut tx,
+            &citizen.account_id,
+            &helper_account,
+            &timestamp::format(now),
+        )
+        .await?;
+        for earlier in in_force {
+            self.revoke_in(&mut tx, &citizen.account_id, &earlier)
+                .await?;
+        }
         let mandate = NewMandate {
             id: &id,
             citizen_account: &citizen.account_id,
@@ -160,16 +173,26 @@ impl Identity {
         mandate_id: &str,
     ) -> Result<bool, IdentityError> {
         let mut tx = self.db.begin().await?;
-        let revoked =
-            mandates::revoke(&mut tx, timestamp::now(), mandate_id, citizen_account).await?;
+        let revoked = self.revoke_in(&mut tx, citizen_account, mandate_id).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Revokes in `tx`: sessions acting under the mandate stop, and the revocation is an event.
+    async fn revoke_in(
+        &self,
+        tx: &mut store::Tx,
+        citizen_account: &str,
+        mandate_id: &str,
+    ) -> Result<bool, IdentityError> {
+        let revoked = mandates::revoke(tx, timestamp::now(), mandate_id, citizen_account).await?;
         if revoked {
-            store_sessions::stop_acting_under(&mut tx, mandate_id).await?;
+            store_sessions::stop_acting_under(tx, mandate_id).await?;
             let event = Event::MandateRevoked(MandateRevoked {
                 mandate: mandate_id.to_owned(),
             });
-            store::events::append(&mut tx, citizen_account, &event).await?;
+            store::events::append(tx, citizen_account, &event).await?;
         }
-        tx.commit().await?;
         Ok(revoked)
     }
 

@@ -76,12 +76,22 @@ pub struct Enrolment {
 }
 
 impl Identity {
-    /// Starts (or restarts) enrolment with a new secret; it takes effect once confirmed.
+    /// Starts enrolment, or shows again the one already started: the secret stays the same
+    /// across reloads until a code confirms it, so a phone that scanned it once keeps working
+    /// on a slow network that reloads the page. It takes effect once confirmed.
     pub async fn begin_totp(
         &self,
         account_id: &str,
         label: &str,
     ) -> Result<Enrolment, IdentityError> {
+        let pending = store_totp::unconfirmed(&self.db, account_id)
+            .await?
+            .and_then(|row| row.totp_secret);
+        if let Some(sealed) = pending {
+            let secret = self.sealing.open(&sealed, &totp_context(account_id))?;
+            let url = totp(&secret, label)?.get_url();
+            return Ok(Enrolment { secret, url });
+        }
         let secret = match Secret::generate_secret().to_encoded() {
             Secret::Encoded(text) => text,
             Secret::Raw(_) => return Err(IdentityError::Internal("secret not encoded".into())),

@@ -391,6 +391,11 @@ async fn a_second_factor_gates_the_session_and_codes_cannot_be_replayed() -> Tes
             "{}",
             enrolment.url
         );
+        assert_eq!(
+            identity.begin_totp(&account, ID).await?.secret,
+            enrolment.secret,
+            "a reload before confirming shows the same secret"
+        );
         assert!(identity.confirm_totp(&account, "12ab56").await.is_err());
         identity
             .confirm_totp(&account, &code_now(&enrolment.secret, -1))

@@ -117,6 +117,23 @@ pub(crate) async fn insert(tx: &mut Tx, mandate: NewMandate<'_>) -> Result<(), I
     Ok(())
 }
 
+/// The ids of the citizen's mandates to this helper still in force at `now` (stored text).
+pub(crate) async fn in_force_between(
+    tx: &mut Tx,
+    citizen_account: &str,
+    helper_account: &str,
+    now: &str,
+) -> Result<Vec<String>, IdentityError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM identity_mandates WHERE citizen_account = $1 AND helper_account = $2 AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(citizen_account)
+    .bind(helper_account)
+    .bind(now)
+    .fetch_all(tx.conn())
+    .await?)
+}
+
 /// Revokes the citizen's mandate if it is not revoked yet; false otherwise.
 pub(crate) async fn revoke(
     tx: &mut Tx,

@@ -136,7 +136,19 @@ async fn a_mandate_limits_what_a_helper_does_and_every_action_is_recorded() -> T
             )
             .await?;
 
-        // Both accounts list it as active.
+        // Given again with other scopes, it replaces the one in force: one active line.
+        let first = mandate;
+        let mandate = identity
+            .grant_mandate(
+                &citizen,
+                HELPER_ID,
+                &scopes(&["profile.view", "dossier.submit"]),
+                7,
+            )
+            .await?;
+        assert_ne!(first, mandate);
+
+        // Both accounts list it as active, the one it replaced as revoked.
         let given = identity.mandates_given(&citizen.account_id).await?;
         let held = identity.mandates_held(&helper.account_id).await?;
         for list in [&given, &held] {
@@ -144,7 +156,10 @@ async fn a_mandate_limits_what_a_helper_does_and_every_action_is_recorded() -> T
                 list.iter()
                     .map(|m| (m.id.as_str(), m.status))
                     .collect::<Vec<_>>(),
-                [(mandate.as_str(), MandateStatus::Active)]
+                [
+                    (mandate.as_str(), MandateStatus::Active),
+                    (first.as_str(), MandateStatus::Revoked)
+                ]
             );
         }
         assert_eq!(
