@@ -5,6 +5,7 @@
 pub mod about;
 pub mod assets;
 pub mod auth;
+pub mod confirm;
 pub mod csp;
 pub mod error_page;
 pub mod form;

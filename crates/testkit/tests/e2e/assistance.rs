@@ -74,7 +74,12 @@ async fn a_helper_acts_for_a_citizen_only_within_the_mandate() -> TestResult {
         assert_eq!(post(&format!("/assist/start/{mandate}"), &citizen, vec![]).await?.status(), StatusCode::FORBIDDEN, "a citizen without the helper role cannot act");
         post(&format!("/assist/start/{mandate}"), &helper, vec![]).await?;
         assert_eq!(get("/assist/data-access", &helper).await?.status(), StatusCode::OK);
-        assert_eq!(post(&format!("/account/mandates/{mandate}/revoke"), &citizen, vec![]).await?.status(), StatusCode::SEE_OTHER);
+        let asked = post(&format!("/account/mandates/{mandate}/revoke"), &citizen, vec![]).await?;
+        assert_eq!(asked.status(), StatusCode::OK, "revoking asks first");
+        let asked = asked.text().await?;
+        assert!(asked.contains("Thu hồi ủy quyền?") && asked.contains("?confirm=yes"), "{asked}");
+        assert_eq!(get("/assist/data-access", &helper).await?.status(), StatusCode::OK, "asking revokes nothing");
+        assert_eq!(post(&format!("/account/mandates/{mandate}/revoke?confirm=yes"), &citizen, vec![]).await?.status(), StatusCode::SEE_OTHER);
         let revoked = get("/assist/data-access", &helper).await?;
         assert_eq!(revoked.status(), StatusCode::FORBIDDEN);
         assert!(revoked.text().await?.contains("đã bị thu hồi"));

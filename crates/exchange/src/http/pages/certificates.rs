@@ -10,9 +10,10 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::Message;
 use serde::Deserialize;
+use web::confirm::{Ask, Confirmation};
 use web::{Authenticated, Chrome, Principal, Problem};
 
-use super::{Ask, Confirmation, Refusal, show};
+use super::{Refusal, show};
 use crate::Exchange;
 use crate::ca::DEFAULT_DAYS;
 use crate::catalog::{ExchangeError, Snapshot};
@@ -197,7 +198,7 @@ pub(in crate::http) async fn revoke(
     Path(serial): Path<String>,
     Query(confirmation): Query<Confirmation>,
 ) -> Response {
-    if confirmation.confirm.is_none() {
+    if !confirmation.given() {
         // Only a certificate the viewer manages is described, even when its serial is guessed.
         let managed = match Manager::of(&principal) {
             Ok(manager) => certificates::visible(&exchange, &manager)
@@ -224,11 +225,9 @@ pub(in crate::http) async fn revoke(
                     (t.get("certificates.serial"), certificate.serial.clone()),
                     (t.get("certificates.validity"), validity),
                 ],
-                action: format!(
-                    "/exchange/certificates/{}/revoke?confirm=yes",
-                    certificate.serial
-                ),
+                action: format!("/exchange/certificates/{}/revoke", certificate.serial),
                 button: t.get("certificates.revoke"),
+                back: ("/exchange#certificates", t.get("exchange.keep")),
             }
             .page(&chrome);
         }

@@ -14,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use web::confirm::{Ask, Confirmation};
 use web::form::{Feedback, FormErrors};
 use web::lang::Texts;
 use web::layout::render;
@@ -343,12 +344,6 @@ pub(super) async fn grant(
     outcome(&chrome, &exchange, &principal, result, &inputs, typed).await
 }
 
-/// `?confirm=yes` on a change that asks first: the person saw what it does and went on.
-#[derive(Deserialize)]
-pub(super) struct Confirmation {
-    confirm: Option<String>,
-}
-
 /// Revoking a right asks first: the client loses access at once.
 pub(super) async fn revoke(
     chrome: Chrome,
@@ -357,7 +352,7 @@ pub(super) async fn revoke(
     Path(id): Path<String>,
     Query(confirmation): Query<Confirmation>,
 ) -> Response {
-    if confirmation.confirm.is_none() {
+    if !confirmation.given() {
         let snapshot = exchange.catalog.snapshot().await;
         // Only a right the viewer manages is described, even when its id is guessed.
         let managed = Manager::of(&principal)
@@ -390,8 +385,9 @@ pub(super) async fn revoke(
                 (t.get("exchange.service"), right.service),
                 (t.get("exchange.endpoint"), endpoint),
             ],
-            action: format!("/exchange/rights/{}/revoke?confirm=yes", right.id),
+            action: format!("/exchange/rights/{}/revoke", right.id),
             button: t.get("exchange.revoke"),
+            back: ("/exchange", t.get("exchange.keep")),
         };
         return ask.page(&chrome);
     }
@@ -401,26 +397,4 @@ pub(super) async fn revoke(
     }
     .await;
     outcome(&chrome, &exchange, &principal, result, &[], Vec::new()).await
-}
-
-/// "Are you sure?" before something that cannot be undone: what it is, then a button that
-/// does it and a link back.
-#[derive(Template)]
-#[template(path = "exchange_confirm.html")]
-pub(super) struct Ask<'a> {
-    pub t: &'a Texts,
-    pub title: &'a str,
-    pub lead: &'a str,
-    pub facts: Vec<(&'a str, String)>,
-    pub action: String,
-    pub button: &'a str,
-}
-
-impl Ask<'_> {
-    pub(super) fn page(&self, chrome: &Chrome) -> Response {
-        match render(self) {
-            Ok(body) => chrome.page(self.title, &body),
-            Err(problem) => problem.into_response(),
-        }
-    }
 }

@@ -5,13 +5,14 @@
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequestParts, Path, State};
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kernel::{Message, Scope};
 use web::auth::ActingFor;
+use web::confirm::{Ask, Confirmation};
 use web::{Authenticated, Chrome, Feedback, FormErrors, Principal, Site, Texts};
 
 use super::account::{Names, level_label};
@@ -197,11 +198,45 @@ async fn grant(
     )
 }
 
+/// Revoking asks first, naming the helper and what they may do; the helper stops at their
+/// next request.
 async fn revoke(
+    chrome: Chrome,
     Authenticated(citizen): Authenticated,
     State(identity): State<Identity>,
     Path(id): Path<String>,
+    Query(confirmation): Query<Confirmation>,
 ) -> Response {
+    if !confirmation.given() {
+        let given = match identity.mandates_given(&citizen.account_id).await {
+            Ok(given) => given,
+            Err(error) => return web::Problem::from(error).into_response(),
+        };
+        if let Some(mandate) = given
+            .into_iter()
+            .find(|m| m.id == id && m.status == MandateStatus::Active)
+        {
+            let t = chrome.t();
+            let scopes: Vec<&str> = mandate.scopes.iter().map(|s| scope_label(t, s)).collect();
+            return Ask {
+                t,
+                title: t.get("assist.revoke_title"),
+                lead: t.get("assist.revoke_lead"),
+                facts: vec![
+                    (t.get("assist.helper"), mandate.helper_name),
+                    (t.get("assist.scopes"), scopes.join("; ")),
+                    (
+                        t.get("assist.until"),
+                        web::layout::local_time(&mandate.expires_at),
+                    ),
+                ],
+                action: format!("/account/mandates/{}/revoke", mandate.id),
+                button: t.get("assist.revoke"),
+                back: ("/account#mandates", t.get("assist.keep")),
+            }
+            .page(&chrome);
+        }
+    }
     match identity.revoke_mandate(&citizen.account_id, &id).await {
         Ok(_) => see_other("/account#mandates", None),
         Err(error) => web::Problem::from(error).into_response(),
