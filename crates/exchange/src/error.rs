@@ -99,6 +99,7 @@ pub enum NotReplaceable {
     #[error("certificate {serial} was already revoked at {}", kernel::timestamp::format(*.at))]
     Revoked {
         serial: String,
+        by: String,
         at: time::OffsetDateTime,
     },
 }

@@ -154,16 +154,13 @@ impl ClientId {
 
 impl ServiceId {
     pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        // Five parts, or the whole is told as misshapen; then each part is checked on its own.
         let (subsystem, code) = text
             .rsplit_once('/')
+            .filter(|_| text.trim().split('/').count() == 5)
             .ok_or_else(|| shaped(Message::new("exchange_id.service_shape"), text))?;
         Ok(Self {
-            subsystem: SubsystemId::parse(subsystem).map_err(|e| match e.message.key() {
-                "exchange_id.subsystem_shape" => {
-                    shaped(Message::new("exchange_id.service_shape"), text)
-                }
-                _ => e,
-            })?,
+            subsystem: SubsystemId::parse(subsystem)?,
             code: part("SERVICE", code)?,
         })
     }

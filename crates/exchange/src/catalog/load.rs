@@ -8,7 +8,7 @@ use store::{Db, timestamp};
 
 use super::snapshot::{CurrentCertificate, Endpoint, Limit, Right, Service, Snapshot};
 use crate::ExchangeError;
-use crate::ids::{ClientId, InvalidId, MemberId, ServiceId, SubsystemId};
+use crate::ids::{ClientId, MemberId, ServiceId, SubsystemId};
 
 #[derive(sqlx::FromRow)]
 struct NamedRow {
@@ -60,10 +60,6 @@ struct CertificateRow {
     not_after: String,
 }
 
-fn stored(e: InvalidId) -> ExchangeError {
-    ExchangeError::stored(e)
-}
-
 pub(super) fn stored_time(text: &str) -> Result<time::OffsetDateTime, ExchangeError> {
     timestamp::parse(text).map_err(ExchangeError::stored)
 }
@@ -78,14 +74,16 @@ where
 pub(super) async fn load(db: &Db) -> Result<Snapshot, ExchangeError> {
     let mut snapshot = Snapshot::default();
     for row in rows::<NamedRow>(db, "SELECT id, name FROM exchange_members ORDER BY id").await? {
-        snapshot
-            .members
-            .push((MemberId::parse(&row.id).map_err(stored)?, row.name));
+        snapshot.members.push((
+            MemberId::parse(&row.id).map_err(ExchangeError::stored)?,
+            row.name,
+        ));
     }
     for row in rows::<NamedRow>(db, "SELECT id, name FROM exchange_subsystems ORDER BY id").await? {
-        snapshot
-            .subsystems
-            .push((SubsystemId::parse(&row.id).map_err(stored)?, row.name));
+        snapshot.subsystems.push((
+            SubsystemId::parse(&row.id).map_err(ExchangeError::stored)?,
+            row.name,
+        ));
     }
     let mut endpoints: HashMap<String, Vec<Endpoint>> = HashMap::new();
     for row in rows::<EndpointRow>(
@@ -105,7 +103,7 @@ pub(super) async fn load(db: &Db) -> Result<Snapshot, ExchangeError> {
     )
     .await?
     {
-        let id = ServiceId::parse(&row.id).map_err(stored)?;
+        let id = ServiceId::parse(&row.id).map_err(ExchangeError::stored)?;
         let service = Service {
             id: id.clone(),
             base_url: row.base_url,
@@ -123,8 +121,8 @@ pub(super) async fn load(db: &Db) -> Result<Snapshot, ExchangeError> {
     )
     .await?
     {
-        let client = ClientId::parse(&row.client_id).map_err(stored)?;
-        let service = ServiceId::parse(&row.service_id).map_err(stored)?;
+        let client = ClientId::parse(&row.client_id).map_err(ExchangeError::stored)?;
+        let service = ServiceId::parse(&row.service_id).map_err(ExchangeError::stored)?;
         let right = Right {
             id: row.id,
             client: row.client_id,
@@ -152,7 +150,7 @@ pub(super) async fn load(db: &Db) -> Result<Snapshot, ExchangeError> {
     .await?
     {
         snapshot.limits.insert(
-            ClientId::parse(&row.client_id).map_err(stored)?,
+            ClientId::parse(&row.client_id).map_err(ExchangeError::stored)?,
             Limit {
                 per_second: u32::try_from(row.per_second).unwrap_or(u32::MAX),
                 per_day: u64::try_from(row.per_day).unwrap_or(u64::MAX),

@@ -55,10 +55,9 @@ impl From<ExchangeError> for Problem {
                             .with("owner", owner)
                             .with("subsystem", subsystem),
                     ),
-                    NotReplaceable::Revoked { serial, at } => (
-                        "already-revoked",
-                        already_revoked(&serial, &Some((String::new(), at))),
-                    ),
+                    NotReplaceable::Revoked { serial, by, at } => {
+                        ("already-revoked", already_revoked(&serial, &Some((by, at))))
+                    }
                 };
                 Problem::told(StatusCode::UNPROCESSABLE_ENTITY, code, message).field("replaces")
             }

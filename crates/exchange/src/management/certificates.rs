@@ -184,6 +184,7 @@ async fn replaceable(
     if let Some(at) = current.revoked_at {
         return refused(NotReplaceable::Revoked {
             serial: serial.to_owned(),
+            by: current.revoked_by.clone().unwrap_or_default(),
             at,
         });
     }
